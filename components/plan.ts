@@ -1,0 +1,126 @@
+// ClusterSpec → every node's name, role, address, ports, volumes and labels, decided up front
+// (kind's "plan, then create"). Pure; the components only consume the plan.
+import type { MachineRole } from "../talos/machineconfig";
+import type { ClusterSpec } from "./config";
+import { hostAddress, parseCidr } from "./ipv4";
+
+/** The container paths Talos keeps on volumes (talos@v1.8.3:pkg/provision/providers/docker/node.go). */
+export const NODE_VOLUME_PATHS = ["/var", "/system/state", "/etc/cni", "/etc/kubernetes", "/usr/libexec/kubernetes", "/opt"] as const;
+
+/** In-container ports of the Talos and Kubernetes APIs and of ingress. */
+export const CONTAINER_PORTS = { kubernetesApi: 6443, talosApi: 50000, http: 80, https: 443 } as const;
+
+export interface PortPlan {
+    /** Host address the port is published on. */
+    bindAddress: string;
+    host: number;
+    container: number;
+}
+
+export interface VolumePlan {
+    name: string;
+    containerPath: string;
+}
+
+export interface NodePlan {
+    /** Container name and hostname: `<cluster>-cp-01`, `<cluster>-worker-01`. */
+    name: string;
+    role: MachineRole;
+    /** 1-based position within its role. */
+    index: number;
+    ip: string;
+    cpus: number;
+    memoryMiB: number;
+    ports: PortPlan[];
+    volumes: VolumePlan[];
+    labels: Record<string, string>;
+}
+
+export interface ClusterPlan {
+    nodes: NodePlan[];
+    /** The first control plane: bootstrapped, and the one that publishes the APIs. */
+    bootstrapNode: NodePlan;
+    /** The node that publishes http/https: the first worker, else the first control plane. */
+    ingressNode: NodePlan;
+    /** The in-network API endpoint written into machine configs. */
+    controlPlaneEndpoint: string;
+    /** What the host uses: kubeconfig server and talosconfig endpoint. */
+    hostEndpoints: { kubernetes: string; talos: string };
+}
+
+/** Docker labels Talos' own provisioner sets, so talosctl and our CLI find the nodes. */
+export function clusterLabels(clusterName: string): Record<string, string> {
+    return { "talos.owned": "true", "talos.cluster.name": clusterName };
+}
+
+export function nodeName(clusterName: string, role: MachineRole, index: number): string {
+    const suffix = String(index).padStart(2, "0");
+    switch (role) {
+        case "controlplane":
+            return `${clusterName}-cp-${suffix}`;
+        case "worker":
+            return `${clusterName}-worker-${suffix}`;
+        default: {
+            const never: never = role;
+            throw new Error(`unknown role ${String(never)}`);
+        }
+    }
+}
+
+/** `/usr/libexec/kubernetes` → `<node>-usr-libexec-kubernetes`. */
+export function volumeName(node: string, containerPath: string): string {
+    return `${node}-${containerPath.slice(1).replace(/\//g, "-")}`;
+}
+
+/** Host addresses other than all-interfaces and loopback are not reachable as 127.0.0.1. */
+function hostReachable(bindAddress: string): string {
+    return bindAddress === "0.0.0.0" ? "127.0.0.1" : bindAddress;
+}
+
+export function planCluster(spec: ClusterSpec): ClusterPlan {
+    const cidr = parseCidr(spec.network.subnet);
+    if ("error" in cidr) throw new Error(`network.subnet ${cidr.error}`); // config.ts has already rejected it
+    const roles: [MachineRole, number, { cpus: number; memoryMiB: number }][] = [
+        ["controlplane", spec.controlPlanes.count, spec.controlPlanes],
+        ["worker", spec.workers.count, spec.workers],
+    ];
+    const nodes: NodePlan[] = [];
+    for (const [role, count, size] of roles) {
+        for (let index = 1; index <= count; index++) {
+            const name = nodeName(spec.clusterName, role, index);
+            nodes.push({
+                name,
+                role,
+                index,
+                ip: hostAddress(cidr, 2 + nodes.length),
+                cpus: size.cpus,
+                memoryMiB: size.memoryMiB,
+                ports: [],
+                volumes: NODE_VOLUME_PATHS.map((containerPath) => ({ name: volumeName(name, containerPath), containerPath })),
+                labels: { ...clusterLabels(spec.clusterName), "talos.type": role },
+            });
+        }
+    }
+    const bootstrapNode = nodes[0];
+    const ingressNode = nodes.find((n) => n.role === "worker") ?? bootstrapNode;
+    const { bindAddress } = spec.ports;
+    bootstrapNode.ports.push(
+        { bindAddress, host: spec.ports.kubernetesApi, container: CONTAINER_PORTS.kubernetesApi },
+        { bindAddress, host: spec.ports.talosApi, container: CONTAINER_PORTS.talosApi },
+    );
+    ingressNode.ports.push(
+        { bindAddress, host: spec.ports.http, container: CONTAINER_PORTS.http },
+        { bindAddress, host: spec.ports.https, container: CONTAINER_PORTS.https },
+    );
+    const host = hostReachable(bindAddress);
+    return {
+        nodes,
+        bootstrapNode,
+        ingressNode,
+        controlPlaneEndpoint: `https://${bootstrapNode.ip}:${CONTAINER_PORTS.kubernetesApi}`,
+        hostEndpoints: {
+            kubernetes: `https://${host}:${spec.ports.kubernetesApi}`,
+            talos: `${host}:${spec.ports.talosApi}`,
+        },
+    };
+}

@@ -1,0 +1,191 @@
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { parse } from "yaml";
+import { ConfigError, DEFAULTS, parseClusterSpec } from "../../components/config";
+import { asRawConfig, projectRoot as root, stackFile } from "../support/stack";
+
+/** The problems a raw config yields, or [] when it is valid. */
+function problems(raw: Record<string, unknown>): string[] {
+    try {
+        parseClusterSpec(asRawConfig(raw));
+        return [];
+    } catch (err) {
+        if (err instanceof ConfigError) return err.problems;
+        throw err;
+    }
+}
+
+describe("defaults", () => {
+    it("an empty config is the reference cluster", () => {
+        const spec = parseClusterSpec({});
+        expect(spec).toMatchObject({
+            clusterName: "talos",
+            talosVersion: "v1.8.3",
+            kubernetesVersion: "1.31.1",
+            image: "ghcr.io/siderolabs/talos:v1.8.3",
+            network: { name: "talos-net", subnet: "172.30.0.0/24", gateway: "172.30.0.1", mtu: 1500 },
+            controlPlanes: { count: 1, cpus: 2, memoryMiB: 4096 },
+            workers: { count: 2, cpus: 2, memoryMiB: 4096 },
+            ports: { bindAddress: "127.0.0.1", kubernetesApi: 6444, talosApi: 50000, http: 80, https: 443 },
+            configPatches: { all: [], controlPlane: [], worker: [] },
+            storage: { enabled: true, path: "/var/local-path-provisioner", isDefault: true, reclaimPolicy: "Delete" },
+        });
+    });
+
+    it("Pulumi.dev.yaml spells out exactly the defaults", () => {
+        expect(parseClusterSpec(asRawConfig(stackFile("Pulumi.dev.yaml")))).toEqual(parseClusterSpec({}));
+    });
+
+    it("Pulumi.yaml declares every key the program reads, with the program's scalar defaults", () => {
+        const project = parse(readFileSync(join(root, "Pulumi.yaml"), "utf8")) as {
+            config: Record<string, { type?: string; default?: unknown; description?: string }>;
+        };
+        expect(Object.keys(project.config).sort()).toEqual(
+            ["clusterName", "talosVersion", "kubernetesVersion", "image", "network", "controlPlanes", "workers", "ports", "configPatches", "storage"].sort(),
+        );
+        for (const entry of Object.values(project.config)) expect(entry.description).toBeTruthy();
+        expect(project.config.clusterName.default).toBe(DEFAULTS.clusterName);
+        expect(project.config.talosVersion.default).toBe(DEFAULTS.talosVersion);
+        expect(String(project.config.kubernetesVersion.default)).toBe(DEFAULTS.kubernetesVersion);
+    });
+
+    it("a partial object keeps the defaults of the fields it does not set", () => {
+        const spec = parseClusterSpec({ workers: JSON.stringify({ count: 0 }), network: JSON.stringify({ mtu: 9000 }) });
+        expect(spec.workers).toEqual({ count: 0, cpus: 2, memoryMiB: 4096 });
+        expect(spec.network).toEqual({ name: "talos-net", subnet: "172.30.0.0/24", gateway: "172.30.0.1", mtu: 9000 });
+    });
+
+    it("derives the image from talosVersion unless it is set", () => {
+        expect(parseClusterSpec({ talosVersion: "v1.13.9", kubernetesVersion: "1.36.3" }).image).toBe("ghcr.io/siderolabs/talos:v1.13.9");
+        expect(parseClusterSpec({ image: "registry.local/talos:dev" }).image).toBe("registry.local/talos:dev");
+    });
+
+    it("accepts a Kubernetes version written with a leading v", () => {
+        expect(parseClusterSpec({ kubernetesVersion: "v1.30.4" }).kubernetesVersion).toBe("1.30.4");
+    });
+});
+
+describe("validation names the key, the value and what is allowed", () => {
+    const cases: [string, Record<string, unknown>, string][] = [
+        ["subnet not a CIDR", { network: { subnet: "172.30.0.0" } },
+            'talos-docker:network.subnet = "172.30.0.0": is not an IPv4 CIDR such as 172.30.0.0/24'],
+        ["subnet with host bits", { network: { subnet: "172.30.0.5/24" } },
+            'talos-docker:network.subnet = "172.30.0.5/24": has host bits set; the network is 172.30.0.0/24'],
+        ["subnet too small", { network: { subnet: "10.5.0.0/30" } },
+            'talos-docker:network.subnet = "10.5.0.0/30": too small for 3 nodes: it needs the gateway and 3 node addresses from .2 up below the broadcast address; use a /29 or larger'],
+        ["gateway outside the subnet", { network: { gateway: "10.0.0.1" } },
+            'talos-docker:network.gateway = "10.0.0.1": must be an IPv4 address inside 172.30.0.0/24'],
+        ["gateway on a node address", { network: { gateway: "172.30.0.3" } },
+            'talos-docker:network.gateway = "172.30.0.3": collides with the node addresses 172.30.0.2-172.30.0.4; use 172.30.0.1 or an address above them'],
+        ["mtu out of range", { network: { mtu: 100 } },
+            "talos-docker:network.mtu = 100: must be an integer from 1280 to 9216"],
+        ["no control plane", { controlPlanes: { count: 0 } },
+            "talos-docker:controlPlanes.count = 0: must be an integer from 1 to 7"],
+        ["too many workers", { workers: { count: 251 } },
+            "talos-docker:workers.count = 251: must be an integer from 0 to 250"],
+        ["fractional count", { workers: { count: 1.5 } },
+            "talos-docker:workers.count = 1.5: must be an integer from 0 to 250"],
+        ["control plane memory below Talos' minimum", { controlPlanes: { memoryMiB: 1024 } },
+            "talos-docker:controlPlanes.memoryMiB = 1024: must be an integer of at least 2048 (Talos' minimum for a control plane, in MiB)"],
+        ["worker memory below Talos' minimum", { workers: { memoryMiB: 512 } },
+            "talos-docker:workers.memoryMiB = 512: must be an integer of at least 1024 (Talos' minimum for a worker, in MiB)"],
+        ["control plane cpus below Talos' minimum", { controlPlanes: { cpus: 1 } },
+            "talos-docker:controlPlanes.cpus = 1: must be a number of CPUs of at least 2 (Talos' minimum for a control plane), in steps of 0.01"],
+        ["port out of range", { ports: { kubernetesApi: 70000 } },
+            "talos-docker:ports.kubernetesApi = 70000: must be an integer from 1 to 65535"],
+        ["ports colliding", { ports: { https: 6444 } },
+            "talos-docker:ports.https = 6444: collides with ports.kubernetesApi; each host port must be different"],
+        ["bind address not an address", { ports: { bindAddress: "localhost" } },
+            'talos-docker:ports.bindAddress = "localhost": must be an IPv4 address of this host, such as 127.0.0.1 (or 0.0.0.0 for all)'],
+        ["Talos minor too old", { talosVersion: "v1.7.6" },
+            'talos-docker:talosVersion = "v1.7.6": Talos v1.7 is not supported; supported minors are v1.8, v1.9, v1.10, v1.11, v1.12, v1.13'],
+        ["Talos minor too new", { talosVersion: "v1.14.0" },
+            'talos-docker:talosVersion = "v1.14.0": Talos v1.14 is not supported; supported minors are v1.8, v1.9, v1.10, v1.11, v1.12, v1.13'],
+        ["Talos version not a version", { talosVersion: "latest" },
+            'talos-docker:talosVersion = "latest": is not a Talos release such as v1.8.3'],
+        ["Kubernetes too new for Talos 1.8", { kubernetesVersion: "1.32.0" },
+            'talos-docker:kubernetesVersion = "1.32.0": Talos v1.8.3 supports Kubernetes 1.26 to 1.31 (its default is 1.31.2)'],
+        ["Kubernetes too old for Talos 1.13", { talosVersion: "v1.13.9", kubernetesVersion: "1.30.0" },
+            'talos-docker:kubernetesVersion = "1.30.0": Talos v1.13.9 supports Kubernetes 1.31 to 1.36 (its default is 1.36.3)'],
+        ["Kubernetes version not a version", { kubernetesVersion: "1.31" },
+            'talos-docker:kubernetesVersion = "1.31": is not a Kubernetes release such as 1.31.1'],
+        ["cluster name not a DNS label", { clusterName: "My_Cluster" },
+            'talos-docker:clusterName = "My_Cluster": must be a DNS label of at most 52 characters (lower-case letters, digits and \'-\', starting and ending with a letter or digit), since node names are <clusterName>-worker-NN'],
+        ["cluster name too long for node names", { clusterName: "a".repeat(53) },
+            `talos-docker:clusterName = "${"a".repeat(53)}": must be a DNS label of at most 52 characters (lower-case letters, digits and '-', starting and ending with a letter or digit), since node names are <clusterName>-worker-NN`],
+        ["storage path outside /var", { storage: { path: "/opt/local-path" } },
+            'talos-docker:storage.path = "/opt/local-path": must be an absolute path under /var (the rest of a Talos node is read-only)'],
+        ["reclaim policy", { storage: { reclaimPolicy: "Recycle" } },
+            'talos-docker:storage.reclaimPolicy = "Recycle": must be Delete or Retain'],
+        ["boolean as string", { storage: { enabled: "yes" } },
+            'talos-docker:storage.enabled = "yes": must be true or false'],
+        ["unknown field", { network: { subnett: "10.0.0.0/24" } },
+            'talos-docker:network.subnett = "10.0.0.0/24": unknown key; network has name, subnet, gateway, mtu'],
+        ["unknown key", { worker: { count: 3 } },
+            "talos-docker:worker = {\"count\":3}: unknown key; the keys are clusterName, talosVersion, kubernetesVersion, image, network, controlPlanes, workers, ports, configPatches, storage"],
+        ["object key given a scalar", { network: "talos-net" },
+            'talos-docker:network = "talos-net": must be an object with the keys name, subnet, gateway, mtu'],
+        ["patches not a list", { configPatches: { all: "machine: {}" } },
+            'talos-docker:configPatches.all = "machine: {}": must be a list of config patches (YAML text or inline YAML)'],
+    ];
+
+    it.each(cases)("%s", (_name, raw, message) => {
+        expect(problems(raw)).toEqual([message]);
+    });
+
+    it("a patch that is not YAML names its place in the list", () => {
+        const found = problems({ configPatches: { worker: ["machine:\n  kubelet: [unclosed"] } });
+        expect(found).toHaveLength(1);
+        expect(found[0]).toMatch(/^talos-docker:configPatches\.worker\[0\] = "machine:\\n  kubelet: \[unclosed": is not a valid config patch: /);
+    });
+
+    it("inline YAML patches and YAML text are both accepted", () => {
+        const spec = parseClusterSpec({
+            configPatches: JSON.stringify({
+                all: [{ machine: { sysctls: { "vm.max_map_count": "262144" } } }],
+                controlPlane: ["cluster:\n  allowSchedulingOnControlPlanes: true\n"],
+            }),
+        });
+        expect(spec.configPatches.all).toHaveLength(1);
+        expect(spec.configPatches.controlPlane).toHaveLength(1);
+        expect(spec.configPatches.worker).toEqual([]);
+    });
+
+    it("lists every problem at once, in one error", () => {
+        let error: unknown;
+        try {
+            parseClusterSpec({
+                clusterName: "Bad Name",
+                controlPlanes: JSON.stringify({ count: 0, memoryMiB: 100 }),
+                ports: JSON.stringify({ talosApi: 6444 }),
+                talosVersion: "v2.0.0",
+            });
+        } catch (err) {
+            error = err;
+        }
+        expect(error).toBeInstanceOf(ConfigError);
+        const { problems: list, message } = error as ConfigError;
+        expect(list.map((p) => p.split(" = ")[0])).toEqual([
+            "talos-docker:clusterName",
+            "talos-docker:talosVersion",
+            "talos-docker:controlPlanes.count",
+            "talos-docker:controlPlanes.memoryMiB",
+            "talos-docker:ports.talosApi",
+        ]);
+        expect(message.split("\n")[0]).toBe("invalid stack configuration (5 problems); nothing was created:");
+        expect(message).toContain("\n  - talos-docker:ports.talosApi = 6444: collides with ports.kubernetesApi");
+    });
+
+    it("checks the subnet against the node count after the counts are read", () => {
+        // A /29 holds the network, the gateway, five nodes (.2-.6) and the broadcast address.
+        expect(problems({ network: { subnet: "10.0.0.0/29" }, workers: { count: 4 } })).toEqual([]);
+        expect(problems({ network: { subnet: "10.0.0.0/29" }, workers: { count: 5 } })).toEqual([
+            'talos-docker:network.subnet = "10.0.0.0/29": too small for 6 nodes: it needs the gateway and 6 node addresses from .2 up below the broadcast address; use a /28 or larger',
+        ]);
+    });
+
+    it("accepts a gateway above the node addresses", () => {
+        expect(parseClusterSpec({ network: JSON.stringify({ gateway: "172.30.0.254" }) }).network.gateway).toBe("172.30.0.254");
+    });
+});
