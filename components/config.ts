@@ -4,6 +4,7 @@
 import { isSupportedKubernetes, parseTalosVersion, talosImage, TALOS_MINORS, versionContract } from "../talos/versions";
 import { ConfigPatch, parsePatch, PatchError } from "../talos/patches";
 import { stringify as toYaml } from "yaml";
+import { parseDuration } from "./duration";
 import { cidrContains, hostAddress, parseCidr, parseIPv4 } from "./ipv4";
 
 export const CONFIG_NAMESPACE = "talos-docker";
@@ -28,6 +29,8 @@ export interface ClusterSpec {
     ports: { bindAddress: string; kubernetesApi: number; talosApi: number; http: number; https: number };
     configPatches: { all: ConfigPatch[]; controlPlane: ConfigPatch[]; worker: ConfigPatch[] };
     storage: { enabled: boolean; path: string; isDefault: boolean; reclaimPolicy: ReclaimPolicy };
+    /** How long bootstrap and the readiness wait may take, as durations ("10m"). */
+    timeouts: { bootstrap: string; ready: string };
 }
 
 /** The reference cluster: every default of the stack config. */
@@ -41,6 +44,7 @@ export const DEFAULTS = {
     ports: { bindAddress: "127.0.0.1", kubernetesApi: 6444, talosApi: 50000, http: 80, https: 443 },
     configPatches: { all: [], controlPlane: [], worker: [] },
     storage: { enabled: true, path: "/var/local-path-provisioner", isDefault: true, reclaimPolicy: "Delete" },
+    timeouts: { bootstrap: "10m", ready: "15m" },
 } as const;
 
 /** Bounds of what we accept; the Talos minimums come from Talos' system requirements. */
@@ -50,12 +54,13 @@ export const LIMITS = {
     mtu: { min: 1280, max: 9216 },
     // Node hostnames are `<clusterName>-worker-NNN` and must stay DNS labels (63 characters).
     clusterNameLength: 63 - "-worker-000".length,
+    timeoutMs: { min: 10_000, max: 24 * 3_600_000 },
 } as const;
 
 /** The keys the program reads; anything else in the namespace is a typo. */
 export const CONFIG_KEYS = [
     "clusterName", "talosVersion", "kubernetesVersion", "image", "network", "controlPlanes",
-    "workers", "ports", "configPatches", "storage",
+    "workers", "ports", "configPatches", "storage", "timeouts",
 ] as const;
 
 const OBJECT_KEYS = {
@@ -65,6 +70,7 @@ const OBJECT_KEYS = {
     ports: ["bindAddress", "kubernetesApi", "talosApi", "http", "https"],
     configPatches: ["all", "controlPlane", "worker"],
     storage: ["enabled", "path", "isDefault", "reclaimPolicy"],
+    timeouts: ["bootstrap", "ready"],
 } as const;
 
 export class ConfigError extends Error {
@@ -196,10 +202,15 @@ export function parseClusterSpec(raw: RawConfig): ClusterSpec {
     if (reclaim === "Delete" || reclaim === "Retain") storage.reclaimPolicy = reclaim;
     else p.add("storage.reclaimPolicy", reclaim, "must be Delete or Retain");
 
+    const timeouts = {
+        bootstrap: duration(p, "timeouts.bootstrap", objects.timeouts.bootstrap, DEFAULTS.timeouts.bootstrap),
+        ready: duration(p, "timeouts.ready", objects.timeouts.ready, DEFAULTS.timeouts.ready),
+    };
+
     if (p.list.length > 0) throw new ConfigError(p.list);
     return {
         clusterName, talosVersion, kubernetesVersion, image, network, controlPlanes, workers, ports,
-        configPatches, storage,
+        configPatches, storage, timeouts,
     };
 }
 
@@ -255,6 +266,14 @@ function int(p: Problems, key: string, value: unknown, fallback: number, min: nu
     if (value === undefined) return fallback;
     if (typeof value === "number" && Number.isInteger(value) && value >= min && value <= max) return value;
     p.add(key, value, `must be an integer from ${min} to ${max}`);
+    return fallback;
+}
+
+function duration(p: Problems, key: string, value: unknown, fallback: string): string {
+    if (value === undefined) return fallback;
+    const ms = typeof value === "string" ? parseDuration(value) : undefined;
+    if (ms !== undefined && ms >= LIMITS.timeoutMs.min && ms <= LIMITS.timeoutMs.max) return value as string;
+    p.add(key, value, 'must be a duration from 10s to 24h, such as "90s", "10m" or "1h30m"');
     return fallback;
 }
 

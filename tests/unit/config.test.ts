@@ -30,6 +30,7 @@ describe("defaults", () => {
             ports: { bindAddress: "127.0.0.1", kubernetesApi: 6444, talosApi: 50000, http: 80, https: 443 },
             configPatches: { all: [], controlPlane: [], worker: [] },
             storage: { enabled: true, path: "/var/local-path-provisioner", isDefault: true, reclaimPolicy: "Delete" },
+            timeouts: { bootstrap: "10m", ready: "15m" },
         });
     });
 
@@ -42,7 +43,7 @@ describe("defaults", () => {
             config: Record<string, { type?: string; default?: unknown; description?: string }>;
         };
         expect(Object.keys(project.config).sort()).toEqual(
-            ["clusterName", "talosVersion", "kubernetesVersion", "image", "network", "controlPlanes", "workers", "ports", "configPatches", "storage"].sort(),
+            ["clusterName", "talosVersion", "kubernetesVersion", "image", "network", "controlPlanes", "workers", "ports", "configPatches", "storage", "timeouts"].sort(),
         );
         for (const entry of Object.values(project.config)) expect(entry.description).toBeTruthy();
         expect(project.config.clusterName.default).toBe(DEFAULTS.clusterName);
@@ -123,9 +124,13 @@ describe("validation names the key, the value and what is allowed", () => {
         ["unknown field", { network: { subnett: "10.0.0.0/24" } },
             'talos-docker:network.subnett = "10.0.0.0/24": unknown key; network has name, subnet, gateway, mtu'],
         ["unknown key", { worker: { count: 3 } },
-            "talos-docker:worker = {\"count\":3}: unknown key; the keys are clusterName, talosVersion, kubernetesVersion, image, network, controlPlanes, workers, ports, configPatches, storage"],
+            "talos-docker:worker = {\"count\":3}: unknown key; the keys are clusterName, talosVersion, kubernetesVersion, image, network, controlPlanes, workers, ports, configPatches, storage, timeouts"],
         ["object key given a scalar", { network: "talos-net" },
             'talos-docker:network = "talos-net": must be an object with the keys name, subnet, gateway, mtu'],
+        ["timeout not a duration", { timeouts: { bootstrap: "10" } },
+            'talos-docker:timeouts.bootstrap = "10": must be a duration from 10s to 24h, such as "90s", "10m" or "1h30m"'],
+        ["timeout too short", { timeouts: { ready: "1s" } },
+            'talos-docker:timeouts.ready = "1s": must be a duration from 10s to 24h, such as "90s", "10m" or "1h30m"'],
         ["patches not a list", { configPatches: { all: "machine: {}" } },
             'talos-docker:configPatches.all = "machine: {}": must be a list of config patches (YAML text or inline YAML)'],
     ];

@@ -1,0 +1,127 @@
+// TalosCluster: wires the graph of DESIGN.md — secrets and network, then every node in parallel,
+// then (issue 5) bootstrap and readiness — and exports the client configs.
+import * as pulumi from "@pulumi/pulumi";
+import { renderKubeconfig, renderTalosconfig } from "../talos/clientconfig";
+import { MachineRole, renderMachineConfig } from "../talos/machineconfig";
+import { renderSecretsYaml } from "../talos/secretsfile";
+import type { ClusterSpec } from "./config";
+import { TalosNetwork } from "./network";
+import { TalosNode } from "./node";
+import { clusterLabels, ClusterPlan, nodeName, planCluster } from "./plan";
+import { MachineSecrets } from "./secrets";
+
+export interface TalosClusterArgs {
+    /** The validated stack config (components/config.ts): sizes, versions, network, ports, patches. */
+    spec: ClusterSpec;
+}
+
+export interface NodeSummary {
+    name: string;
+    role: MachineRole;
+    ip: string;
+    container: string;
+}
+
+export class TalosCluster extends pulumi.ComponentResource {
+    /** Admin kubeconfig for the host (server on the published API port), secret. */
+    public readonly kubeconfig: pulumi.Output<string>;
+    /** talosconfig with the os:admin client certificate, secret. */
+    public readonly talosconfig: pulumi.Output<string>;
+    /** The secrets bundle in talosctl's secrets.yaml form, secret. */
+    public readonly talosSecrets: pulumi.Output<string>;
+    /** Node name → its machine config YAML, secret. */
+    public readonly machineConfigs: pulumi.Output<Record<string, string>>;
+    public readonly nodes: pulumi.Output<NodeSummary[]>;
+    public readonly endpoints: pulumi.Output<{ kubernetes: string; talos: string }>;
+    /**
+     * What a consumer of the Kubernetes API must wait for. Today: every node container. The seam
+     * for issue 5: the bootstrap and readiness resources replace this list, and the Kubernetes
+     * provider and StorageProvisioner already depend on it.
+     */
+    public readonly ready: pulumi.Resource[];
+
+    constructor(name: string, args: TalosClusterArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("talos-docker:index:TalosCluster", name, {}, opts);
+        const { spec } = args;
+        const plan = planCluster(spec);
+        const parent = { parent: this };
+
+        const secrets = new MachineSecrets(`${name}-secrets`, {}, parent);
+        const network = new TalosNetwork(`${name}-network`, {
+            ...spec.network,
+            labels: clusterLabels(spec.clusterName),
+        }, parent);
+
+        const configs = {
+            controlplane: this.machineConfig("controlplane", spec, plan, secrets),
+            worker: this.machineConfig("worker", spec, plan, secrets),
+        };
+        const userData = {
+            controlplane: pulumi.secret(configs.controlplane.apply(toBase64)),
+            worker: pulumi.secret(configs.worker.apply(toBase64)),
+        };
+
+        const nodes = plan.nodes.map((node) => new TalosNode(nodeName(name, node.role, node.index), {
+            node,
+            image: spec.image,
+            networkName: network.networkName,
+            userData: userData[node.role],
+        }, parent));
+
+        this.ready = nodes;
+        this.nodes = pulumi.output(plan.nodes.map((n) => ({ name: n.name, role: n.role, ip: n.ip, container: n.name })));
+        this.endpoints = pulumi.output(plan.hostEndpoints);
+        this.machineConfigs = pulumi.secret(pulumi.all(configs).apply((c) =>
+            Object.fromEntries(plan.nodes.map((n) => [n.name, c[n.role]]))));
+        this.talosSecrets = pulumi.secret(secrets.bundle.apply(renderSecretsYaml));
+        this.talosconfig = pulumi.secret(pulumi.all([secrets.bundle, secrets.admin]).apply(([bundle, admin]) =>
+            renderTalosconfig({
+                contextName: spec.clusterName,
+                endpoints: [plan.hostEndpoints.talos],
+                nodes: [plan.bootstrapNode.ip],
+                ca: bundle.certs.os.crt,
+                ...admin.talos,
+            })));
+        this.kubeconfig = pulumi.secret(pulumi.all([secrets.bundle, secrets.admin]).apply(([bundle, admin]) =>
+            renderKubeconfig({
+                clusterName: spec.clusterName,
+                server: plan.hostEndpoints.kubernetes,
+                ca: bundle.certs.k8s.crt,
+                ...admin.kubernetes,
+            })));
+
+        this.registerOutputs({
+            kubeconfig: this.kubeconfig,
+            talosconfig: this.talosconfig,
+            talosSecrets: this.talosSecrets,
+            machineConfigs: this.machineConfigs,
+            nodes: this.nodes,
+            endpoints: this.endpoints,
+        });
+    }
+
+    /** One config per role: every node of a role boots from the same document, as with talosctl. */
+    private machineConfig(role: MachineRole, spec: ClusterSpec, plan: ClusterPlan, secrets: MachineSecrets): pulumi.Output<string> {
+        const rolePatches = role === "controlplane" ? spec.configPatches.controlPlane : spec.configPatches.worker;
+        return pulumi.secret(secrets.bundle.apply((bundle) => renderMachineConfig({
+            role,
+            clusterName: spec.clusterName,
+            controlPlaneEndpoint: plan.controlPlaneEndpoint,
+            talosVersion: spec.talosVersion,
+            kubernetesVersion: spec.kubernetesVersion,
+            secrets: bundle,
+            additionalSANs: extraSANs(spec.ports.bindAddress),
+            storagePath: spec.storage.enabled ? spec.storage.path : undefined,
+            patches: [...spec.configPatches.all, ...rolePatches],
+        })));
+    }
+}
+
+/** Container mode already adds 127.0.0.1; a specific host address the APIs are published on must be a SAN too. */
+function extraSANs(bindAddress: string): string[] {
+    return bindAddress === "0.0.0.0" || bindAddress === "127.0.0.1" ? [] : [bindAddress];
+}
+
+function toBase64(text: string): string {
+    return Buffer.from(text, "utf8").toString("base64");
+}

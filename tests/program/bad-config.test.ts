@@ -1,0 +1,35 @@
+// A bad stack config fails the program before any resource is declared, with one message that
+// lists every problem and no stack trace.
+import * as pulumi from "@pulumi/pulumi";
+import { beforeAll, expect, it } from "vitest";
+import { loadProgram, Program } from "./harness";
+
+let program: Program;
+
+beforeAll(async () => {
+    program = await loadProgram({
+        clusterName: "Not_A_Label",
+        kubernetesVersion: "1.35.0",
+        workers: { count: 300 },
+        ports: { http: 6444 },
+    });
+});
+
+it("throws a RunError, which Pulumi prints without a stack trace", () => {
+    expect(program.error).toBeInstanceOf(pulumi.RunError);
+});
+
+it("names every problem at once", () => {
+    const message = (program.error as Error).message;
+    expect(message.split("\n")).toEqual([
+        "invalid stack configuration (4 problems); nothing was created:",
+        expect.stringMatching(/^ {2}- talos-docker:clusterName = "Not_A_Label": must be a DNS label/),
+        '  - talos-docker:kubernetesVersion = "1.35.0": Talos v1.8.3 supports Kubernetes 1.26 to 1.31 (its default is 1.31.2)',
+        "  - talos-docker:workers.count = 300: must be an integer from 0 to 250",
+        "  - talos-docker:ports.http = 6444: collides with ports.kubernetesApi; each host port must be different",
+    ]);
+});
+
+it("declares nothing", () => {
+    expect(program.resources).toEqual([]);
+});

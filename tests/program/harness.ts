@@ -1,0 +1,203 @@
+// Runs index.ts under Pulumi's mocks and records every resource it declares: type, name, parent,
+// dependencies, provider, inputs (secrets unwrapped) and which inputs were secret.
+import * as pulumi from "@pulumi/pulumi";
+import { createHash, generateKeyPairSync } from "node:crypto";
+
+const SECRET_SIG = "4dabf18193072939515e22adb298388d";
+const SECRET_VALUE = "1b47061264138c4ac30d75fd1eb44270";
+
+export interface Recorded {
+    type: string;
+    name: string;
+    parentUrn: string;
+    dependencies: string[];
+    provider: string;
+    inputs: Record<string, unknown>;
+    /** Dotted paths of inputs that arrived as Pulumi secrets. */
+    secretPaths: string[];
+}
+
+export interface Program {
+    resources: Recorded[];
+    /** What evaluating the program threw, if it did. */
+    error?: unknown;
+    /** Milliseconds from importing index.ts until every stack output resolved. */
+    evaluationMs: number;
+    exports: Record<string, pulumi.Output<unknown>>;
+    byType(type: string): Recorded[];
+    one(type: string, name: string): Recorded;
+}
+
+/** Unwraps secret sentinels, noting where they were. */
+function unwrap(value: unknown, path: string, secrets: string[]): unknown {
+    if (Array.isArray(value)) return value.map((v, i) => unwrap(v, `${path}[${i}]`, secrets));
+    if (value && typeof value === "object") {
+        const obj = value as Record<string, unknown>;
+        if (obj[SECRET_SIG] === SECRET_VALUE) {
+            secrets.push(path);
+            return unwrap(obj.value, path, []);
+        }
+        return Object.fromEntries(Object.entries(obj).map(([k, v]) => [k, unwrap(v, path ? `${path}.${k}` : k, secrets)]));
+    }
+    return value;
+}
+
+/** A PEM-shaped value, unique to the resource, so tests can tell which key went where. */
+export function fakePem(label: string, seed: string): string {
+    const body = createHash("sha256").update(seed).digest("base64");
+    return `-----BEGIN ${label}-----\n${body}\n-----END ${label}-----\n`;
+}
+
+const keys = new Map<string, string>();
+
+/**
+ * A real private key per resource name, in the PEM form @pulumi/tls writes (PKCS#8 for Ed25519,
+ * SEC1 for ECDSA, PKCS#1 for RSA), made once per process so tests can look it up again.
+ */
+export function mockPrivateKeyPem(name: string, algorithm: string): string {
+    let pem = keys.get(name);
+    if (!pem) {
+        switch (algorithm) {
+            case "ED25519":
+                pem = generateKeyPairSync("ed25519").privateKey.export({ type: "pkcs8", format: "pem" }).toString();
+                break;
+            case "ECDSA":
+                pem = generateKeyPairSync("ec", { namedCurve: "P-256" }).privateKey.export({ type: "sec1", format: "pem" }).toString();
+                break;
+            case "RSA":
+                // 2048 bits: only the label and form matter here, and 4096 is slow to make.
+                pem = generateKeyPairSync("rsa", { modulusLength: 2048 }).privateKey.export({ type: "pkcs1", format: "pem" }).toString();
+                break;
+            default:
+                throw new Error(`mock: unknown key algorithm ${algorithm}`);
+        }
+        keys.set(name, pem);
+    }
+    return pem;
+}
+
+/** Plausible provider outputs for the resources the program declares. */
+function mockState(type: string, name: string, inputs: Record<string, unknown>): Record<string, unknown> {
+    switch (type) {
+        case "tls:index/privateKey:PrivateKey":
+            return { ...inputs, privateKeyPem: mockPrivateKeyPem(name, String(inputs.algorithm)), publicKeyPem: fakePem("PUBLIC KEY", name) };
+        case "tls:index/selfSignedCert:SelfSignedCert":
+        case "tls:index/locallySignedCert:LocallySignedCert":
+            return { ...inputs, certPem: fakePem("CERTIFICATE", name) };
+        case "tls:index/certRequest:CertRequest":
+            return { ...inputs, certRequestPem: fakePem("CERTIFICATE REQUEST", name) };
+        case "random:index/randomString:RandomString": {
+            const alphabet = "0123456789abcdefghijklmnopqrstuvwxyz";
+            const digest = createHash("sha256").update(name).digest();
+            const result = Array.from({ length: Number(inputs.length) }, (_, i) => alphabet[digest[i % digest.length] % alphabet.length]).join("");
+            return { ...inputs, result };
+        }
+        case "random:index/randomBytes:RandomBytes": {
+            const bytes = createHash("sha256").update(name).digest().subarray(0, Number(inputs.length));
+            return { ...inputs, base64: bytes.toString("base64"), hex: bytes.toString("hex") };
+        }
+        default:
+            return { ...inputs };
+    }
+}
+
+/**
+ * Sets the stack config (objects as JSON, as the CLI passes them), installs the mocks, and
+ * evaluates index.ts. Call once per test file: Pulumi's runtime state is per process.
+ */
+export async function loadProgram(config: Record<string, unknown>): Promise<Program> {
+    const resources: Recorded[] = [];
+    const pending = new Map<string, Omit<Recorded, "inputs" | "secretPaths">>();
+
+    pulumi.runtime.setAllConfig(Object.fromEntries(Object.entries(config).map(([k, v]) =>
+        [`talos-docker:${k}`, typeof v === "string" ? v : JSON.stringify(v)])));
+    await pulumi.runtime.setMocks({
+        newResource(args) {
+            const meta = pending.get(`${args.type}::${args.name}`);
+            const secretPaths: string[] = [];
+            const inputs = unwrap(args.inputs, "", secretPaths) as Record<string, unknown>;
+            resources.push({ type: args.type, name: args.name, parentUrn: "", dependencies: [], provider: "", ...meta, inputs, secretPaths });
+            return { id: `${args.name}-id`, state: mockState(args.type, args.name, inputs) };
+        },
+        call(args) {
+            return args.inputs;
+        },
+    }, "talos-docker", "dev", false);
+
+    // The mocks are not told a resource's parent or dependencies: read them off the request.
+    const monitor = pulumi.runtime.getMonitor() as unknown as {
+        registerResource(req: RegisterRequest, cb: unknown): Promise<void>;
+    };
+    const register = monitor.registerResource.bind(monitor);
+    monitor.registerResource = (req, cb) => {
+        pending.set(`${req.getType()}::${req.getName()}`, {
+            type: req.getType(),
+            name: req.getName(),
+            parentUrn: req.getParent(),
+            dependencies: req.getDependenciesList(),
+            provider: req.getProvider(),
+        });
+        return register(req, cb);
+    };
+
+    let exports: Record<string, pulumi.Output<unknown>> = {};
+    let error: unknown;
+    const started = performance.now();
+    try {
+        exports = (await import("../../index")) as unknown as Record<string, pulumi.Output<unknown>>;
+        await Promise.all(Object.values(exports).filter(pulumi.Output.isInstance).map(settled));
+    } catch (err) {
+        error = err;
+    }
+    const evaluationMs = performance.now() - started;
+    // Components resolve their children's outputs asynchronously; let the RPC queue drain.
+    await settle(resources);
+    return {
+        resources,
+        error,
+        evaluationMs,
+        exports,
+        byType: (type) => resources.filter((r) => r.type === type),
+        one(type, name) {
+            const found = resources.filter((r) => r.type === type && r.name === name);
+            if (found.length !== 1) throw new Error(`expected one ${type} named ${name}, found ${found.length}: ${resources.filter((r) => r.type === type).map((r) => r.name).join(", ")}`);
+            return found[0];
+        },
+    };
+}
+
+interface RegisterRequest {
+    getType(): string;
+    getName(): string;
+    getParent(): string;
+    getDependenciesList(): string[];
+    getProvider(): string;
+}
+
+/** Waits until no new resource has been registered for a few event-loop turns. */
+async function settle(resources: Recorded[]): Promise<void> {
+    let last = -1;
+    while (last !== resources.length) {
+        last = resources.length;
+        await new Promise((r) => setTimeout(r, 20));
+    }
+}
+
+/** "type::name" of the resource a URN names (the last type of its parent chain). */
+export function urnRef(urn: string): string {
+    const [, , qualifiedType, name] = urn.split("::");
+    return qualifiedType ? `${qualifiedType.split("$").pop()}::${name}` : "";
+}
+
+/** Resolves with the output's value or rejects with what its computation threw. */
+function settled<T>(output: pulumi.Output<T>): Promise<T> {
+    // `promise()` is the SDK's internal accessor; unlike apply() it carries a failure to the caller.
+    return (output as unknown as { promise(): Promise<T> }).promise();
+}
+
+export function promiseOf<T>(output: pulumi.Output<T>): Promise<T> {
+    return new Promise((resolve) => output.apply((v) => {
+        resolve(v);
+        return v;
+    }));
+}

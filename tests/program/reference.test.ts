@@ -1,0 +1,308 @@
+// The stack `dev` (Pulumi.dev.yaml) under Pulumi's mocks: every resource it declares, its inputs,
+// and the secrecy of everything that holds key material.
+import * as pulumi from "@pulumi/pulumi";
+import { beforeAll, describe, expect, it } from "vitest";
+import { parseAllDocuments, parse as parseYaml } from "yaml";
+import { stackFile } from "../support/stack";
+import { fakePem, loadProgram, mockPrivateKeyPem, Program, promiseOf, Recorded, urnRef } from "./harness";
+
+let program: Program;
+
+beforeAll(async () => {
+    program = await loadProgram(stackFile("Pulumi.dev.yaml"));
+    if (program.error) throw program.error;
+});
+
+const CONTAINER = "docker:index/container:Container";
+const VOLUME = "docker:index/volume:Volume";
+const b64 = (text: string) => Buffer.from(text).toString("base64");
+const envMap = (r: Recorded) => Object.fromEntries((r.inputs.envs as string[]).map((e) => [e.slice(0, e.indexOf("=")), e.slice(e.indexOf("=") + 1)]));
+const userData = (r: Recorded) => parseAllDocuments(Buffer.from(envMap(r).USERDATA, "base64").toString("utf8")).map((d) => d.toJS());
+
+describe("the component tree", () => {
+    it("declares exactly the expected resources, by type", () => {
+        const counts: Record<string, number> = {};
+        for (const r of program.resources) counts[r.type] = (counts[r.type] ?? 0) + 1;
+        expect(counts).toEqual({
+            "talos-docker:index:TalosCluster": 1,
+            "talos-docker:index:MachineSecrets": 1,
+            "talos-docker:index:TalosNetwork": 1,
+            "talos-docker:index:TalosNode": 3,
+            "talos-docker:index:StorageProvisioner": 1,
+            "docker:index/network:Network": 1,
+            [VOLUME]: 18,
+            [CONTAINER]: 3,
+            "tls:index/privateKey:PrivateKey": 7,
+            "tls:index/selfSignedCert:SelfSignedCert": 4,
+            "tls:index/certRequest:CertRequest": 2,
+            "tls:index/locallySignedCert:LocallySignedCert": 2,
+            "random:index/randomString:RandomString": 2,
+            "random:index/randomBytes:RandomBytes": 3,
+            "pulumi:providers:kubernetes": 1,
+            "kubernetes:yaml/v2:ConfigGroup": 1,
+        });
+    });
+
+    it("parents every child to its component, with names derived from the component's", () => {
+        const parentOf = (r: Recorded) => urnRef(r.parentUrn);
+        expect(parentOf(program.one("talos-docker:index:MachineSecrets", "talos-secrets"))).toBe("talos-docker:index:TalosCluster::talos");
+        expect(parentOf(program.one("talos-docker:index:TalosNetwork", "talos-network"))).toBe("talos-docker:index:TalosCluster::talos");
+        for (const node of ["talos-cp-01", "talos-worker-01", "talos-worker-02"]) {
+            expect(parentOf(program.one("talos-docker:index:TalosNode", node))).toBe("talos-docker:index:TalosCluster::talos");
+            expect(parentOf(program.one(CONTAINER, `${node}-container`))).toBe(`talos-docker:index:TalosNode::${node}`);
+        }
+        expect(parentOf(program.one("docker:index/network:Network", "talos-network-bridge"))).toBe("talos-docker:index:TalosNetwork::talos-network");
+        for (const r of program.resources.filter((r) => r.type.startsWith("tls:") || r.type.startsWith("random:"))) {
+            expect(parentOf(r), r.name).toBe("talos-docker:index:MachineSecrets::talos-secrets");
+            expect(r.name.startsWith("talos-secrets-"), r.name).toBe(true);
+        }
+        for (const r of program.byType(VOLUME)) {
+            const node = r.name.replace(/-(var|system-state|etc-cni|etc-kubernetes|usr-libexec-kubernetes|opt)$/, "");
+            expect(parentOf(r)).toBe(`talos-docker:index:TalosNode::${node}`);
+        }
+    });
+});
+
+describe("TalosNetwork", () => {
+    it("is the bridge talos-net with the subnet, gateway, MTU and labels", () => {
+        expect(program.one("docker:index/network:Network", "talos-network-bridge").inputs).toMatchObject({
+            name: "talos-net",
+            driver: "bridge",
+            ipamConfigs: [{ subnet: "172.30.0.0/24", gateway: "172.30.0.1" }],
+            options: { "com.docker.network.driver.mtu": "1500" },
+            labels: [{ label: "talos.cluster.name", value: "talos" }, { label: "talos.owned", value: "true" }],
+        });
+    });
+});
+
+describe("TalosNode", () => {
+    it("the control plane container, input by input", () => {
+        const cp = program.one(CONTAINER, "talos-cp-01-container");
+        expect(cp.inputs).toMatchObject({
+            name: "talos-cp-01",
+            hostname: "talos-cp-01",
+            image: "ghcr.io/siderolabs/talos:v1.8.3",
+            privileged: true,
+            securityOpts: ["seccomp=unconfined"],
+            readOnly: true,
+            tmpfs: { "/run": "rw", "/system": "rw", "/tmp": "rw" },
+            sysctls: { "net.ipv6.conf.all.disable_ipv6": "0" },
+            cpus: "2",
+            memory: 4096,
+            mustRun: true,
+            networksAdvanced: [{ name: "talos-net", ipv4Address: "172.30.0.2" }],
+            ports: [
+                { internal: 6443, external: 6444, ip: "127.0.0.1", protocol: "tcp" },
+                { internal: 50000, external: 50000, ip: "127.0.0.1", protocol: "tcp" },
+            ],
+            labels: [
+                { label: "talos.cluster.name", value: "talos" },
+                { label: "talos.owned", value: "true" },
+                { label: "talos.type", value: "controlplane" },
+            ],
+            volumes: [
+                { volumeName: "talos-cp-01-var", containerPath: "/var" },
+                { volumeName: "talos-cp-01-system-state", containerPath: "/system/state" },
+                { volumeName: "talos-cp-01-etc-cni", containerPath: "/etc/cni" },
+                { volumeName: "talos-cp-01-etc-kubernetes", containerPath: "/etc/kubernetes" },
+                { volumeName: "talos-cp-01-usr-libexec-kubernetes", containerPath: "/usr/libexec/kubernetes" },
+                { volumeName: "talos-cp-01-opt", containerPath: "/opt" },
+            ],
+        });
+        const env = envMap(cp);
+        expect(Object.keys(env)).toEqual(["PLATFORM", "TALOSSKU", "USERDATA"]);
+        expect(env.PLATFORM).toBe("container");
+        expect(env.TALOSSKU).toBe("2CPU-4096RAM");
+    });
+
+    it("workers: the first publishes http/https, the second nothing", () => {
+        const w1 = program.one(CONTAINER, "talos-worker-01-container");
+        const w2 = program.one(CONTAINER, "talos-worker-02-container");
+        expect(w1.inputs.networksAdvanced).toEqual([{ name: "talos-net", ipv4Address: "172.30.0.3" }]);
+        expect(w2.inputs.networksAdvanced).toEqual([{ name: "talos-net", ipv4Address: "172.30.0.4" }]);
+        expect(w1.inputs.ports).toEqual([
+            { internal: 80, external: 80, ip: "127.0.0.1", protocol: "tcp" },
+            { internal: 443, external: 443, ip: "127.0.0.1", protocol: "tcp" },
+        ]);
+        expect(w2.inputs.ports ?? []).toEqual([]);
+        expect((w1.inputs.labels as { label: string; value: string }[]).find((l) => l.label === "talos.type")?.value).toBe("worker");
+    });
+
+    it("volumes carry the cluster labels and the node's name", () => {
+        const names = program.byType(VOLUME).map((v) => v.inputs.name).sort();
+        expect(names).toHaveLength(18);
+        expect(names).toContain("talos-worker-02-usr-libexec-kubernetes");
+        for (const v of program.byType(VOLUME)) {
+            expect(v.inputs.labels).toContainEqual({ label: "talos.owned", value: "true" });
+        }
+    });
+
+    it("USERDATA is a secret, and the machine config of the node's role", () => {
+        for (const c of program.byType(CONTAINER)) {
+            expect(c.secretPaths.some((p) => p === "envs" || p.startsWith("envs["))).toBe(true);
+        }
+        const cp = userData(program.one(CONTAINER, "talos-cp-01-container"));
+        const worker = userData(program.one(CONTAINER, "talos-worker-01-container"));
+        expect(cp[0].machine.type).toBe("controlplane");
+        expect(worker[0].machine.type).toBe("worker");
+        expect(cp[0].cluster.controlPlane.endpoint).toBe("https://172.30.0.2:6443");
+        expect(cp[0].cluster.clusterName).toBe("talos");
+        // Every worker boots from the same config.
+        expect(envMap(program.one(CONTAINER, "talos-worker-02-container")).USERDATA).toBe(envMap(program.one(CONTAINER, "talos-worker-01-container")).USERDATA);
+    });
+
+    it("the machine configs are made of MachineSecrets' keys", () => {
+        const cp = userData(program.one(CONTAINER, "talos-cp-01-container"))[0];
+        expect(cp.cluster.ca.crt).toBe(b64(fakePem("CERTIFICATE", "talos-secrets-k8s-ca")));
+        expect(cp.cluster.etcd.ca.crt).toBe(b64(fakePem("CERTIFICATE", "talos-secrets-etcd-ca")));
+        expect(cp.machine.ca.crt).toBe(b64(fakePem("CERTIFICATE", "talos-secrets-os-ca")));
+        // Talos reads only its own label for Ed25519 keys.
+        expect(Buffer.from(cp.machine.ca.key, "base64").toString().trim()).toBe(
+            mockPrivateKeyPem("talos-secrets-os-ca-key", "ED25519").replace(/PRIVATE KEY/g, "ED25519 PRIVATE KEY").trim());
+        expect(cp.cluster.serviceAccount.key).toBe(b64(mockPrivateKeyPem("talos-secrets-k8s-service-account", "RSA")));
+        expect(cp.cluster.token).toMatch(/^[0-9a-z]{6}\.[0-9a-z]{16}$/);
+        expect(cp.machine.token).toMatch(/^[0-9a-z]{6}\.[0-9a-z]{16}$/);
+        expect(cp.machine.token).not.toBe(cp.cluster.token);
+        expect(cp.cluster.id).toMatch(/^[A-Za-z0-9_-]{43}=$/);
+    });
+
+    it("the kubelet mounts the storage path for local-path-provisioner", () => {
+        const worker = userData(program.one(CONTAINER, "talos-worker-01-container"))[0];
+        expect(worker.machine.kubelet.extraMounts).toContainEqual({
+            destination: "/var/local-path-provisioner", type: "bind", source: "/var/local-path-provisioner", options: ["bind", "rshared", "rw"],
+        });
+    });
+});
+
+describe("MachineSecrets", () => {
+    const key = (name: string) => program.one("tls:index/privateKey:PrivateKey", name).inputs;
+    const ca = (name: string) => program.one("tls:index/selfSignedCert:SelfSignedCert", name).inputs;
+    const caUses = ["digital_signature", "cert_signing", "server_auth", "client_auth"];
+
+    it("makes the four CAs with Talos' algorithms, subjects and ten-year lifetimes", () => {
+        expect(key("talos-secrets-os-ca-key")).toEqual({ algorithm: "ED25519" });
+        for (const n of ["etcd", "k8s", "k8s-aggregator"]) expect(key(`talos-secrets-${n}-ca-key`)).toEqual({ algorithm: "ECDSA", ecdsaCurve: "P256" });
+        expect(key("talos-secrets-k8s-service-account")).toEqual({ algorithm: "RSA", rsaBits: 4096 });
+        const subjects: [string, unknown][] = [["os", { organization: "talos" }], ["etcd", { organization: "etcd" }], ["k8s", { organization: "kubernetes" }], ["k8s-aggregator", undefined]];
+        for (const [n, subject] of subjects) {
+            const c = ca(`talos-secrets-${n}-ca`);
+            expect(c.subject).toEqual(subject);
+            expect(c.isCaCertificate).toBe(true);
+            expect(c.validityPeriodHours).toBe(87600);
+            expect([...(c.allowedUses as string[])].sort()).toEqual([...caUses].sort());
+            expect(c.privateKeyPem).toBe(mockPrivateKeyPem(`talos-secrets-${n}-ca-key`, n === "os" ? "ED25519" : "ECDSA"));
+        }
+    });
+
+    it("makes the talosconfig admin certificate: Ed25519, O=os:admin, clientAuth only, one year, by the OS CA", () => {
+        expect(key("talos-secrets-talos-admin-key")).toEqual({ algorithm: "ED25519" });
+        expect(program.one("tls:index/certRequest:CertRequest", "talos-secrets-talos-admin-csr").inputs.subject).toEqual({ organization: "os:admin" });
+        const cert = program.one("tls:index/locallySignedCert:LocallySignedCert", "talos-secrets-talos-admin-cert").inputs;
+        expect(cert).toMatchObject({ validityPeriodHours: 8760, caCertPem: fakePem("CERTIFICATE", "talos-secrets-os-ca") });
+        expect(cert.allowedUses).toEqual(["digital_signature", "client_auth"]);
+        // @pulumi/tls signs with its own PEM label, not Talos' relabelled one.
+        expect(cert.caPrivateKeyPem).toBe(mockPrivateKeyPem("talos-secrets-os-ca-key", "ED25519"));
+        expect(cert.caPrivateKeyPem).toContain("-----BEGIN PRIVATE KEY-----");
+    });
+
+    it("makes the kubeconfig admin certificate: P-256, CN=admin O=system:masters, by the Kubernetes CA", () => {
+        expect(key("talos-secrets-kube-admin-key")).toEqual({ algorithm: "ECDSA", ecdsaCurve: "P256" });
+        expect(program.one("tls:index/certRequest:CertRequest", "talos-secrets-kube-admin-csr").inputs.subject).toEqual({ commonName: "admin", organization: "system:masters" });
+        const cert = program.one("tls:index/locallySignedCert:LocallySignedCert", "talos-secrets-kube-admin-cert").inputs;
+        expect(cert).toMatchObject({ validityPeriodHours: 8760, caCertPem: fakePem("CERTIFICATE", "talos-secrets-k8s-ca") });
+        expect([...(cert.allowedUses as string[])].sort()).toEqual(["client_auth", "digital_signature", "key_encipherment"]);
+    });
+
+    it("tokens and random secrets have Talos' sizes", () => {
+        for (const n of ["bootstrap-token", "trustd-token"]) {
+            expect(program.one("random:index/randomString:RandomString", `talos-secrets-${n}`).inputs).toMatchObject({ length: 22, upper: false, special: false, lower: true, numeric: true });
+        }
+        for (const n of ["secretbox", "cluster-id", "cluster-secret"]) {
+            expect(program.one("random:index/randomBytes:RandomBytes", `talos-secrets-${n}`).inputs).toMatchObject({ length: 32 });
+        }
+    });
+
+    it("the CA keys passed to signing are secret", () => {
+        for (const n of ["talos-admin-cert", "kube-admin-cert"]) {
+            expect(program.one("tls:index/locallySignedCert:LocallySignedCert", `talos-secrets-${n}`).secretPaths).toContain("caPrivateKeyPem");
+        }
+    });
+});
+
+describe("Kubernetes provider and storage", () => {
+    it("the provider gets the kubeconfig as a secret and waits for every node", () => {
+        const provider = program.one("pulumi:providers:kubernetes", "talos-k8s");
+        expect(provider.secretPaths).toContain("kubeconfig");
+        // Provider inputs reach the engine as strings.
+        expect(provider.inputs.deleteUnreachable).toBe("true");
+        const deps = provider.dependencies.map(urnRef);
+        for (const node of ["talos-cp-01", "talos-worker-01", "talos-worker-02"]) {
+            expect(deps.some((d) => d === `talos-docker:index:TalosNode::${node}` || d === `${CONTAINER}::${node}-container`), node).toBe(true);
+        }
+    });
+
+    it("StorageProvisioner uses that provider and renders the configured StorageClass", () => {
+        const group = program.one("kubernetes:yaml/v2:ConfigGroup", "talos-storage-manifests");
+        expect(group.provider).toMatch(/pulumi:providers:kubernetes::talos-k8s::/);
+        const objs = group.inputs.objs as { kind: string; metadata: { name: string; annotations?: Record<string, string> }; reclaimPolicy?: string }[];
+        const sc = objs.find((o) => o.kind === "StorageClass")!;
+        expect(sc.metadata.name).toBe("local-path");
+        expect(sc.metadata.annotations?.["storageclass.kubernetes.io/is-default-class"]).toBe("true");
+        expect(sc.reclaimPolicy).toBe("Delete");
+    });
+});
+
+describe("stack outputs", () => {
+    const value = <T>(name: string) => promiseOf(program.exports[name] as pulumi.Output<T>);
+
+    it.each(["kubeconfig", "talosconfig", "talosSecrets", "machineConfigs"])("%s is a secret", async (name) => {
+        expect(await pulumi.isSecret(program.exports[name])).toBe(true);
+    });
+
+    it.each(["nodes", "endpoints", "storageClass"])("%s is plain", async (name) => {
+        expect(await pulumi.isSecret(program.exports[name])).toBe(false);
+    });
+
+    it("kubeconfig: the host-mapped API, context admin@talos, the admin certificate", async () => {
+        const kc = parseYaml(await value<string>("kubeconfig"));
+        expect(kc["current-context"]).toBe("admin@talos");
+        expect(kc.clusters[0].cluster.server).toBe("https://127.0.0.1:6444");
+        expect(kc.clusters[0].cluster["certificate-authority-data"]).toBe(b64(fakePem("CERTIFICATE", "talos-secrets-k8s-ca")));
+        expect(kc.users[0].user["client-certificate-data"]).toBe(b64(fakePem("CERTIFICATE", "talos-secrets-kube-admin-cert")));
+        expect(kc.users[0].user["client-key-data"]).toBe(b64(mockPrivateKeyPem("talos-secrets-kube-admin-key", "ECDSA")));
+    });
+
+    it("talosconfig: endpoint 127.0.0.1:50000, node 172.30.0.2, the os:admin certificate", async () => {
+        const tc = parseYaml(await value<string>("talosconfig"));
+        expect(tc.context).toBe("talos");
+        expect(tc.contexts.talos.endpoints).toEqual(["127.0.0.1:50000"]);
+        expect(tc.contexts.talos.nodes).toEqual(["172.30.0.2"]);
+        expect(tc.contexts.talos.ca).toBe(b64(fakePem("CERTIFICATE", "talos-secrets-os-ca")));
+        expect(tc.contexts.talos.crt).toBe(b64(fakePem("CERTIFICATE", "talos-secrets-talos-admin-cert")));
+        expect(Buffer.from(tc.contexts.talos.key, "base64").toString()).toContain("BEGIN ED25519 PRIVATE KEY");
+    });
+
+    it("talosSecrets is the talosctl secrets.yaml of the same CAs", async () => {
+        const s = parseYaml(await value<string>("talosSecrets"));
+        expect(Object.keys(s)).toEqual(["cluster", "secrets", "trustdinfo", "certs"]);
+        expect(s.certs.k8s.crt).toBe(b64(fakePem("CERTIFICATE", "talos-secrets-k8s-ca")));
+    });
+
+    it("machineConfigs maps each node to its role's config", async () => {
+        const configs = await value<Record<string, string>>("machineConfigs");
+        expect(Object.keys(configs)).toEqual(["talos-cp-01", "talos-worker-01", "talos-worker-02"]);
+        expect(parseAllDocuments(configs["talos-cp-01"])[0].toJS().machine.type).toBe("controlplane");
+        expect(configs["talos-worker-01"]).toBe(configs["talos-worker-02"]);
+        expect(b64(configs["talos-cp-01"])).toBe(envMap(program.one(CONTAINER, "talos-cp-01-container")).USERDATA);
+    });
+
+    it("nodes, endpoints and storageClass", async () => {
+        expect(await value("nodes")).toEqual([
+            { name: "talos-cp-01", role: "controlplane", ip: "172.30.0.2", container: "talos-cp-01" },
+            { name: "talos-worker-01", role: "worker", ip: "172.30.0.3", container: "talos-worker-01" },
+            { name: "talos-worker-02", role: "worker", ip: "172.30.0.4", container: "talos-worker-02" },
+        ]);
+        expect(await value("endpoints")).toEqual({ kubernetes: "https://127.0.0.1:6444", talos: "127.0.0.1:50000" });
+        expect(await value("storageClass")).toBe("local-path");
+    });
+});
