@@ -4,6 +4,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { renderKubeconfig, renderTalosconfig } from "../talos/clientconfig";
 import { MachineRole, renderMachineConfig } from "../talos/machineconfig";
 import { renderSecretsYaml } from "../talos/secretsfile";
+import { bootstrapCommand, readyCommand } from "./bootstrap";
 import type { ClusterSpec } from "./config";
 import { TalosNetwork } from "./network";
 import { TalosNode } from "./node";
@@ -34,9 +35,8 @@ export class TalosCluster extends pulumi.ComponentResource {
     public readonly nodes: pulumi.Output<NodeSummary[]>;
     public readonly endpoints: pulumi.Output<{ kubernetes: string; talos: string }>;
     /**
-     * What a consumer of the Kubernetes API must wait for. Today: every node container. The seam
-     * for issue 5: the bootstrap and readiness resources replace this list, and the Kubernetes
-     * provider and StorageProvisioner already depend on it.
+     * What a consumer of the Kubernetes API must wait for: the readiness command, which itself
+     * waits for the bootstrap and every node. The Kubernetes provider depends on it.
      */
     public readonly ready: pulumi.Resource[];
 
@@ -67,8 +67,9 @@ export class TalosCluster extends pulumi.ComponentResource {
             networkName: network.networkName,
             userData: userData[node.role],
         }, parent));
+        // planCluster lists the first control plane first.
+        const bootstrapNode = nodes[0];
 
-        this.ready = nodes;
         this.nodes = pulumi.output(plan.nodes.map((n) => ({ name: n.name, role: n.role, ip: n.ip, container: n.name })));
         this.endpoints = pulumi.output(plan.hostEndpoints);
         this.machineConfigs = pulumi.secret(pulumi.all(configs).apply((c) =>
@@ -89,6 +90,21 @@ export class TalosCluster extends pulumi.ComponentResource {
                 ca: bundle.certs.k8s.crt,
                 ...admin.kubernetes,
             })));
+
+        // Only the first control plane holds the bootstrap back; workers start at once and join
+        // when its API is up.
+        const bootstrap = bootstrapCommand(`${name}-bootstrap`, {
+            talosconfig: this.talosconfig,
+            timeout: spec.timeouts.bootstrap,
+            trigger: bootstrapNode.containerId,
+        }, { parent: this, dependsOn: [bootstrapNode] });
+        const ready = readyCommand(`${name}-ready`, {
+            kubeconfig: this.kubeconfig,
+            timeout: spec.timeouts.ready,
+            containers: plan.nodes.map((n) => n.name),
+            triggers: nodes.map((n) => n.containerId),
+        }, { parent: this, dependsOn: [bootstrap, ...nodes] });
+        this.ready = [ready];
 
         this.registerOutputs({
             kubeconfig: this.kubeconfig,

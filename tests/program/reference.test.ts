@@ -38,6 +38,7 @@ describe("the component tree", () => {
             "tls:index/locallySignedCert:LocallySignedCert": 2,
             "random:index/randomString:RandomString": 2,
             "random:index/randomBytes:RandomBytes": 3,
+            "command:local:Command": 2,
             "pulumi:providers:kubernetes": 1,
             "kubernetes:yaml/v2:ConfigGroup": 1,
         });
@@ -229,19 +230,53 @@ describe("MachineSecrets", () => {
     });
 });
 
+describe("bootstrap and readiness", () => {
+    const COMMAND = "command:local:Command";
+    /** Custom resources a resource waits for (a component in dependsOn stands for its children). */
+    const waitsFor = (r: Recorded) => r.dependencies.map(urnRef);
+
+    it("bootstrap runs our CLI with the talosconfig as a secret in its environment, never on its command line", () => {
+        const bootstrap = program.one(COMMAND, "talos-bootstrap");
+        expect(bootstrap.inputs.create).toBe("node --import tsx cli/main.ts bootstrap --timeout 10m");
+        expect(bootstrap.secretPaths.some((p) => p.startsWith("environment"))).toBe(true);
+        expect((bootstrap.inputs.environment as Record<string, string>).TALOS_DOCKER_TALOSCONFIG).toContain("contexts:");
+        expect(bootstrap.inputs.logging).toBe("stdoutAndStderr");
+        expect(bootstrap.inputs.create).not.toMatch(/BEGIN|crt|key/);
+    });
+
+    it("bootstrap waits for the first control plane only, so workers are not held back", () => {
+        const deps = waitsFor(program.one(COMMAND, "talos-bootstrap"));
+        expect(deps).toContain(`${CONTAINER}::talos-cp-01-container`);
+        expect(deps.filter((d) => d.includes("worker"))).toEqual([]);
+        expect(program.one(COMMAND, "talos-bootstrap").inputs.triggers).toEqual(["talos-cp-01-container-id"]);
+        for (const w of ["talos-worker-01", "talos-worker-02"]) {
+            expect(waitsFor(program.one(CONTAINER, `${w}-container`)).filter((d) => d.startsWith(COMMAND))).toEqual([]);
+        }
+    });
+
+    it("readiness waits for the bootstrap and every node, with the kubeconfig secret", () => {
+        const ready = program.one(COMMAND, "talos-ready");
+        expect(ready.inputs.create).toBe("node --import tsx cli/main.ts wait --nodes 3 --timeout 15m --containers talos-cp-01,talos-worker-01,talos-worker-02");
+        expect(ready.secretPaths.some((p) => p.startsWith("environment"))).toBe(true);
+        expect((ready.inputs.environment as Record<string, string>).TALOS_DOCKER_KUBECONFIG).toContain("admin@talos");
+        const deps = waitsFor(ready);
+        expect(deps).toContain(`${COMMAND}::talos-bootstrap`);
+        for (const node of ["talos-cp-01", "talos-worker-01", "talos-worker-02"]) expect(deps).toContain(`${CONTAINER}::${node}-container`);
+        expect(ready.inputs.triggers).toEqual(["talos-cp-01-container-id", "talos-worker-01-container-id", "talos-worker-02-container-id"]);
+    });
+});
+
 describe("Kubernetes provider and storage", () => {
-    it("the provider gets the kubeconfig as a secret and waits for every node", () => {
+    it("the provider gets the kubeconfig as a secret and waits for readiness", () => {
         const provider = program.one("pulumi:providers:kubernetes", "talos-k8s");
         expect(provider.secretPaths).toContain("kubeconfig");
         // Provider inputs reach the engine as strings.
         expect(provider.inputs.deleteUnreachable).toBe("true");
-        const deps = provider.dependencies.map(urnRef);
-        for (const node of ["talos-cp-01", "talos-worker-01", "talos-worker-02"]) {
-            expect(deps.some((d) => d === `talos-docker:index:TalosNode::${node}` || d === `${CONTAINER}::${node}-container`), node).toBe(true);
-        }
+        expect(provider.dependencies.map(urnRef)).toContain("command:local:Command::talos-ready");
     });
 
     it("StorageProvisioner uses that provider and renders the configured StorageClass", () => {
+        expect(program.one("talos-docker:index:StorageProvisioner", "talos-storage").dependencies.map(urnRef)).toContain("command:local:Command::talos-ready");
         const group = program.one("kubernetes:yaml/v2:ConfigGroup", "talos-storage-manifests");
         expect(group.provider).toMatch(/pulumi:providers:kubernetes::talos-k8s::/);
         const objs = group.inputs.objs as { kind: string; metadata: { name: string; annotations?: Record<string, string> }; reclaimPolicy?: string }[];

@@ -1,0 +1,57 @@
+// Bootstrap and readiness as resources in the graph. They are @pulumi/command local commands that
+// run our own CLI (cli/main.ts), rather than a dynamic provider, because:
+// - a command's output streams to `pulumi up` as it runs (logging), so a person sees the progress
+//   lines of a wait that can take minutes; a dynamic provider's stay hidden until it returns;
+// - the CLI is the same code `npm run bootstrap`/`npm run wait` run by hand, tested against fake
+//   servers, and a dynamic provider would have to serialize its closure instead;
+// - secrets reach the CLI through the command's environment, which stays a Pulumi secret, never
+//   through its command line.
+import * as command from "@pulumi/command";
+import * as pulumi from "@pulumi/pulumi";
+
+/**
+ * The CLI invocation both commands share. It runs in the project directory (the command
+ * provider's default: where `pulumi up` runs the program), so `node --import tsx` finds tsx and
+ * the paths in the state stay free of this host's checkout location.
+ */
+function cli(args: string[]): string {
+    return ["node", "--import", "tsx", "cli/main.ts", ...args].join(" ");
+}
+
+export interface BootstrapArgs {
+    /** talosconfig YAML (secret): its endpoint is the first control plane's published Talos API. */
+    talosconfig: pulumi.Input<string>;
+    /** Duration such as "10m". */
+    timeout: string;
+    /** Changes when the first control plane's container is replaced: bootstrap again (idempotent). */
+    trigger: pulumi.Input<string>;
+}
+
+export function bootstrapCommand(name: string, args: BootstrapArgs, opts: pulumi.CustomResourceOptions): command.local.Command {
+    return new command.local.Command(name, {
+        create: cli(["bootstrap", "--timeout", args.timeout]),
+        environment: { TALOS_DOCKER_TALOSCONFIG: pulumi.secret(args.talosconfig) },
+        logging: "stdoutAndStderr",
+        triggers: [args.trigger],
+    }, opts);
+}
+
+export interface ReadyArgs {
+    /** Admin kubeconfig YAML (secret), pointing at the published Kubernetes API. */
+    kubeconfig: pulumi.Input<string>;
+    /** Duration such as "15m". */
+    timeout: string;
+    /** Node container names: how many nodes must be Ready, and whose logs an error points to. */
+    containers: string[];
+    /** Changes whenever a node container is replaced, so the wait runs again. */
+    triggers: pulumi.Input<string>[];
+}
+
+export function readyCommand(name: string, args: ReadyArgs, opts: pulumi.CustomResourceOptions): command.local.Command {
+    return new command.local.Command(name, {
+        create: cli(["wait", "--nodes", String(args.containers.length), "--timeout", args.timeout, "--containers", args.containers.join(",")]),
+        environment: { TALOS_DOCKER_KUBECONFIG: pulumi.secret(args.kubeconfig) },
+        logging: "stdoutAndStderr",
+        triggers: args.triggers,
+    }, opts);
+}
