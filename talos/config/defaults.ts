@@ -1,0 +1,58 @@
+// Fixed values of Talos' generator, the same at every minor we support (checked at v1.8.3 and
+// v1.13.9). Sources: talos@TAG:pkg/machinery/constants/constants.go unless said otherwise.
+
+/** constants.KubeletImage */
+export const KUBELET_IMAGE = "ghcr.io/siderolabs/kubelet";
+/** constants.KubernetesAPIServerImage, KubernetesControllerManagerImage, KubeProxyImage, KubernetesSchedulerImage */
+export const API_SERVER_IMAGE = "registry.k8s.io/kube-apiserver";
+export const CONTROLLER_MANAGER_IMAGE = "registry.k8s.io/kube-controller-manager";
+export const PROXY_IMAGE = "registry.k8s.io/kube-proxy";
+export const SCHEDULER_IMAGE = "registry.k8s.io/kube-scheduler";
+
+/** generate.DefaultOptions: DNSDomain. */
+export const DNS_DOMAIN = "cluster.local";
+/**
+ * constants.DefaultIPv4PodNet / DefaultIPv4ServiceNet. `generate.NewInput` would pick the IPv6
+ * ones only if the endpoint parsed as a bare IPv6 address, which a URL never does.
+ */
+export const POD_SUBNETS: readonly string[] = ["10.244.0.0/16"];
+export const SERVICE_SUBNETS: readonly string[] = ["10.96.0.0/12"];
+
+/** constants.DefaultKubePrismPort */
+export const KUBE_PRISM_PORT = 7445;
+
+/** constants.LabelExcludeFromExternalLB, put on control planes (contract.go `AddExcludeFromExternalLoadBalancer`). */
+export const EXCLUDE_FROM_EXTERNAL_LB_LABEL = "node.kubernetes.io/exclude-from-external-load-balancers";
+
+/** The image of a Kubernetes component: `<repository>:v<version>` (generate/init.go). */
+export function kubernetesImage(repository: string, kubernetesVersion: string): string {
+    return `${repository}:v${kubernetesVersion}`;
+}
+
+/**
+ * The PodSecurity admission plugin config every controlplane gets (talos@v1.8.3:pkg/machinery/config/generate/init.go,
+ * contract.go `PodSecurityAdmissionEnabled`). Keys sorted: Talos encodes this map with sorted keys.
+ */
+export function podSecurityAdmission(): Record<string, unknown> {
+    return {
+        name: "PodSecurity",
+        configuration: {
+            apiVersion: "pod-security.admission.config.k8s.io/v1alpha1",
+            defaults: {
+                audit: "restricted",
+                "audit-version": "latest",
+                enforce: "baseline",
+                "enforce-version": "latest",
+                warn: "restricted",
+                "warn-version": "latest",
+            },
+            exemptions: { namespaces: ["kube-system"], runtimeClasses: [], usernames: [] },
+            kind: "PodSecurityConfiguration",
+        },
+    };
+}
+
+/** v1alpha1.APIServerDefaultAuditPolicy (talos@v1.8.3:pkg/machinery/config/types/v1alpha1/v1alpha1_apiserverconfig.go). */
+export function defaultAuditPolicy(): Record<string, unknown> {
+    return { apiVersion: "audit.k8s.io/v1", kind: "Policy", rules: [{ level: "Metadata" }] };
+}

@@ -1,0 +1,209 @@
+// The version contract: every way the generated configs differ between Talos minors lives here and
+// nowhere else. The gates mirror talos@v1.13.9:pkg/machinery/config/contract.go (the method named
+// in each comment); the Docker additions mirror what `talosctl cluster create` does at that
+// minor's own tag (each minor's talosctl generating for its own contract).
+
+/** The Talos minors we generate configs for. */
+export type TalosMinor = "1.8" | "1.9" | "1.10" | "1.11" | "1.12" | "1.13";
+
+/** Oldest first. */
+export const TALOS_MINORS: readonly TalosMinor[] = ["1.8", "1.9", "1.10", "1.11", "1.12", "1.13"];
+
+/** How the stable hostname is asked for. */
+export type StableHostnameStyle =
+    /** `machine.features.stableHostname: true` */
+    | "feature"
+    /** a second document `kind: HostnameConfig` with `auto: stable` */
+    | "hostnameConfigDocument";
+
+/** Where registry mirrors go. */
+export type RegistryMirrorStyle =
+    /** `machine.registries.mirrors.<host>.endpoints` */
+    | "machineRegistries"
+    /** one `kind: RegistryMirrorConfig` document per host */
+    | "registryMirrorConfigDocuments";
+
+export interface VersionContract {
+    minor: TalosMinor;
+    /** the Talos patch release we test with, e.g. "v1.8.3" */
+    referenceVersion: string;
+    /** Kubernetes versions this Talos minor supports: default "X.Y.Z", min and max "X.Y" (inclusive). */
+    kubernetes: { default: string; min: string; max: string };
+    /** What Talos' own generator writes for this contract (talos@TAG:pkg/machinery/config/generate/). */
+    config: {
+        /**
+         * `machine.features.rbac` and `.apidCheckExtKeyUsage` are written (both are always on; from
+         * v1.12 they are no longer written). contract.go `HideRBACAndKeyUsage`.
+         */
+        writeRbacAndApidKeyUsageFlags: boolean;
+        /** contract.go `MultidocNetworkConfigSupported` (and `StableHostnameEnabled`). */
+        stableHostname: StableHostnameStyle;
+        /** contract.go `MultidocNetworkConfigSupported` (talos@v1.12.11:pkg/machinery/config/generate/registry.go). */
+        registryMirrors: RegistryMirrorStyle;
+        /**
+         * `cluster.apiServer.certSANs` starts with the control plane endpoint's host; from v1.12
+         * Talos adds the endpoint itself at runtime. contract.go `PopulateClusterSANsFromEndpoint`.
+         */
+        apiServerSANsFromEndpoint: boolean;
+        /** `cluster.apiServer.disablePodSecurityPolicy: true` is written. contract.go `HideDisablePSP`. */
+        writeDisablePodSecurityPolicy: boolean;
+        /** `machine.install.grubUseUKICmdline: true` is written. contract.go `GrubUseUKICmdlineDefault`. */
+        grubUseUKICmdline: boolean;
+        /**
+         * An empty `machine.network: {}` is written when nothing else goes there.
+         * contract.go `KubeSpanMultidocConfig` (talos@v1.13.9:pkg/machinery/config/generate/network.go).
+         */
+        emptyMachineNetwork: boolean;
+    };
+    /** What `talosctl cluster create` adds for the Docker provisioner at this minor's tag. */
+    docker: {
+        /**
+         * `machine.network.interfaces: [{interface: eth0, ignore: true}]`: Docker owns the
+         * container's address. talos@v1.12.11:pkg/provision/providers/docker/docker.go `GenOptions`
+         * (only while `!MultidocNetworkConfigSupported`; unconditional at v1.8.3–v1.11.6).
+         */
+        ignoreEth0: boolean;
+        /**
+         * `machine.install.image` is set to the installer image. Up to v1.11 create.go passes
+         * `generate.WithInstallImage(--install-image)` for every provisioner; from v1.12 only the
+         * QEMU maker does (talos@v1.12.11:cmd/talosctl/cmd/mgmt/cluster/create/clusterops/configmaker/internal/makers/qemu.go).
+         */
+        installImage: boolean;
+    };
+    /**
+     * The config has more than one YAML document, so Talos' configpatcher refuses JSON6902
+     * patches for it (talos@v1.13.9:pkg/machinery/config/configpatcher/json6902.go).
+     */
+    multiDocument: boolean;
+}
+
+const VERSION_PATTERN = /^v(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-[0-9A-Za-z.-]+)?$/;
+const KUBERNETES_PATTERN = /^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)$/;
+
+/** "v1.8.3" (the leading v required, as Talos tags; a pre-release suffix such as "-beta.0" is allowed). */
+export function parseTalosVersion(v: string): { major: number; minor: number; patch: number } | undefined {
+    const m = VERSION_PATTERN.exec(v);
+    if (!m) {
+        return undefined;
+    }
+    return { major: Number(m[1]), minor: Number(m[2]), patch: Number(m[3]) };
+}
+
+/** "1.31.1" (no leading v, as `talosctl --kubernetes-version` after trimming it). */
+export function parseKubernetesVersion(v: string): { major: number; minor: number; patch: number } | undefined {
+    const m = KUBERNETES_PATTERN.exec(v);
+    if (!m) {
+        return undefined;
+    }
+    return { major: Number(m[1]), minor: Number(m[2]), patch: Number(m[3]) };
+}
+
+function isTalosMinor(s: string): s is TalosMinor {
+    return (TALOS_MINORS as readonly string[]).includes(s);
+}
+
+/** The contract for a Talos version; undefined when its minor is unsupported or it does not parse. */
+export function versionContract(talosVersion: string): VersionContract | undefined {
+    const parsed = parseTalosVersion(talosVersion);
+    if (!parsed) {
+        return undefined;
+    }
+    const minor = `${parsed.major}.${parsed.minor}`;
+    return isTalosMinor(minor) ? contractFor(minor) : undefined;
+}
+
+/** The contract of a supported minor. */
+export function contractFor(minor: TalosMinor): VersionContract {
+    const { referenceVersion, kubernetes } = releaseFacts(minor);
+    // contract.go: `Greater(TalosVersion1_11)` is true from v1.12 on.
+    const after1_11 = minorNumber(minor) > 11;
+    const after1_12 = minorNumber(minor) > 12;
+    return {
+        minor,
+        referenceVersion,
+        kubernetes,
+        config: {
+            writeRbacAndApidKeyUsageFlags: !after1_11,
+            stableHostname: after1_11 ? "hostnameConfigDocument" : "feature",
+            registryMirrors: after1_11 ? "registryMirrorConfigDocuments" : "machineRegistries",
+            apiServerSANsFromEndpoint: !after1_11,
+            writeDisablePodSecurityPolicy: !after1_11,
+            grubUseUKICmdline: after1_11,
+            emptyMachineNetwork: !after1_12,
+        },
+        docker: {
+            ignoreEth0: !after1_11,
+            installImage: !after1_11,
+        },
+        // The HostnameConfig document is always generated from v1.12 on.
+        multiDocument: after1_11,
+    };
+}
+
+/**
+ * The release each minor is tested with and the Kubernetes versions it supports:
+ * default from talos@TAG:pkg/machinery/constants/constants.go `DefaultKubernetesVersion`, range
+ * from talos@TAG:pkg/machinery/compatibility/talosNN/talosNN.go `Minimum/MaximumKubernetesVersion`.
+ */
+function releaseFacts(minor: TalosMinor): Pick<VersionContract, "referenceVersion" | "kubernetes"> {
+    switch (minor) {
+        case "1.8":
+            return { referenceVersion: "v1.8.3", kubernetes: { default: "1.31.2", min: "1.26", max: "1.31" } };
+        case "1.9":
+            return { referenceVersion: "v1.9.6", kubernetes: { default: "1.32.4", min: "1.27", max: "1.32" } };
+        case "1.10":
+            return { referenceVersion: "v1.10.9", kubernetes: { default: "1.33.6", min: "1.28", max: "1.33" } };
+        case "1.11":
+            return { referenceVersion: "v1.11.6", kubernetes: { default: "1.34.1", min: "1.29", max: "1.34" } };
+        case "1.12":
+            return { referenceVersion: "v1.12.11", kubernetes: { default: "1.35.4", min: "1.30", max: "1.35" } };
+        case "1.13":
+            return { referenceVersion: "v1.13.9", kubernetes: { default: "1.36.3", min: "1.31", max: "1.36" } };
+        default: {
+            const unreachable: never = minor;
+            throw new Error(`unknown Talos minor ${String(unreachable)}`);
+        }
+    }
+}
+
+function minorNumber(minor: TalosMinor): number {
+    return Number(minor.split(".")[1]);
+}
+
+function compareMajorMinor(a: { major: number; minor: number }, b: { major: number; minor: number }): number {
+    return a.major !== b.major ? a.major - b.major : a.minor - b.minor;
+}
+
+function parseMajorMinor(s: string): { major: number; minor: number } {
+    const [major, minor] = s.split(".").map(Number);
+    return { major, minor };
+}
+
+/** Whether this Talos minor runs the Kubernetes version ("1.31.1" form; no leading v). */
+export function isSupportedKubernetes(contract: VersionContract, kubernetesVersion: string): boolean {
+    const k = parseKubernetesVersion(kubernetesVersion);
+    if (!k) {
+        return false;
+    }
+    return (
+        compareMajorMinor(k, parseMajorMinor(contract.kubernetes.min)) >= 0 &&
+        compareMajorMinor(k, parseMajorMinor(contract.kubernetes.max)) <= 0
+    );
+}
+
+function requireTalosVersion(talosVersion: string): string {
+    if (!parseTalosVersion(talosVersion)) {
+        throw new Error(`"${talosVersion}" is not a Talos version (expected vMAJOR.MINOR.PATCH, e.g. v1.8.3)`);
+    }
+    return talosVersion;
+}
+
+/** The node image the Docker provisioner runs, e.g. ghcr.io/siderolabs/talos:v1.8.3. Throws when the version does not parse. */
+export function talosImage(talosVersion: string): string {
+    return `ghcr.io/siderolabs/talos:${requireTalosVersion(talosVersion)}`;
+}
+
+/** talosctl's default `--install-image`, e.g. ghcr.io/siderolabs/installer:v1.8.3. Throws when the version does not parse. */
+export function installerImage(talosVersion: string): string {
+    return `ghcr.io/siderolabs/installer:${requireTalosVersion(talosVersion)}`;
+}

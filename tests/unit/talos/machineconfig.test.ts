@@ -1,0 +1,325 @@
+import { beforeAll, describe, expect, it } from "vitest";
+import { parseAllDocuments } from "yaml";
+
+import {
+    MachineConfigError,
+    checkMachineConfig,
+    machineConfigDocuments,
+    renderMachineConfig,
+    validateMachineConfigInput,
+    type MachineConfigInput,
+    type MachineRole,
+} from "../../../talos/machineconfig";
+import { PatchError, parsePatch } from "../../../talos/patches";
+import { fromTalosEd25519Pem } from "../../../talos/pem";
+import type { SecretsBundle } from "../../../talos/secretsbundle";
+import { TALOS_MINORS, type TalosMinor } from "../../../talos/versions";
+import { makeSecretsBundle } from "../../support/pki";
+
+let secrets: SecretsBundle;
+
+beforeAll(async () => {
+    secrets = await makeSecretsBundle({ rsaBits: 2048 });
+});
+
+const ENDPOINT = "https://172.30.0.2:6443";
+// Supported by every minor from 1.8 (max 1.31) to 1.13 (min 1.31).
+const K8S = "1.31.1";
+
+function input(minor: TalosMinor, role: MachineRole, extra: Partial<MachineConfigInput> = {}): MachineConfigInput {
+    return {
+        role,
+        clusterName: "talos-default",
+        controlPlaneEndpoint: ENDPOINT,
+        talosVersion: want(minor).version,
+        kubernetesVersion: K8S,
+        secrets,
+        ...extra,
+    };
+}
+
+function docs(i: MachineConfigInput): Record<string, any>[] {
+    return machineConfigDocuments(i) as Record<string, any>[];
+}
+
+const decode = (b64: string) => Buffer.from(b64, "base64").toString("utf8");
+
+/** The per-minor facts, written out from the golden files and talosctl sources (not from talos/versions.ts). */
+function want(minor: TalosMinor): { version: string; network: unknown; install: Record<string, unknown>; legacyFlags: boolean; hostnameDoc: boolean } {
+    const installOld = (v: string) => ({ image: `ghcr.io/siderolabs/installer:${v}`, wipe: false });
+    const installNew = { wipe: false, grubUseUKICmdline: true };
+    const eth0Ignored = { interfaces: [{ interface: "eth0", ignore: true }] };
+    switch (minor) {
+        case "1.8":
+            return { version: "v1.8.3", network: eth0Ignored, install: installOld("v1.8.3"), legacyFlags: true, hostnameDoc: false };
+        case "1.9":
+            return { version: "v1.9.6", network: eth0Ignored, install: installOld("v1.9.6"), legacyFlags: true, hostnameDoc: false };
+        case "1.10":
+            return { version: "v1.10.9", network: eth0Ignored, install: installOld("v1.10.9"), legacyFlags: true, hostnameDoc: false };
+        case "1.11":
+            return { version: "v1.11.6", network: eth0Ignored, install: installOld("v1.11.6"), legacyFlags: true, hostnameDoc: false };
+        case "1.12":
+            return { version: "v1.12.11", network: {}, install: installNew, legacyFlags: false, hostnameDoc: true };
+        case "1.13":
+            return { version: "v1.13.9", network: undefined, install: installNew, legacyFlags: false, hostnameDoc: true };
+        default: {
+            const unreachable: never = minor;
+            throw new Error(`untested minor ${String(unreachable)}`);
+        }
+    }
+}
+
+describe.each(TALOS_MINORS.map((m) => [m]))("Talos %s", (minor) => {
+    const w = () => want(minor);
+
+    it("controlplane: the machine section", () => {
+        const [config, ...rest] = docs(input(minor, "controlplane"));
+        expect(config.version).toBe("v1alpha1");
+        expect(config.debug).toBe(false);
+        expect(config.persist).toBe(true);
+        const m = config.machine;
+        expect(m.type).toBe("controlplane");
+        expect(m.token).toBe(secrets.trustdInfo.token);
+        expect(decode(m.ca.crt)).toBe(secrets.certs.os.crt);
+        expect(decode(m.ca.key).split("\n")[0]).toBe("-----BEGIN ED25519 PRIVATE KEY-----");
+        expect(m.certSANs).toEqual(["127.0.0.1"]);
+        expect(m.kubelet).toEqual({
+            image: `ghcr.io/siderolabs/kubelet:v${K8S}`,
+            defaultRuntimeSeccompProfileEnabled: true,
+            disableManifestsDirectory: true,
+        });
+        expect(m.network).toEqual(w().network);
+        expect("network" in m).toBe(w().network !== undefined);
+        expect(m.install).toEqual(w().install);
+        const common = { diskQuotaSupport: true, kubePrism: { enabled: true, port: 7445 }, hostDNS: { enabled: true, forwardKubeDNSToHost: true } };
+        expect(m.features).toEqual(w().legacyFlags ? { rbac: true, stableHostname: true, apidCheckExtKeyUsage: true, ...common } : common);
+        expect(m.nodeLabels).toEqual({ "node.kubernetes.io/exclude-from-external-load-balancers": "" });
+        expect(m.registries).toBeUndefined();
+        expect(rest).toEqual(w().hostnameDoc ? [{ apiVersion: "v1alpha1", kind: "HostnameConfig", auto: "stable" }] : []);
+    });
+
+    it("controlplane: the cluster section", () => {
+        const c = docs(input(minor, "controlplane"))[0].cluster;
+        expect(Object.keys(c)).toEqual([
+            "id", "secret", "controlPlane", "clusterName", "network", "token", "secretboxEncryptionSecret",
+            "ca", "aggregatorCA", "serviceAccount", "apiServer", "controllerManager", "proxy", "scheduler", "discovery", "etcd",
+        ]);
+        expect(c.id).toBe(secrets.cluster.id);
+        expect(c.secret).toBe(secrets.cluster.secret);
+        expect(c.controlPlane).toEqual({ endpoint: ENDPOINT });
+        expect(c.clusterName).toBe("talos-default");
+        expect(c.network).toEqual({ dnsDomain: "cluster.local", podSubnets: ["10.244.0.0/16"], serviceSubnets: ["10.96.0.0/12"] });
+        expect(c.token).toBe(secrets.secrets.bootstrapToken);
+        expect(c.secretboxEncryptionSecret).toBe(secrets.secrets.secretboxEncryptionSecret);
+        expect([decode(c.ca.crt), decode(c.ca.key)]).toEqual([secrets.certs.k8s.crt, secrets.certs.k8s.key]);
+        expect([decode(c.aggregatorCA.crt), decode(c.aggregatorCA.key)]).toEqual([secrets.certs.k8sAggregator.crt, secrets.certs.k8sAggregator.key]);
+        expect(decode(c.serviceAccount.key)).toBe(secrets.certs.k8sServiceAccount.key);
+        expect([decode(c.etcd.ca.crt), decode(c.etcd.ca.key)]).toEqual([secrets.certs.etcd.crt, secrets.certs.etcd.key]);
+        const a = c.apiServer;
+        expect(a.image).toBe(`registry.k8s.io/kube-apiserver:v${K8S}`);
+        expect(a.certSANs).toEqual(w().legacyFlags ? ["172.30.0.2", "127.0.0.1"] : ["127.0.0.1"]);
+        expect(a.disablePodSecurityPolicy).toBe(w().legacyFlags ? true : undefined);
+        expect(a.admissionControl).toHaveLength(1);
+        expect(a.admissionControl[0].name).toBe("PodSecurity");
+        expect(a.admissionControl[0].configuration.defaults.enforce).toBe("baseline");
+        expect(a.admissionControl[0].configuration.exemptions.namespaces).toEqual(["kube-system"]);
+        expect(a.auditPolicy).toEqual({ apiVersion: "audit.k8s.io/v1", kind: "Policy", rules: [{ level: "Metadata" }] });
+        expect(c.controllerManager).toEqual({ image: `registry.k8s.io/kube-controller-manager:v${K8S}` });
+        expect(c.proxy).toEqual({ image: `registry.k8s.io/kube-proxy:v${K8S}` });
+        expect(c.scheduler).toEqual({ image: `registry.k8s.io/kube-scheduler:v${K8S}` });
+        expect(c.discovery).toEqual({ enabled: true, registries: { kubernetes: { disabled: true }, service: {} } });
+    });
+
+    it("worker: the controlplane's machine section without the CA key and node labels, and a reduced cluster section", () => {
+        const cp = docs(input(minor, "controlplane"));
+        const [worker, ...rest] = docs(input(minor, "worker"));
+        const { nodeLabels: _labels, ...cpMachine } = cp[0].machine;
+        expect(worker.machine).toEqual({ ...cpMachine, type: "worker", ca: { crt: cpMachine.ca.crt, key: "" } });
+        expect(worker.cluster).toEqual({
+            id: secrets.cluster.id,
+            secret: secrets.cluster.secret,
+            controlPlane: { endpoint: ENDPOINT },
+            clusterName: "talos-default",
+            network: cp[0].cluster.network,
+            token: secrets.secrets.bootstrapToken,
+            ca: { crt: cp[0].cluster.ca.crt, key: "" },
+            discovery: cp[0].cluster.discovery,
+        });
+        expect(rest).toEqual(cp.slice(1));
+    });
+
+    it("renders the documents as YAML, deterministically", () => {
+        for (const role of ["controlplane", "worker"] as const) {
+            const i = input(minor, role, { storagePath: "/var/local-path-provisioner", registryMirrors: { "docker.io": ["https://m.example"] } });
+            const text = renderMachineConfig(i);
+            expect(renderMachineConfig(structuredClone(i))).toBe(text);
+            expect(parseAllDocuments(text).map((d) => d.toJS())).toEqual(machineConfigDocuments(i));
+            expect(text.startsWith("version: v1alpha1\ndebug: false\npersist: true\nmachine:\n    type: ")).toBe(true);
+            expect(text.split("\n---\n")).toHaveLength(w().hostnameDoc ? 3 : 1);
+        }
+    });
+
+    it("mounts the storage path for the kubelet on every role", () => {
+        for (const role of ["controlplane", "worker"] as const) {
+            const m = docs(input(minor, role, { storagePath: "/var/local-path-provisioner" }))[0].machine;
+            expect(m.kubelet.extraMounts).toEqual([
+                { destination: "/var/local-path-provisioner", type: "bind", source: "/var/local-path-provisioner", options: ["bind", "rshared", "rw"] },
+            ]);
+        }
+    });
+
+    it("writes registry mirrors where the contract puts them", () => {
+        const mirrors = { "registry.k8s.io": ["https://k8s.example"], "docker.io": ["https://a.example", "https://b.example"] };
+        const all = docs(input(minor, "worker", { registryMirrors: mirrors }));
+        if (w().hostnameDoc) {
+            expect(all[0].machine.registries).toBeUndefined();
+            expect(all.slice(1)).toEqual([
+                { apiVersion: "v1alpha1", kind: "RegistryMirrorConfig", name: "docker.io", endpoints: [{ url: "https://a.example" }, { url: "https://b.example" }] },
+                { apiVersion: "v1alpha1", kind: "RegistryMirrorConfig", name: "registry.k8s.io", endpoints: [{ url: "https://k8s.example" }] },
+                { apiVersion: "v1alpha1", kind: "HostnameConfig", auto: "stable" },
+            ]);
+        } else {
+            expect(all).toHaveLength(1);
+            expect(all[0].machine.registries).toEqual({
+                mirrors: { "docker.io": { endpoints: ["https://a.example", "https://b.example"] }, "registry.k8s.io": { endpoints: ["https://k8s.example"] } },
+            });
+            expect(Object.keys(all[0].machine.registries.mirrors)).toEqual(["docker.io", "registry.k8s.io"]);
+        }
+    });
+
+    it("takes JSON6902 patches only while the config is a single document", () => {
+        const patch = parsePatch("- op: add\n  path: /machine/nodeLabels/zone\n  value: a\n");
+        const run = () => docs(input(minor, "controlplane", { patches: [patch] }));
+        if (w().hostnameDoc) {
+            expect(run).toThrow(new PatchError("JSON6902 patches are not supported for multi-document machine configuration"));
+        } else {
+            expect(run()[0].machine.nodeLabels.zone).toBe("a");
+        }
+    });
+});
+
+describe("additions and patches", () => {
+    it("adds the additional SANs after 127.0.0.1, without duplicates", () => {
+        const [config] = docs(input("1.8", "controlplane", { additionalSANs: ["talos.local", "127.0.0.1", "10.0.0.9"] }));
+        expect(config.machine.certSANs).toEqual(["127.0.0.1", "talos.local", "10.0.0.9"]);
+        expect(config.cluster.apiServer.certSANs).toEqual(["172.30.0.2", "127.0.0.1", "talos.local", "10.0.0.9"]);
+    });
+
+    it("applies the patches in order, after the storage mount", () => {
+        const [config] = docs(
+            input("1.12", "worker", {
+                storagePath: "/var/data",
+                patches: [
+                    parsePatch("machine:\n  kubelet:\n    extraMounts:\n      - destination: /var/other\n        type: bind\n        source: /var/other\n"),
+                    parsePatch("machine:\n  nodeLabels:\n    role: storage\n"),
+                    parsePatch("machine:\n  nodeLabels:\n    role: edge\n"),
+                ],
+            }),
+        );
+        expect(config.machine.kubelet.extraMounts.map((m: { destination: string }) => m.destination)).toEqual(["/var/data", "/var/other"]);
+        expect(config.machine.nodeLabels).toEqual({ role: "edge" });
+    });
+
+    it("writes an OS CA key given with the PKCS#8 label under the label Talos reads", () => {
+        const pulumiLabelled = { ...secrets, certs: { ...secrets.certs, os: { ...secrets.certs.os, key: fromTalosEd25519Pem(secrets.certs.os.key) } } };
+        const a = renderMachineConfig({ ...input("1.8", "controlplane"), secrets: pulumiLabelled });
+        expect(a).toBe(renderMachineConfig(input("1.8", "controlplane")));
+    });
+});
+
+describe("configs Talos would not load", () => {
+    it("rejects a patch that adds a key Talos does not know", () => {
+        const patches = [parsePatch("machine:\n  notAField: true\n  kubelet:\n    extraMount: []\n")];
+        expect(() => machineConfigDocuments(input("1.10", "worker", { patches }))).toThrow(
+            new PatchError("the patched config does not load in Talos v1.10: machine.kubelet.extraMount: unknown field; machine.notAField: unknown field"),
+        );
+    });
+
+    it("rejects keys and documents newer than the Talos version", () => {
+        const uki = [parsePatch("machine:\n  install:\n    grubUseUKICmdline: false\n")];
+        expect(() => machineConfigDocuments(input("1.11", "worker", { patches: uki }))).toThrow(
+            "the patched config does not load in Talos v1.11: machine.install.grubUseUKICmdline: unknown field",
+        );
+        expect(docs(input("1.12", "worker", { patches: uki }))[0].machine.install.grubUseUKICmdline).toBe(false);
+        const resolver = [parsePatch("apiVersion: v1alpha1\nkind: ResolverConfig\nnameservers:\n  - address: 1.1.1.1\n")];
+        expect(() => machineConfigDocuments(input("1.11", "worker", { patches: resolver }))).toThrow(
+            "the patched config does not load in Talos v1.11: ResolverConfig: unknown document kind",
+        );
+        expect(docs(input("1.12", "worker", { patches: resolver })).map((d) => d.kind)).toEqual([undefined, "HostnameConfig", "ResolverConfig"]);
+    });
+});
+
+describe("checkMachineConfig", () => {
+    const base = (minor: TalosMinor, patches: string[]) => {
+        const { secrets: _secrets, ...rest } = input(minor, "controlplane", { patches: patches.map(parsePatch) });
+        return rest;
+    };
+
+    it("finds nothing wrong with a good input, without any secrets", () => {
+        expect(checkMachineConfig(base("1.8", ["machine:\n  nodeLabels:\n    a: b\n"]))).toEqual([]);
+    });
+
+    it("reports what machineConfigDocuments would throw for the patches", () => {
+        expect(checkMachineConfig(base("1.13", ["- op: add\n  path: /machine/a\n  value: 1\n"]))).toEqual([
+            "patches: JSON6902 patches are not supported for multi-document machine configuration",
+        ]);
+        expect(checkMachineConfig(base("1.8", ["machine:\n  bogus: 1\n"]))).toEqual([
+            "patches: the patched config does not load in Talos v1.8: machine.bogus: unknown field",
+        ]);
+        expect(checkMachineConfig(base("1.8", ["- op: remove\n  path: /machine/nope\n"]))).toEqual([
+            'patches: JSON6902 patch, operation 1 (remove "/machine/nope"): "/machine/nope" does not exist',
+        ]);
+    });
+
+    it("reports the input problems first, and then only those", () => {
+        expect(checkMachineConfig({ ...base("1.8", ["machine:\n  bogus: 1\n"]), kubernetesVersion: "1.40.0" })).toEqual([
+            "kubernetesVersion: 1.40.0 is not supported by Talos v1.8 (supported: 1.26 to 1.31)",
+        ]);
+    });
+});
+
+describe("input validation", () => {
+    it("reports every problem at once, each naming its field", () => {
+        const bad = {
+            role: "master" as MachineRole,
+            clusterName: "",
+            controlPlaneEndpoint: "http://172.30.0.2:6443",
+            talosVersion: "v1.7.0",
+            kubernetesVersion: "v1.31.1",
+            secrets: {} as SecretsBundle,
+            additionalSANs: ["", "a b"],
+            storagePath: "/opt/local-path-provisioner",
+            registryMirrors: { "docker.io": ["ftp://mirror"], "": [] },
+        };
+        const problems = [
+            'role: "master" is not controlplane or worker',
+            "clusterName: empty",
+            'controlPlaneEndpoint: "http://172.30.0.2:6443" is not of the form https://HOST:PORT',
+            'talosVersion: "v1.7.0" is not a supported Talos version (v1.8 to v1.13, written like v1.8.3)',
+            'kubernetesVersion: "v1.31.1" is not a Kubernetes version (written like 1.31.1, without v)',
+            'additionalSANs: "" is not a host name or IP address',
+            'additionalSANs: "a b" is not a host name or IP address',
+            'storagePath: "/opt/local-path-provisioner" is not an absolute path under /var',
+            'registryMirrors.docker.io: "ftp://mirror" is not an http(s) URL',
+            'registryMirrors: "" needs a host name and at least one endpoint',
+        ];
+        expect(validateMachineConfigInput(bad)).toEqual(problems);
+        expect(() => renderMachineConfig(bad)).toThrow(new MachineConfigError(problems));
+    });
+
+    it("refuses a Kubernetes version the Talos release does not support", () => {
+        expect(() => machineConfigDocuments({ ...input("1.8", "worker"), kubernetesVersion: "1.32.0" })).toThrow(
+            "cannot generate the machine config (1 problem):\n  - kubernetesVersion: 1.32.0 is not supported by Talos v1.8 (supported: 1.26 to 1.31)",
+        );
+    });
+
+    it.each(["not a url", "https://172.30.0.2:6443/path", "https://:6443"])("refuses the endpoint %j", (endpoint) => {
+        expect(validateMachineConfigInput({ ...input("1.8", "worker"), controlPlaneEndpoint: endpoint })).toHaveLength(1);
+    });
+
+    it.each(["/var", "/var/", "/var/a/../../etc", "var/data", "/var//data"])("refuses the storage path %j", (path) => {
+        expect(validateMachineConfigInput({ ...input("1.8", "worker"), storagePath: path })).toEqual([
+            `storagePath: "${path}" is not an absolute path under /var`,
+        ]);
+    });
+});
