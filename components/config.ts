@@ -2,6 +2,7 @@
 // rule is tested without mocks. Defaults live in DEFAULTS and nowhere else in the program
 // (Pulumi.yaml repeats them for `pulumi config`, and a test keeps the two equal).
 import { isSupportedKubernetes, parseTalosVersion, talosImage, TALOS_MINORS, versionContract } from "../talos/versions";
+import { checkMachineConfig, MachineRole } from "../talos/machineconfig";
 import { ConfigPatch, parsePatch, PatchError } from "../talos/patches";
 import { stringify as toYaml } from "yaml";
 import { parseDuration } from "./duration";
@@ -182,10 +183,15 @@ export function parseClusterSpec(raw: RawConfig): ClusterSpec {
     }
 
     const cp = objects.configPatches;
-    const configPatches = {
+    const patchLists = {
         all: patches(p, "configPatches.all", cp.all),
         controlPlane: patches(p, "configPatches.controlPlane", cp.controlPlane),
         worker: patches(p, "configPatches.worker", cp.worker),
+    };
+    const configPatches = {
+        all: patchLists.all.map((l) => l.patch),
+        controlPlane: patchLists.controlPlane.map((l) => l.patch),
+        worker: patchLists.worker.map((l) => l.patch),
     };
 
     const st = objects.storage;
@@ -208,10 +214,14 @@ export function parseClusterSpec(raw: RawConfig): ClusterSpec {
     };
 
     if (p.list.length > 0) throw new ConfigError(p.list);
-    return {
+    const spec: ClusterSpec = {
         clusterName, talosVersion, kubernetesVersion, image, network, controlPlanes, workers, ports,
         configPatches, storage, timeouts,
     };
+    // Patches can only be tried once everything they are applied to is valid.
+    checkPatchesApply(p, spec, patchLists);
+    if (p.list.length > 0) throw new ConfigError(p.list);
+    return spec;
 }
 
 type ObjectKey = keyof typeof OBJECT_KEYS;
@@ -338,22 +348,66 @@ function checkSubnet(p: Problems, subnet: string, gatewayValue: unknown, nodeCou
     return String(gatewayValue);
 }
 
+/** A parsed patch with the key and value it came from, so a later problem can name them. */
+interface LabelledPatch {
+    key: string;
+    value: unknown;
+    patch: ConfigPatch;
+}
+
 /** Patches may be YAML text or YAML written inline in the stack file (then it arrives as an object). */
-function patches(p: Problems, key: string, value: unknown): ConfigPatch[] {
+function patches(p: Problems, key: string, value: unknown): LabelledPatch[] {
     if (value === undefined) return [];
     if (!Array.isArray(value)) {
         p.add(key, value, "must be a list of config patches (YAML text or inline YAML)");
         return [];
     }
-    const result: ConfigPatch[] = [];
+    const result: LabelledPatch[] = [];
     value.forEach((item, i) => {
         const text = typeof item === "string" ? item : toYaml(item);
         try {
-            result.push(parsePatch(text));
+            result.push({ key: `${key}[${i}]`, value: item, patch: parsePatch(text) });
         } catch (err) {
             if (!(err instanceof PatchError)) throw err;
             p.add(`${key}[${i}]`, item, `is not a valid config patch: ${err.message}`);
         }
     });
     return result;
+}
+
+/**
+ * Applies each role's patches to that role's config, as the cluster will, and names the first
+ * patch that fails (unknown key, missing path, a form this Talos version refuses). A patch in
+ * `all` that fails for both roles is reported once.
+ */
+function checkPatchesApply(p: Problems, spec: ClusterSpec, lists: Record<"all" | "controlPlane" | "worker", LabelledPatch[]>): void {
+    const reported = new Set<string>();
+    const cidr = parseCidr(spec.network.subnet);
+    const endpoint = `https://${"error" in cidr ? "127.0.0.1" : hostAddress(cidr, 2)}:6443`;
+    const roles: [MachineRole, LabelledPatch[]][] = [["controlplane", lists.controlPlane], ["worker", lists.worker]];
+    for (const [role, own] of roles) {
+        const labelled = [...lists.all, ...own];
+        const check = (count: number) => checkMachineConfig({
+            role,
+            clusterName: spec.clusterName,
+            controlPlaneEndpoint: endpoint,
+            talosVersion: spec.talosVersion,
+            kubernetesVersion: spec.kubernetesVersion,
+            storagePath: spec.storage.enabled ? spec.storage.path : undefined,
+            patches: labelled.slice(0, count).map((l) => l.patch),
+        });
+        if (labelled.length === 0 || check(labelled.length).length === 0) continue;
+        // Find the first patch that breaks: later ones may rely on earlier ones.
+        for (let i = 1; i <= labelled.length; i++) {
+            const problems = check(i);
+            if (problems.length === 0) continue;
+            const { key, value } = labelled[i - 1];
+            if (!reported.has(key)) {
+                reported.add(key);
+                const reasons = problems.map((r) => r.replace(/^patches: /, "")).join("; ");
+                p.add(key, value, `does not apply to the ${role} config of Talos ${spec.talosVersion}: ${reasons}`);
+            }
+            break;
+        }
+    }
 }

@@ -145,6 +145,40 @@ describe("validation names the key, the value and what is allowed", () => {
         expect(found[0]).toMatch(/^talos-docker:configPatches\.worker\[0\] = "machine:\\n  kubelet: \[unclosed": is not a valid config patch: /);
     });
 
+    it("a patch that targets a key Talos does not have is rejected before anything is made", () => {
+        expect(problems({ configPatches: { all: [{ machine: { kubelet: { nonsense: true } } }] } })).toEqual([
+            'talos-docker:configPatches.all[0] = {"machine":{"kubelet":{"nonsense":true}}}: does not apply to the controlplane config of Talos v1.8.3: the patched config does not load in Talos v1.8: machine.kubelet.nonsense: unknown field',
+        ]);
+    });
+
+    it("a JSON6902 patch on a path that does not exist names the patch and the role", () => {
+        expect(problems({ configPatches: { worker: ["- op: remove\n  path: /machine/doesnotexist\n"] } })).toEqual([
+            'talos-docker:configPatches.worker[0] = "- op: remove\\n  path: /machine/doesnotexist\\n": does not apply to the worker config of Talos v1.8.3: JSON6902 patch, operation 1 (remove "/machine/doesnotexist"): "/machine/doesnotexist" does not exist',
+        ]);
+    });
+
+    it("JSON6902 is refused where Talos refuses it (multi-document configs, v1.12 on)", () => {
+        const found = problems({ talosVersion: "v1.13.9", kubernetesVersion: "1.36.3", configPatches: { controlPlane: ["- op: add\n  path: /machine/nodeLabels/x\n  value: y\n"] } });
+        expect(found).toEqual([expect.stringMatching(/^talos-docker:configPatches\.controlPlane\[0\] = .*: does not apply to the controlplane config of Talos v1\.13\.9: JSON6902 patches are not supported for multi-document machine configuration$/)]);
+    });
+
+    it("names the first failing patch when later ones build on earlier ones", () => {
+        const found = problems({ configPatches: { worker: [
+            { machine: { nodeLabels: { tier: "batch" } } },
+            "- op: replace\n  path: /machine/nodeLabels/tier\n  value: web\n",
+            { machine: { bogus: 1 } },
+        ] } });
+        expect(found).toHaveLength(1);
+        expect(found[0]).toMatch(/^talos-docker:configPatches\.worker\[2\] = \{"machine":\{"bogus":1\}\}: does not apply to the worker config/);
+    });
+
+    it("the README's example patches apply", () => {
+        const readme = readFileSync(join(root, "README.md"), "utf8");
+        const example = /Example patch, in `Pulumi.dev.yaml`:\n\n```yaml\n([\s\S]*?)```/.exec(readme)![1];
+        const value = (parse(`config:\n${example}`) as { config: Record<string, unknown> }).config["talos-docker:configPatches"];
+        expect(parseClusterSpec(asRawConfig({ configPatches: value })).configPatches.worker).toHaveLength(1);
+    });
+
     it("inline YAML patches and YAML text are both accepted", () => {
         const spec = parseClusterSpec({
             configPatches: JSON.stringify({
