@@ -46,7 +46,7 @@ export class TalosCluster extends pulumi.ComponentResource {
         const plan = planCluster(spec);
         const parent = { parent: this };
 
-        const secrets = new MachineSecrets(`${name}-secrets`, {}, parent);
+        const secrets = new MachineSecrets(`${name}-secrets`, { imported: spec.importedSecrets?.bundle }, parent);
         const network = new TalosNetwork(`${name}-network`, {
             ...spec.network,
             labels: clusterLabels(spec.clusterName),

@@ -4,6 +4,8 @@
 import { isSupportedKubernetes, parseTalosVersion, talosImage, TALOS_MINORS, versionContract } from "../talos/versions";
 import { checkMachineConfig, MachineRole } from "../talos/machineconfig";
 import { ConfigPatch, parsePatch, PatchError } from "../talos/patches";
+import type { SecretsBundle } from "../talos/secretsbundle";
+import { parseSecretsYaml, SecretsFileError } from "../talos/secretsfile";
 import { stringify as toYaml } from "yaml";
 import { parseDuration } from "./duration";
 import { cidrContains, hostAddress, parseCidr, parseIPv4 } from "./ipv4";
@@ -32,6 +34,14 @@ export interface ClusterSpec {
     storage: { enabled: boolean; path: string; isDefault: boolean; reclaimPolicy: ReclaimPolicy };
     /** How long bootstrap and the readiness wait may take, as durations ("10m"). */
     timeouts: { bootstrap: string; ready: string };
+    /** The secrets bundle read from `secretsFile`, when the stack reuses one instead of generating. */
+    importedSecrets?: { path: string; bundle: SecretsBundle };
+}
+
+/** What parsing may need from outside: reading `secretsFile`. Injected so this module stays pure. */
+export interface ConfigIo {
+    /** Returns the file's text; throws (with a message saying why) when it cannot be read. */
+    readFile(path: string): string;
 }
 
 /** The reference cluster: every default of the stack config. */
@@ -61,7 +71,7 @@ export const LIMITS = {
 /** The keys the program reads; anything else in the namespace is a typo. */
 export const CONFIG_KEYS = [
     "clusterName", "talosVersion", "kubernetesVersion", "image", "network", "controlPlanes",
-    "workers", "ports", "configPatches", "storage", "timeouts",
+    "workers", "ports", "configPatches", "storage", "timeouts", "secretsFile",
 ] as const;
 
 const OBJECT_KEYS = {
@@ -108,7 +118,7 @@ const KUBERNETES_VERSION = /^v?([0-9]+)\.([0-9]+)\.([0-9]+)$/;
  * Validates and defaults the whole config. Throws one ConfigError listing every problem; a key
  * whose value is wrong is reported once and its dependants are checked against the default.
  */
-export function parseClusterSpec(raw: RawConfig): ClusterSpec {
+export function parseClusterSpec(raw: RawConfig, io?: ConfigIo): ClusterSpec {
     const p = new Problems();
     const objects = readObjects(raw, p);
 
@@ -213,10 +223,13 @@ export function parseClusterSpec(raw: RawConfig): ClusterSpec {
         ready: duration(p, "timeouts.ready", objects.timeouts.ready, DEFAULTS.timeouts.ready),
     };
 
+    const importedSecrets = raw.secretsFile === undefined ? undefined : readSecretsFile(p, raw.secretsFile, io);
+
     if (p.list.length > 0) throw new ConfigError(p.list);
     const spec: ClusterSpec = {
         clusterName, talosVersion, kubernetesVersion, image, network, controlPlanes, workers, ports,
         configPatches, storage, timeouts,
+        ...(importedSecrets ? { importedSecrets } : {}),
     };
     // Patches can only be tried once everything they are applied to is valid.
     checkPatchesApply(p, spec, patchLists);
@@ -346,6 +359,29 @@ function checkSubnet(p: Problems, subnet: string, gatewayValue: unknown, nodeCou
         }
     }
     return String(gatewayValue);
+}
+
+/** Reads a talosctl secrets.yaml; its problems name YAML paths and never echo a secret. */
+function readSecretsFile(p: Problems, path: string, io: ConfigIo | undefined): { path: string; bundle: SecretsBundle } | undefined {
+    if (path.length === 0) {
+        p.add("secretsFile", path, "must be the path of a talosctl secrets.yaml (talosctl gen secrets), relative to the project directory");
+        return undefined;
+    }
+    let text: string;
+    try {
+        if (!io) throw new Error("no file reader was given");
+        text = io.readFile(path);
+    } catch (err) {
+        p.add("secretsFile", path, `cannot be read (${(err as Error).message}); give the path of a talosctl secrets.yaml, relative to the project directory`);
+        return undefined;
+    }
+    try {
+        return { path, bundle: parseSecretsYaml(text) };
+    } catch (err) {
+        if (!(err instanceof SecretsFileError)) throw err;
+        p.add("secretsFile", path, `is not a usable talosctl secrets bundle: ${err.problems.join("; ")}`);
+        return undefined;
+    }
 }
 
 /** A parsed patch with the key and value it came from, so a later problem can name them. */

@@ -5,11 +5,18 @@ import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import * as tls from "@pulumi/tls";
 import type { CertAndKey, SecretsBundle } from "../talos/secretsbundle";
-import { toTalosEd25519Pem } from "../talos/pem";
+import { fromTalosEd25519Pem, toTalosEd25519Pem } from "../talos/pem";
 import { CLUSTER_ID_BYTES, CLUSTER_SECRET_BYTES, SECRETBOX_SECRET_BYTES, toUrlSafeBase64 } from "../talos/tokens";
 import { CA_SPECS, CertSpec, KUBERNETES_ADMIN_CERT, SERVICE_ACCOUNT_KEY, SubjectSpec, TALOS_ADMIN_CERT } from "../talos/pki";
 
-export interface MachineSecretsArgs {}
+export interface MachineSecretsArgs {
+    /**
+     * A talosctl secrets bundle (config `secretsFile`) to use instead of generating one: the
+     * cluster keeps those CAs and tokens, so talosctl and earlier client configs keep working.
+     * Default: generate every CA, key and token here.
+     */
+    imported?: SecretsBundle;
+}
 
 /** The secrets the client configs are made of, PEM text. */
 export interface AdminCredentials {
@@ -24,43 +31,15 @@ export class MachineSecrets extends pulumi.ComponentResource {
     public readonly bundle: pulumi.Output<SecretsBundle>;
     public readonly admin: pulumi.Output<AdminCredentials>;
 
-    constructor(name: string, _args: MachineSecretsArgs = {}, opts?: pulumi.ComponentResourceOptions) {
+    constructor(name: string, args: MachineSecretsArgs = {}, opts?: pulumi.ComponentResourceOptions) {
         super("talos-docker:index:MachineSecrets", name, {}, opts);
         const parent = { parent: this };
 
-        const os = selfSignedCa(`${name}-os`, CA_SPECS.os, parent);
-        const etcd = selfSignedCa(`${name}-etcd`, CA_SPECS.etcd, parent);
-        const k8s = selfSignedCa(`${name}-k8s`, CA_SPECS.k8s, parent);
-        const aggregator = selfSignedCa(`${name}-k8s-aggregator`, CA_SPECS.k8sAggregator, parent);
-        const serviceAccount = new tls.PrivateKey(`${name}-k8s-service-account`, { ...SERVICE_ACCOUNT_KEY }, parent);
+        const made = args.imported ? importedBundle(args.imported) : generatedBundle(name, parent);
+        this.bundle = made.bundle;
 
-        const bootstrapToken = token(`${name}-bootstrap-token`, parent);
-        const trustdToken = token(`${name}-trustd-token`, parent);
-        const secretbox = new random.RandomBytes(`${name}-secretbox`, { length: SECRETBOX_SECRET_BYTES }, parent);
-        const clusterId = new random.RandomBytes(`${name}-cluster-id`, { length: CLUSTER_ID_BYTES }, parent);
-        const clusterSecret = new random.RandomBytes(`${name}-cluster-secret`, { length: CLUSTER_SECRET_BYTES }, parent);
-
-        this.bundle = pulumi.secret(
-            pulumi.all([
-                clusterId.base64, clusterSecret.base64, bootstrapToken, secretbox.base64, trustdToken,
-                etcd.crt, etcd.key, k8s.crt, k8s.key, aggregator.crt, aggregator.key,
-                serviceAccount.privateKeyPem, os.crt, os.key,
-            ]).apply(([id, secret, bootstrap, box, trustd, etcdCrt, etcdKey, k8sCrt, k8sKey, aggCrt, aggKey, saKey, osCrt, osKey]) => ({
-                cluster: { id: toUrlSafeBase64(id), secret },
-                secrets: { bootstrapToken: bootstrap, secretboxEncryptionSecret: box },
-                trustdInfo: { token: trustd },
-                certs: {
-                    etcd: { crt: etcdCrt, key: etcdKey },
-                    k8s: { crt: k8sCrt, key: k8sKey },
-                    k8sAggregator: { crt: aggCrt, key: aggKey },
-                    k8sServiceAccount: { key: saKey },
-                    os: { crt: osCrt, key: toTalosEd25519Pem(osKey) },
-                },
-            })),
-        );
-
-        const talosAdmin = clientCert(`${name}-talos-admin`, TALOS_ADMIN_CERT, os, parent);
-        const kubeAdmin = clientCert(`${name}-kube-admin`, KUBERNETES_ADMIN_CERT, k8s, parent);
+        const talosAdmin = clientCert(`${name}-talos-admin`, TALOS_ADMIN_CERT, made.osCa, parent);
+        const kubeAdmin = clientCert(`${name}-kube-admin`, KUBERNETES_ADMIN_CERT, made.k8sCa, parent);
         this.admin = pulumi.secret(
             pulumi.all([talosAdmin.crt, talosAdmin.key, kubeAdmin.crt, kubeAdmin.key]).apply(([tc, tk, kc, kk]) => ({
                 talos: { crt: tc, key: toTalosEd25519Pem(tk) },
@@ -70,6 +49,57 @@ export class MachineSecrets extends pulumi.ComponentResource {
 
         this.registerOutputs({ bundle: this.bundle, admin: this.admin });
     }
+}
+
+/** The bundle, and the two CAs that sign the admin certificates in @pulumi/tls's PEM forms. */
+interface MadeBundle {
+    bundle: pulumi.Output<SecretsBundle>;
+    osCa: KeyPair;
+    k8sCa: KeyPair;
+}
+
+function importedBundle(bundle: SecretsBundle): MadeBundle {
+    return {
+        bundle: pulumi.secret(bundle),
+        // @pulumi/tls reads Ed25519 keys only under the standard PKCS#8 label.
+        osCa: { crt: pulumi.output(bundle.certs.os.crt), key: pulumi.secret(fromTalosEd25519Pem(bundle.certs.os.key)) },
+        k8sCa: { crt: pulumi.output(bundle.certs.k8s.crt), key: pulumi.secret(bundle.certs.k8s.key) },
+    };
+}
+
+function generatedBundle(name: string, parent: pulumi.CustomResourceOptions): MadeBundle {
+    const os = selfSignedCa(`${name}-os`, CA_SPECS.os, parent);
+    const etcd = selfSignedCa(`${name}-etcd`, CA_SPECS.etcd, parent);
+    const k8s = selfSignedCa(`${name}-k8s`, CA_SPECS.k8s, parent);
+    const aggregator = selfSignedCa(`${name}-k8s-aggregator`, CA_SPECS.k8sAggregator, parent);
+    const serviceAccount = new tls.PrivateKey(`${name}-k8s-service-account`, { ...SERVICE_ACCOUNT_KEY }, parent);
+
+    const bootstrapToken = token(`${name}-bootstrap-token`, parent);
+    const trustdToken = token(`${name}-trustd-token`, parent);
+    const secretbox = new random.RandomBytes(`${name}-secretbox`, { length: SECRETBOX_SECRET_BYTES }, parent);
+    const clusterId = new random.RandomBytes(`${name}-cluster-id`, { length: CLUSTER_ID_BYTES }, parent);
+    const clusterSecret = new random.RandomBytes(`${name}-cluster-secret`, { length: CLUSTER_SECRET_BYTES }, parent);
+
+    const bundle = pulumi.secret(
+        pulumi.all([
+            clusterId.base64, clusterSecret.base64, bootstrapToken, secretbox.base64, trustdToken,
+            etcd.crt, etcd.key, k8s.crt, k8s.key, aggregator.crt, aggregator.key,
+            serviceAccount.privateKeyPem, os.crt, os.key,
+        ]).apply(([id, secret, bootstrap, box, trustd, etcdCrt, etcdKey, k8sCrt, k8sKey, aggCrt, aggKey, saKey, osCrt, osKey]) => ({
+            cluster: { id: toUrlSafeBase64(id), secret },
+            secrets: { bootstrapToken: bootstrap, secretboxEncryptionSecret: box },
+            trustdInfo: { token: trustd },
+            certs: {
+                etcd: { crt: etcdCrt, key: etcdKey },
+                k8s: { crt: k8sCrt, key: k8sKey },
+                k8sAggregator: { crt: aggCrt, key: aggKey },
+                k8sServiceAccount: { key: saKey },
+                os: { crt: osCrt, key: toTalosEd25519Pem(osKey) },
+            },
+        })),
+    );
+
+    return { bundle, osCa: os, k8sCa: k8s };
 }
 
 interface KeyPair {

@@ -43,7 +43,7 @@ describe("defaults", () => {
             config: Record<string, { type?: string; default?: unknown; description?: string }>;
         };
         expect(Object.keys(project.config).sort()).toEqual(
-            ["clusterName", "talosVersion", "kubernetesVersion", "image", "network", "controlPlanes", "workers", "ports", "configPatches", "storage", "timeouts"].sort(),
+            ["clusterName", "talosVersion", "kubernetesVersion", "image", "network", "controlPlanes", "workers", "ports", "configPatches", "storage", "timeouts", "secretsFile"].sort(),
         );
         for (const entry of Object.values(project.config)) expect(entry.description).toBeTruthy();
         expect(project.config.clusterName.default).toBe(DEFAULTS.clusterName);
@@ -124,7 +124,7 @@ describe("validation names the key, the value and what is allowed", () => {
         ["unknown field", { network: { subnett: "10.0.0.0/24" } },
             'talos-docker:network.subnett = "10.0.0.0/24": unknown key; network has name, subnet, gateway, mtu'],
         ["unknown key", { worker: { count: 3 } },
-            "talos-docker:worker = {\"count\":3}: unknown key; the keys are clusterName, talosVersion, kubernetesVersion, image, network, controlPlanes, workers, ports, configPatches, storage, timeouts"],
+            "talos-docker:worker = {\"count\":3}: unknown key; the keys are clusterName, talosVersion, kubernetesVersion, image, network, controlPlanes, workers, ports, configPatches, storage, timeouts, secretsFile"],
         ["object key given a scalar", { network: "talos-net" },
             'talos-docker:network = "talos-net": must be an object with the keys name, subnet, gateway, mtu'],
         ["timeout not a duration", { timeouts: { bootstrap: "10" } },
