@@ -107,7 +107,7 @@ interface KeyPair {
     key: pulumi.Output<string>;
 }
 
-/** Only the fields Talos sets: an empty subject stays absent (Talos' aggregator CA has none). */
+/** Only the fields the spec sets. */
 function subjectOf(subject: SubjectSpec): tls.types.input.SelfSignedCertSubject | undefined {
     return Object.keys(subject).length > 0 ? { ...subject } : undefined;
 }

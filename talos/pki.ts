@@ -60,9 +60,11 @@ export const CA_SPECS: Readonly<Record<"os" | "etcd" | "k8s" | "k8sAggregator", 
     os: ca(ED25519, { organization: "talos" }),
     etcd: ca(ECDSA_P256, { organization: "etcd" }),
     k8s: ca(ECDSA_P256, { organization: "kubernetes" }),
-    // `NewAggregatorCA` passes CommonName("front-proxy"), but the CA template only copies the
-    // organization, so the subject Talos produces is empty.
-    k8sAggregator: ca(ECDSA_P256, {}),
+    // `NewAggregatorCA` passes CommonName("front-proxy"); Talos' CA template only copies the
+    // organization, so Talos' own subject is empty. @pulumi/tls refuses a CA without a subject
+    // (terraform-provider-tls internal/provider/common_cert.go, RFC 5280 4.1.2.6), so we keep the
+    // name Talos asks for. Nothing reads this subject: the API server trusts the CA by its key.
+    k8sAggregator: ca(ECDSA_P256, { commonName: "front-proxy" }),
 };
 
 /** The role Talos' RBAC reads from the client certificate's organization (talos@v1.8.3:pkg/machinery/role/role.go `Admin`). */

@@ -184,7 +184,7 @@ describe("MachineSecrets", () => {
         expect(key("talos-secrets-os-ca-key")).toEqual({ algorithm: "ED25519" });
         for (const n of ["etcd", "k8s", "k8s-aggregator"]) expect(key(`talos-secrets-${n}-ca-key`)).toEqual({ algorithm: "ECDSA", ecdsaCurve: "P256" });
         expect(key("talos-secrets-k8s-service-account")).toEqual({ algorithm: "RSA", rsaBits: 4096 });
-        const subjects: [string, unknown][] = [["os", { organization: "talos" }], ["etcd", { organization: "etcd" }], ["k8s", { organization: "kubernetes" }], ["k8s-aggregator", undefined]];
+        const subjects: [string, unknown][] = [["os", { organization: "talos" }], ["etcd", { organization: "etcd" }], ["k8s", { organization: "kubernetes" }], ["k8s-aggregator", { commonName: "front-proxy" }]];
         for (const [n, subject] of subjects) {
             const c = ca(`talos-secrets-${n}-ca`);
             expect(c.subject).toEqual(subject);

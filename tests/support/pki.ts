@@ -154,7 +154,8 @@ export async function makeClientCert(signer: CertAndKey, kind: ClientCertKind, n
         publicKey: keys.publicKey,
         signingKey,
         signingAlgorithm: signingAlgorithm(signingKey.algorithm.name),
-        extensions: extensions(x509, spec),
+        // Go sets the authority key identifier from a CA that has a subject key identifier.
+        extensions: [...extensions(x509, spec), await x509.AuthorityKeyIdentifierExtension.create(caCert)],
     });
     return { crt: cert.toString("pem") + "\n", key: await privateKeyPem(keys.privateKey, spec.key, "pulumi") };
 }
@@ -182,7 +183,8 @@ async function makeCa(spec: CertSpec, now: Date): Promise<CertAndKey> {
         notAfter: hoursLater(now, spec.validityPeriodHours),
         keys,
         signingAlgorithm: signingAlgorithm(keys.privateKey.algorithm.name),
-        extensions: extensions(x509, spec),
+        // @pulumi/tls (like Go's x509.CreateCertificate) gives every CA a subject key identifier.
+        extensions: [...extensions(x509, spec), await x509.SubjectKeyIdentifierExtension.create(keys.publicKey)],
     });
     return { crt: cert.toString("pem") + "\n", key: await privateKeyPem(keys.privateKey, spec.key, "talos") };
 }
