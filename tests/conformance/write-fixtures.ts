@@ -1,0 +1,157 @@
+// Writes the conformance fixtures: for every supported Talos minor, what our TypeScript Talos layer
+// renders (secrets.yaml, controlplane.yaml, worker.yaml, talosconfig, kubeconfig), the inputs it
+// was given (options.json, for the Go side to give Talos' generator the same), and each case of
+// patch-cases.yaml applied by ours (patches.json). The Go suite then checks them with Talos' own
+// machinery. Run by run.sh: `npx tsx tests/conformance/write-fixtures.ts [OUT_DIR] [MINOR...]`.
+
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+
+import { parse } from "yaml";
+
+import { renderKubeconfig, renderTalosconfig } from "../../talos/clientconfig";
+import { DEFAULT_STORAGE_PATH, renderMachineConfig, type MachineConfigInput, type MachineRole } from "../../talos/machineconfig";
+import { parsePatch } from "../../talos/patches";
+import { renderSecretsYaml } from "../../talos/secretsfile";
+import { TALOS_MINORS, contractFor, type TalosMinor } from "../../talos/versions";
+import { makeAdminClients, makeSecretsBundle } from "../support/pki";
+
+const HERE = __dirname;
+
+/** The inputs every minor is rendered with: the reference stack's, plus one of each option. */
+const CLUSTER_NAME = "talos-default";
+const CONTROL_PLANE_ENDPOINT = "https://172.30.0.2:6443";
+const ADDITIONAL_SANS = ["talos-docker.internal"];
+const REGISTRY_MIRRORS: Record<string, string[]> = { "docker.io": ["http://172.30.0.1:5000"] };
+const TALOS_API_ENDPOINTS = ["127.0.0.1:50000"];
+const TALOS_NODES = ["172.30.0.2"];
+const KUBERNETES_SERVER = "https://127.0.0.1:6444";
+
+/** One case of patch-cases.yaml. */
+interface PatchCaseDefinition {
+    name: string;
+    description: string;
+    role: MachineRole;
+    patches: string[];
+}
+
+/** One entry of patches.json (the Go side's PatchCase). */
+interface PatchCaseFixture extends PatchCaseDefinition {
+    result: string | null;
+    error: string | null;
+}
+
+function readPatchCases(): PatchCaseDefinition[] {
+    const cases = parse(readFileSync(join(HERE, "patch-cases.yaml"), "utf8")) as PatchCaseDefinition[];
+    for (const c of cases) {
+        if (typeof c.name !== "string" || (c.role !== "controlplane" && c.role !== "worker") || !Array.isArray(c.patches)) {
+            throw new Error(`patch-cases.yaml: malformed case ${JSON.stringify(c)}`);
+        }
+    }
+    return cases;
+}
+
+function errorMessage(err: unknown): string {
+    return err instanceof Error ? err.message : String(err);
+}
+
+async function main(): Promise<void> {
+    const [outArg, ...minorArgs] = process.argv.slice(2);
+    const outDir = resolve(outArg ?? join(HERE, ".fixtures"));
+    const minors: TalosMinor[] =
+        minorArgs.length === 0 ? [...TALOS_MINORS] : minorArgs.map((m) => m.replace(/^v/, "") as TalosMinor);
+    for (const m of minors) {
+        if (!TALOS_MINORS.includes(m)) {
+            throw new Error(`unknown Talos minor ${m} (supported: ${TALOS_MINORS.join(", ")})`);
+        }
+    }
+
+    // One bundle and one pair of admin certificates for every minor: a secrets bundle does not
+    // depend on the Talos version (contracts after v1.6 make the same kinds of keys).
+    const secrets = await makeSecretsBundle();
+    const admin = await makeAdminClients(secrets);
+    const patchCases = readPatchCases();
+
+    for (const minor of minors) {
+        const contract = contractFor(minor);
+        const dir = join(outDir, `v${minor}`);
+        rmSync(dir, { recursive: true, force: true });
+        mkdirSync(dir, { recursive: true });
+
+        const base: Omit<MachineConfigInput, "role"> = {
+            clusterName: CLUSTER_NAME,
+            controlPlaneEndpoint: CONTROL_PLANE_ENDPOINT,
+            talosVersion: contract.referenceVersion,
+            kubernetesVersion: contract.kubernetes.default,
+            secrets,
+            additionalSANs: ADDITIONAL_SANS,
+            storagePath: DEFAULT_STORAGE_PATH,
+            registryMirrors: REGISTRY_MIRRORS,
+        };
+
+        const files: Record<string, string> = {
+            "secrets.yaml": renderSecretsYaml(secrets),
+            "controlplane.yaml": renderMachineConfig({ ...base, role: "controlplane" }),
+            "worker.yaml": renderMachineConfig({ ...base, role: "worker" }),
+            talosconfig: renderTalosconfig({
+                contextName: CLUSTER_NAME,
+                endpoints: TALOS_API_ENDPOINTS,
+                nodes: TALOS_NODES,
+                ca: secrets.certs.os.crt,
+                crt: admin.talos.crt,
+                key: admin.talos.key,
+            }),
+            kubeconfig: renderKubeconfig({
+                clusterName: CLUSTER_NAME,
+                server: KUBERNETES_SERVER,
+                ca: secrets.certs.k8s.crt,
+                crt: admin.kubernetes.crt,
+                key: admin.kubernetes.key,
+            }),
+        };
+
+        // Each case through the production path: the user's patches after generation and the
+        // storage mount, which is the config above with the patches applied in order.
+        const patches: PatchCaseFixture[] = patchCases.map((c) => {
+            try {
+                const result = renderMachineConfig({ ...base, role: c.role, patches: c.patches.map(parsePatch) });
+                return { ...c, result, error: null };
+            } catch (err) {
+                return { ...c, result: null, error: errorMessage(err) };
+            }
+        });
+        files["patches.json"] = JSON.stringify(patches, null, 2) + "\n";
+
+        files["options.json"] =
+            JSON.stringify(
+                {
+                    minor: `v${minor}`,
+                    talosVersion: contract.referenceVersion,
+                    kubernetesVersion: contract.kubernetes.default,
+                    clusterName: CLUSTER_NAME,
+                    controlPlaneEndpoint: CONTROL_PLANE_ENDPOINT,
+                    additionalSANs: ADDITIONAL_SANS,
+                    storagePath: DEFAULT_STORAGE_PATH,
+                    registryMirrors: REGISTRY_MIRRORS,
+                    talosconfig: { contextName: CLUSTER_NAME, endpoints: TALOS_API_ENDPOINTS, nodes: TALOS_NODES },
+                    kubeconfig: { server: KUBERNETES_SERVER },
+                    generator: "talos-docker",
+                },
+                null,
+                2,
+            ) + "\n";
+
+        for (const [name, text] of Object.entries(files)) {
+            writeFileSync(join(dir, name), text, { mode: 0o600 });
+        }
+        const rejected = patches.filter((p) => p.error !== null).length;
+        console.log(
+            `fixtures v${minor} (${contract.referenceVersion}, Kubernetes ${contract.kubernetes.default}): ${dir} — ${patches.length} patch cases, ${rejected} rejected by ours`,
+        );
+    }
+}
+
+main().catch((err: unknown) => {
+    console.error(`write-fixtures: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+    process.exit(1);
+});
