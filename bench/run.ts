@@ -1,9 +1,10 @@
 // npm run bench: each benchmark prints its figures and the ratios that matter.
 import { benchProgramEvaluation } from "./program";
+import { benchReadiness } from "./readiness";
 
 async function main(): Promise<void> {
     const failures: string[] = [];
-    for (const bench of [benchProgramEvaluation]) {
+    for (const bench of [benchProgramEvaluation, benchReadiness]) {
         failures.push(...(await bench()));
     }
     if (failures.length > 0) {

@@ -1,0 +1,11 @@
+// The CLI's subcommands, in the order `--help` lists them. Adding one: a file under cli/ that
+// exports a Command, and a line here.
+
+import { bootstrapCommand } from "./bootstrap/command";
+import type { Command } from "./command";
+import { waitCommand } from "./wait/command";
+
+export const COMMANDS: readonly Command[] = [
+    bootstrapCommand,
+    waitCommand,
+];

@@ -1,0 +1,27 @@
+// The CLI's exit codes: a contract for scripts and for the Pulumi command resources that run it.
+
+export const ExitCode = {
+    /** done: bootstrapped (or already), or the cluster is ready */
+    OK: 0,
+    /** an unexpected failure (a bug, an I/O error): the message says what */
+    FAILED: 1,
+    /** bad usage: unknown command or flag, bad flag value, missing or malformed talosconfig/kubeconfig */
+    USAGE: 2,
+    /** the API refused us for a reason waiting cannot fix: TLS verification, authentication, authorization */
+    FATAL: 3,
+    /** not done within --timeout: the message lists what is missing and which logs to read */
+    TIMEOUT: 4,
+} as const;
+
+export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
+
+/** An error that ends the command with `code`; `message` is printed as is (it never holds secrets). */
+export class CliError extends Error {
+    constructor(
+        readonly code: ExitCode,
+        message: string,
+    ) {
+        super(message);
+        this.name = "CliError";
+    }
+}

@@ -1,0 +1,40 @@
+// Command-line parsing shared by the commands: node:util parseArgs in strict mode, with usage
+// errors turned into exit code 2, and the value types our flags have.
+
+import { parseArgs, type ParseArgsConfig } from "node:util";
+
+import { parseDuration } from "../components/duration";
+import { CliError, ExitCode } from "./exitcodes";
+
+type Options = NonNullable<ParseArgsConfig["options"]>;
+
+/** Flags only (no positionals); an unknown flag or a missing value is a usage error. */
+export function parseFlags<O extends Options>(command: string, args: string[], options: O) {
+    try {
+        return parseArgs({ args, options: { ...options, help: { type: "boolean", short: "h" } }, strict: true, allowPositionals: false }).values;
+    } catch (err) {
+        throw new CliError(ExitCode.USAGE, `${command}: ${(err as Error).message} (see \`${command} --help\`)`);
+    }
+}
+
+/** A Go-style duration ("10m", "90s") in milliseconds. */
+export function durationFlag(command: string, flag: string, value: string | undefined, fallback: string): number {
+    const text = value ?? fallback;
+    const ms = parseDuration(text);
+    if (ms === undefined || ms <= 0) {
+        throw new CliError(ExitCode.USAGE, `${command}: --${flag} "${text}" is not a duration like 90s, 10m or 1h30m`);
+    }
+    return ms;
+}
+
+/** A positive whole number. */
+export function countFlag(command: string, flag: string, value: string | undefined): number | undefined {
+    if (value === undefined) return undefined;
+    if (!/^[1-9][0-9]*$/.test(value)) throw new CliError(ExitCode.USAGE, `${command}: --${flag} "${value}" is not a positive whole number`);
+    return Number(value);
+}
+
+/** "a,b,c" → ["a", "b", "c"]; empty items dropped. */
+export function listFlag(value: string | undefined): string[] {
+    return (value ?? "").split(",").map((s) => s.trim()).filter((s) => s !== "");
+}

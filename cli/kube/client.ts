@@ -1,0 +1,120 @@
+// KubeApi over HTTPS with the kubeconfig's current context. @kubernetes/client-node reads the
+// kubeconfig and works out its TLS material and auth headers (client certificates, tokens,
+// exec plugins alike); the requests are plain node:https on one keep-alive agent, so a poll
+// every 500 ms reuses its connection and each request has its own deadline and a precise error.
+
+import * as https from "node:https";
+
+import { KubeConfig } from "@kubernetes/client-node";
+
+import { formatDuration } from "../../components/duration";
+import { KubeRequestError, type KubeApi, type KubeResponse } from "./api";
+
+/** A kubeconfig that cannot be used; the message is safe to print. */
+export class KubeconfigError extends Error {
+    constructor(message: string) {
+        super(`kubeconfig: ${message}`);
+        this.name = "KubeconfigError";
+    }
+}
+
+export async function kubeClientFromKubeconfig(text: string): Promise<KubeApi> {
+    const kc = new KubeConfig();
+    try {
+        kc.loadFromString(text);
+    } catch (err) {
+        // js-yaml's message quotes the source around the error, which may be key material.
+        const mark = (err as { mark?: { line: number; column: number } }).mark;
+        throw new KubeconfigError(`not a valid kubeconfig${mark ? ` (YAML error at line ${mark.line + 1}, column ${mark.column + 1})` : ""}`);
+    }
+    const cluster = kc.getCurrentCluster();
+    if (cluster === null) throw new KubeconfigError(`current-context "${kc.getCurrentContext()}" names no cluster`);
+    const opts: https.RequestOptions = {};
+    try {
+        await kc.applyToHTTPSOptions(opts);
+    } catch {
+        throw new KubeconfigError(`the credentials of context "${kc.getCurrentContext()}" cannot be loaded`);
+    }
+    return new HttpsKubeClient(cluster.server, opts);
+}
+
+class HttpsKubeClient implements KubeApi {
+    private readonly agent: https.Agent;
+    private readonly headers: Record<string, string>;
+
+    constructor(
+        readonly server: string,
+        opts: https.RequestOptions,
+    ) {
+        this.agent = new https.Agent({
+            keepAlive: true,
+            maxSockets: 4,
+            ca: opts.ca,
+            cert: opts.cert,
+            key: opts.key,
+            servername: opts.servername,
+            rejectUnauthorized: opts.rejectUnauthorized,
+        });
+        this.headers = { ...(opts.headers as Record<string, string> | undefined), accept: "application/json" };
+    }
+
+    get(path: string, timeoutMs: number): Promise<KubeResponse> {
+        // The server URL may carry a path prefix (behind a proxy): append to it.
+        const url = new URL(this.server);
+        url.pathname = url.pathname.replace(/\/$/, "") + path;
+        return new Promise((resolve, reject) => {
+            const req = https.get(url, { agent: this.agent, headers: this.headers }, (res) => {
+                const chunks: Buffer[] = [];
+                res.on("data", (c: Buffer) => chunks.push(c));
+                res.on("end", () => {
+                    clearTimeout(timer);
+                    const status = res.statusCode ?? 0;
+                    if (status === 401 || status === 403) reject(authFailure(status, this.server));
+                    else resolve({ status, body: Buffer.concat(chunks).toString("utf8") });
+                });
+                res.on("error", (err) => fail(err));
+            });
+            const timer = setTimeout(() => req.destroy(Object.assign(new Error("timeout"), { code: "ETIMEDOUT" })), timeoutMs);
+            const fail = (err: Error) => {
+                clearTimeout(timer);
+                reject(networkFailure(err as NodeJS.ErrnoException, this.server, timeoutMs));
+            };
+            req.on("error", fail);
+        });
+    }
+
+    close(): void {
+        this.agent.destroy();
+    }
+}
+
+// Node's codes for a server certificate that does not verify against the kubeconfig's CA.
+const TLS_CODES = /CERT|SELF_SIGNED|UNABLE_TO_(GET_ISSUER|VERIFY)|ERR_TLS|ERR_SSL/;
+
+function networkFailure(err: NodeJS.ErrnoException, server: string, timeoutMs: number): KubeRequestError {
+    const code = err.code ?? "";
+    if (TLS_CODES.test(code)) {
+        return new KubeRequestError(
+            "fatal",
+            "TLS failure",
+            `the Kubernetes API at ${server} failed TLS verification (${code}): the kubeconfig's certificate-authority-data is not ` +
+                "the CA of this cluster. Use the kubeconfig of this stack (`pulumi stack output kubeconfig --show-secrets`).",
+        );
+    }
+    const reason =
+        code === "ECONNREFUSED" ? "connection refused"
+        : code === "ECONNRESET" || code === "EPIPE" ? "connection reset"
+        : code === "ETIMEDOUT" ? `no answer in ${timeoutMs < 1000 ? `${Math.round(timeoutMs)} ms` : formatDuration(timeoutMs)}`
+        : code !== "" ? code
+        : err.message;
+    return new KubeRequestError("retryable", reason, `the Kubernetes API at ${server}: ${reason}`, code === "ETIMEDOUT");
+}
+
+function authFailure(status: number, server: string): KubeRequestError {
+    const what = status === 401 ? "401 Unauthorized: it does not accept the kubeconfig's client certificate" : "403 Forbidden: the kubeconfig's user may not read nodes and pods";
+    return new KubeRequestError(
+        "fatal",
+        what,
+        `the Kubernetes API at ${server} answered ${what}. Use the admin kubeconfig of this stack (\`pulumi stack output kubeconfig --show-secrets\`).`,
+    );
+}

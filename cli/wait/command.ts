@@ -1,0 +1,68 @@
+// `wait`: block until Kubernetes is usable (API ready, all nodes Ready, kube-system pods ready).
+
+import type { Command } from "../command";
+import { EXIT_CODES_HELP } from "../command";
+import { CliError, ExitCode } from "../exitcodes";
+import { countFlag, durationFlag, listFlag, parseFlags } from "../flags";
+import type { KubeApi } from "../kube/api";
+import { parseNodeRefs } from "../logadvice";
+import { readSecretInput } from "../secretinput";
+import { runWait } from "./flow";
+
+export const KUBECONFIG_ENV = "TALOS_DOCKER_KUBECONFIG";
+
+const NAME = "wait";
+
+export const waitCommand: Command = {
+    name: NAME,
+    summary: "wait until Kubernetes is ready: /readyz, all nodes Ready, CoreDNS, kube-proxy and flannel running",
+    help: `Usage: wait --nodes N [flags]
+
+Polls the Kubernetes API of the kubeconfig's current context (every 500 ms) until /readyz
+answers, N nodes are Ready, and the kube-system pods of CoreDNS, kube-proxy and flannel are
+Running and ready. On timeout, lists what is not ready and which logs to read.
+
+Flags:
+  --nodes N              the number of nodes the cluster has (required)
+  --kubeconfig FILE      read the kubeconfig from FILE (default: the ${KUBECONFIG_ENV} variable)
+  --timeout DURATION     give up after this long (default 15m)
+  --containers A[=IP],…  the node containers (named after their nodes), for the advice on timeout
+
+Environment:
+  ${KUBECONFIG_ENV}  the kubeconfig YAML itself (keeps keys off the command line)
+
+${EXIT_CODES_HELP}`,
+
+    async run(args, ctx) {
+        const flags = parseFlags(NAME, args, {
+            nodes: { type: "string" },
+            kubeconfig: { type: "string" },
+            timeout: { type: "string" },
+            containers: { type: "string" },
+        });
+        if (flags.help) {
+            ctx.out(this.help);
+            return;
+        }
+        const expectedNodes = countFlag(NAME, "nodes", flags.nodes as string | undefined);
+        if (expectedNodes === undefined) throw new CliError(ExitCode.USAGE, `${NAME}: --nodes N is required (the number of nodes the cluster has)`);
+        const timeoutMs = durationFlag(NAME, "timeout", flags.timeout as string | undefined, "15m");
+        const containers = parseNodeRefs(listFlag(flags.containers as string | undefined));
+        const text = readSecretInput(ctx, NAME, { what: "kubeconfig", envVar: KUBECONFIG_ENV, flag: "kubeconfig" }, flags.kubeconfig as string | undefined);
+        // Loaded here, not at the top: @kubernetes/client-node takes a while to load, and only
+        // this command needs it.
+        const { kubeClientFromKubeconfig, KubeconfigError } = await import("../kube/client");
+        let api: KubeApi;
+        try {
+            api = await (ctx.clients?.kube ?? kubeClientFromKubeconfig)(text);
+        } catch (err) {
+            if (err instanceof KubeconfigError) throw new CliError(ExitCode.USAGE, err.message);
+            throw err;
+        }
+        try {
+            await runWait(api, { expectedNodes, timeoutMs, containers }, ctx.out, ctx.clock);
+        } finally {
+            api.close();
+        }
+    },
+};

@@ -1,0 +1,181 @@
+// A fake apid for CLI tests and benches: gRPC over mutual TLS like the real one (server
+// certificate issued by the OS CA with 127.0.0.1 in its SANs, client certificates required and
+// verified against the same CA), roles read from the client certificate's organizations like
+// talos@v1.8.3:pkg/grpc/middleware/authz (injector.go, authorizer.go), and the Bootstrap answers of
+// talos@v1.8.3:internal/app/machined/internal/server/v1alpha1/v1alpha1_server.go. Faults are
+// fields a test sets, before or while the client runs. Listens on 127.0.0.1 only.
+
+import { createServer } from "node:net";
+import { performance } from "node:perf_hooks";
+
+import * as grpc from "@grpc/grpc-js";
+
+import { messages, METHODS, type Codec } from "../../talos/api/messages";
+import type { CertAndKey } from "../../talos/secretsbundle";
+import { issueCert } from "../cli/support/certs";
+
+export interface FakeTalosOptions {
+    /** the OS CA: it issues the server certificate and is the only CA client certificates may come from */
+    osCa: CertAndKey;
+    /** refuse connections (nothing listens) until `listen()` is called; default false */
+    deferListen?: boolean;
+    /** as if the etcd data directory were not empty: Bootstrap answers ALREADY_EXISTS */
+    bootstrapped?: boolean;
+    /** Bootstrap answers FAILED_PRECONDITION this many times first */
+    failedPreconditions?: number;
+    /** every answer comes this late */
+    delayMs?: number;
+    /** the Talos version Version reports; default v1.8.3 */
+    tag?: string;
+}
+
+/** Calls received (including refused ones), by method. */
+export interface CallCounts {
+    version: number;
+    bootstrap: number;
+    serviceList: number;
+}
+
+// talos@v1.8.3:internal/app/machined/pkg/system/services/machined.go `rules`.
+const ALLOWED_ROLES: Record<keyof CallCounts, readonly string[]> = {
+    version: ["os:admin", "os:operator", "os:reader"],
+    serviceList: ["os:admin", "os:operator", "os:reader"],
+    bootstrap: ["os:admin"],
+};
+
+export class FakeTalos {
+    /** Fault knobs: change them at any time. */
+    bootstrapped: boolean;
+    failedPreconditions: number;
+    delayMs: number;
+    tag: string;
+    readonly calls: CallCounts = { version: 0, bootstrap: 0, serviceList: 0 };
+    /** performance.now() when the server started listening (for benches) */
+    listeningSince: number | undefined;
+
+    private server: grpc.Server | undefined;
+    private readonly timers = new Set<NodeJS.Timeout>();
+
+    private constructor(
+        readonly port: number,
+        private readonly credentials: grpc.ServerCredentials,
+        opts: FakeTalosOptions,
+    ) {
+        this.bootstrapped = opts.bootstrapped ?? false;
+        this.failedPreconditions = opts.failedPreconditions ?? 0;
+        this.delayMs = opts.delayMs ?? 0;
+        this.tag = opts.tag ?? "v1.8.3";
+    }
+
+    /** A fake on a free 127.0.0.1 port, listening unless `deferListen`. */
+    static async start(opts: FakeTalosOptions): Promise<FakeTalos> {
+        const server = await issueCert(opts.osCa, { ips: ["127.0.0.1"], dnsNames: ["localhost"], usage: "server" });
+        const credentials = grpc.ServerCredentials.createSsl(
+            Buffer.from(opts.osCa.crt),
+            [{ private_key: Buffer.from(server.key), cert_chain: Buffer.from(server.crt) }],
+            true, // RequireAndVerifyClientCert, as apid
+        );
+        const fake = new FakeTalos(await freePort(), credentials, opts);
+        if (!opts.deferListen) await fake.listen();
+        return fake;
+    }
+
+    /** host:port for a talosconfig */
+    get endpoint(): string {
+        return `127.0.0.1:${this.port}`;
+    }
+
+    /** Start accepting connections (connections are refused before). */
+    async listen(): Promise<void> {
+        if (this.server !== undefined) return;
+        const server = new grpc.Server();
+        server.addService(
+            {
+                Version: this.method(METHODS.version, messages.empty, messages.versionResponse),
+                Bootstrap: this.method(METHODS.bootstrap, messages.bootstrapRequest, messages.bootstrapResponse),
+                ServiceList: this.method(METHODS.serviceList, messages.empty, messages.serviceListResponse),
+            },
+            {
+                Version: this.handler("version", () => ({
+                    messages: [{ version: { tag: this.tag, sha: "fake", built: "", go_version: "go1.22", os: "linux", arch: "amd64" }, platform: { name: "container", mode: "container" }, features: { rbac: true } }],
+                })),
+                Bootstrap: this.handler("bootstrap", () => this.bootstrap()),
+                ServiceList: this.handler("serviceList", () => ({
+                    messages: [{ services: [{ id: "apid", state: "Running", health: { unknown: false, healthy: true, last_message: "" } }, { id: "etcd", state: this.bootstrapped ? "Running" : "Preparing" }] }],
+                })),
+            },
+        );
+        this.server = server;
+        await new Promise<void>((resolve, reject) =>
+            server.bindAsync(this.endpoint, this.credentials, (err) => (err ? reject(err) : resolve())),
+        );
+        this.listeningSince = performance.now();
+    }
+
+    /** Stop listening and drop connections and pending answers. */
+    async close(): Promise<void> {
+        for (const t of this.timers) clearTimeout(t);
+        this.timers.clear();
+        this.server?.forceShutdown();
+        this.server = undefined;
+    }
+
+    private bootstrap(): object {
+        if (this.failedPreconditions > 0) {
+            this.failedPreconditions--;
+            throw { code: grpc.status.FAILED_PRECONDITION, details: "bootstrap is not available yet" };
+        }
+        if (this.bootstrapped) throw { code: grpc.status.ALREADY_EXISTS, details: "etcd data directory is not empty" };
+        this.bootstrapped = true;
+        return { messages: [{}] };
+    }
+
+    private method<Req, Res>(path: string, req: Codec<Req>, res: Codec<Res>): grpc.MethodDefinition<Req, Res> {
+        return {
+            path,
+            requestStream: false,
+            responseStream: false,
+            requestSerialize: req.serialize,
+            requestDeserialize: req.deserialize,
+            responseSerialize: res.serialize,
+            responseDeserialize: res.deserialize,
+        };
+    }
+
+    private handler(name: keyof CallCounts, answer: () => object): grpc.handleUnaryCall<unknown, unknown> {
+        return (call, callback) => {
+            this.calls[name]++;
+            const orgs = call.getAuthContext()?.sslPeerCertificate?.subject?.O;
+            const roles = orgs === undefined ? [] : Array.isArray(orgs) ? orgs : [orgs];
+            const reply = () => {
+                if (!roles.some((r) => ALLOWED_ROLES[name].includes(r))) {
+                    callback({ code: grpc.status.PERMISSION_DENIED, details: "not authorized" });
+                    return;
+                }
+                try {
+                    callback(null, answer());
+                } catch (err) {
+                    callback(err as grpc.ServiceError);
+                }
+            };
+            if (this.delayMs <= 0) return reply();
+            const t = setTimeout(() => {
+                this.timers.delete(t);
+                reply();
+            }, this.delayMs);
+            this.timers.add(t);
+        };
+    }
+}
+
+/** A port nothing listens on, so that connections are refused until the fake binds it. */
+function freePort(): Promise<number> {
+    return new Promise((resolve, reject) => {
+        const probe = createServer();
+        probe.once("error", reject);
+        probe.listen(0, "127.0.0.1", () => {
+            const address = probe.address();
+            probe.close(() => (typeof address === "object" && address !== null ? resolve(address.port) : reject(new Error("no port"))));
+        });
+    });
+}
