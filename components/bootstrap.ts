@@ -18,9 +18,19 @@ function cli(args: string[]): string {
     return ["node", "--import", "tsx", "cli/main.ts", ...args].join(" ");
 }
 
+/** A node container and its address, for the advice an error gives (`docker logs`, `talosctl -n`). */
+export interface NodeRef {
+    name: string;
+    ip: string;
+}
+
+const containerList = (nodes: NodeRef[]) => nodes.map((n) => `${n.name}=${n.ip}`).join(",");
+
 export interface BootstrapArgs {
     /** talosconfig YAML (secret): its endpoint is the first control plane's published Talos API. */
     talosconfig: pulumi.Input<string>;
+    /** The node bootstrapped: the first control plane. */
+    node: NodeRef;
     /** Duration such as "10m". */
     timeout: string;
     /** Changes when the first control plane's container is replaced: bootstrap again (idempotent). */
@@ -29,7 +39,7 @@ export interface BootstrapArgs {
 
 export function bootstrapCommand(name: string, args: BootstrapArgs, opts: pulumi.CustomResourceOptions): command.local.Command {
     return new command.local.Command(name, {
-        create: cli(["bootstrap", "--timeout", args.timeout]),
+        create: cli(["bootstrap", "--timeout", args.timeout, "--containers", containerList([args.node])]),
         environment: { TALOS_DOCKER_TALOSCONFIG: pulumi.secret(args.talosconfig) },
         logging: "stdoutAndStderr",
         triggers: [args.trigger],
@@ -41,15 +51,15 @@ export interface ReadyArgs {
     kubeconfig: pulumi.Input<string>;
     /** Duration such as "15m". */
     timeout: string;
-    /** Node container names: how many nodes must be Ready, and whose logs an error points to. */
-    containers: string[];
+    /** Every node: how many must be Ready, and whose logs an error points to. */
+    nodes: NodeRef[];
     /** Changes whenever a node container is replaced, so the wait runs again. */
     triggers: pulumi.Input<string>[];
 }
 
 export function readyCommand(name: string, args: ReadyArgs, opts: pulumi.CustomResourceOptions): command.local.Command {
     return new command.local.Command(name, {
-        create: cli(["wait", "--nodes", String(args.containers.length), "--timeout", args.timeout, "--containers", args.containers.join(",")]),
+        create: cli(["wait", "--nodes", String(args.nodes.length), "--timeout", args.timeout, "--containers", containerList(args.nodes)]),
         environment: { TALOS_DOCKER_KUBECONFIG: pulumi.secret(args.kubeconfig) },
         logging: "stdoutAndStderr",
         triggers: args.triggers,

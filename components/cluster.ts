@@ -95,13 +95,14 @@ export class TalosCluster extends pulumi.ComponentResource {
         // when its API is up.
         const bootstrap = bootstrapCommand(`${name}-bootstrap`, {
             talosconfig: this.talosconfig,
+            node: plan.bootstrapNode,
             timeout: spec.timeouts.bootstrap,
             trigger: bootstrapNode.containerId,
         }, { parent: this, dependsOn: [bootstrapNode] });
         const ready = readyCommand(`${name}-ready`, {
             kubeconfig: this.kubeconfig,
             timeout: spec.timeouts.ready,
-            containers: plan.nodes.map((n) => n.name),
+            nodes: plan.nodes,
             triggers: nodes.map((n) => n.containerId),
         }, { parent: this, dependsOn: [bootstrap, ...nodes] });
         this.ready = [ready];

@@ -237,7 +237,7 @@ describe("bootstrap and readiness", () => {
 
     it("bootstrap runs our CLI with the talosconfig as a secret in its environment, never on its command line", () => {
         const bootstrap = program.one(COMMAND, "talos-bootstrap");
-        expect(bootstrap.inputs.create).toBe("node --import tsx cli/main.ts bootstrap --timeout 10m");
+        expect(bootstrap.inputs.create).toBe("node --import tsx cli/main.ts bootstrap --timeout 10m --containers talos-cp-01=172.30.0.2");
         expect(bootstrap.secretPaths.some((p) => p.startsWith("environment"))).toBe(true);
         expect((bootstrap.inputs.environment as Record<string, string>).TALOS_DOCKER_TALOSCONFIG).toContain("contexts:");
         expect(bootstrap.inputs.logging).toBe("stdoutAndStderr");
@@ -256,7 +256,7 @@ describe("bootstrap and readiness", () => {
 
     it("readiness waits for the bootstrap and every node, with the kubeconfig secret", () => {
         const ready = program.one(COMMAND, "talos-ready");
-        expect(ready.inputs.create).toBe("node --import tsx cli/main.ts wait --nodes 3 --timeout 15m --containers talos-cp-01,talos-worker-01,talos-worker-02");
+        expect(ready.inputs.create).toBe("node --import tsx cli/main.ts wait --nodes 3 --timeout 15m --containers talos-cp-01=172.30.0.2,talos-worker-01=172.30.0.3,talos-worker-02=172.30.0.4");
         expect(ready.secretPaths.some((p) => p.startsWith("environment"))).toBe(true);
         expect((ready.inputs.environment as Record<string, string>).TALOS_DOCKER_KUBECONFIG).toContain("admin@talos");
         const deps = waitsFor(ready);
