@@ -2,10 +2,13 @@
 // exports a Command, and a line here.
 
 import { bootstrapCommand } from "./bootstrap/command";
+import { kubeconfigCommand, talosconfigCommand } from "./clientconfigs/command";
 import type { Command } from "./command";
 import { waitCommand } from "./wait/command";
 
 export const COMMANDS: readonly Command[] = [
     bootstrapCommand,
     waitCommand,
+    kubeconfigCommand,
+    talosconfigCommand,
 ];

@@ -1,0 +1,87 @@
+// `kubeconfig` and `talosconfig`: put the cluster's client config where kubectl / talosctl read
+// it (merged, idempotent, with a backup), or print it.
+import type { Command } from "../command";
+import { EXIT_CODES_HELP } from "../command";
+import { CliError, ExitCode } from "../exitcodes";
+import { parseFlags } from "../flags";
+import { stackOutput } from "../pulumi";
+import { readSecretInput } from "../secretinput";
+import { ClientConfigKind, readIfExists, userConfigPath, writeWithBackup } from "./files";
+import { MergeError, mergeKubeconfig, mergeTalosconfig } from "./merge";
+
+interface Kind {
+    kind: ClientConfigKind;
+    /** what kubectl/talosctl call the variable naming their file */
+    fileEnv: string;
+    /** our variable holding the YAML itself (as the Pulumi command resources pass it) */
+    sourceEnv: string;
+    defaultPath: string;
+    merge: typeof mergeKubeconfig;
+}
+
+const KINDS: Record<ClientConfigKind, Kind> = {
+    kubeconfig: { kind: "kubeconfig", fileEnv: "KUBECONFIG", sourceEnv: "TALOS_DOCKER_KUBECONFIG", defaultPath: "~/.kube/config", merge: mergeKubeconfig },
+    talosconfig: { kind: "talosconfig", fileEnv: "TALOSCONFIG", sourceEnv: "TALOS_DOCKER_TALOSCONFIG", defaultPath: "~/.talos/config", merge: mergeTalosconfig },
+};
+
+function clientConfigCommand(k: Kind): Command {
+    return {
+        name: k.kind,
+        summary: `merge the cluster's ${k.kind} into ${k.defaultPath} (or $${k.fileEnv}); --print to show it`,
+        help: `Usage: ${k.kind} [flags]
+
+Merges the cluster's ${k.kind} into the file ${k.kind === "kubeconfig" ? "kubectl" : "talosctl"} reads: the first path of $${k.fileEnv},
+else ${k.defaultPath}. Entries of the same name are replaced, every other entry is kept; the previous
+file is saved as <file>.bak; running it twice leaves the same file. The file is written 0600.
+
+The cluster's ${k.kind} comes from --from FILE, else $${k.sourceEnv}, else \`pulumi stack output ${k.kind}\`.
+
+Flags:
+  --print           write the cluster's ${k.kind} to stdout instead (pipe it to a file you choose)
+  --no-switch       keep the current context (by default ours becomes current)
+  --file PATH       merge into PATH instead
+  --from FILE       the cluster's ${k.kind} from FILE
+  --stack NAME      the Pulumi stack to read it from (default: the selected stack)
+
+${EXIT_CODES_HELP}`,
+
+        async run(args, ctx) {
+            const flags = parseFlags(k.kind, args, {
+                print: { type: "boolean" },
+                "no-switch": { type: "boolean" },
+                file: { type: "string" },
+                from: { type: "string" },
+                stack: { type: "string" },
+            });
+            if (flags.help) {
+                ctx.out(this.help);
+                return;
+            }
+            const from = flags.from as string | undefined;
+            const ours = from !== undefined || ctx.env[k.sourceEnv]
+                ? readSecretInput(ctx, k.kind, { what: k.kind, envVar: k.sourceEnv, flag: "from" }, from)
+                : await stackOutput(k.kind, flags.stack as string | undefined, ctx.env);
+            if (flags.print) {
+                ctx.out(ours.trimEnd());
+                return;
+            }
+            const path = (flags.file as string | undefined) ?? userConfigPath(k.kind, ctx.env);
+            let result;
+            try {
+                result = k.merge(readIfExists(path), ours, { switchContext: !flags["no-switch"] });
+            } catch (err) {
+                if (err instanceof MergeError) throw new CliError(ExitCode.USAGE, `${path} ${err.message}`);
+                throw err;
+            }
+            if (!result.changed) {
+                ctx.out(`${path} already has context ${result.context}: nothing to change`);
+                return;
+            }
+            const backup = writeWithBackup(path, result.text);
+            ctx.out(`merged context ${result.context} into ${path}${backup ? ` (previous file: ${backup})` : ""}`);
+        },
+    };
+}
+
+export const kubeconfigCommand = clientConfigCommand(KINDS.kubeconfig);
+export const talosconfigCommand = clientConfigCommand(KINDS.talosconfig);

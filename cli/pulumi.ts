@@ -1,0 +1,50 @@
+// The few Pulumi CLI calls the operator commands make (stack outputs, config, destroy). The
+// Automation API would need the same binary, so we run it directly, through a runner tests
+// replace with a fake `pulumi` on PATH.
+import { spawn } from "node:child_process";
+import { CliError, ExitCode } from "./exitcodes";
+
+export interface RunResult {
+    code: number;
+    stdout: string;
+    stderr: string;
+}
+
+/** Runs `pulumi args…`; `inherit` shows its output live (destroy), else it is captured. */
+export function runPulumi(args: string[], env: Readonly<Record<string, string | undefined>>, inherit = false): Promise<RunResult> {
+    return new Promise((resolve, reject) => {
+        const child = spawn("pulumi", args, { env: env as NodeJS.ProcessEnv, stdio: inherit ? "inherit" : ["ignore", "pipe", "pipe"] });
+        let stdout = "";
+        let stderr = "";
+        child.stdout?.on("data", (d: Buffer) => (stdout += d.toString()));
+        child.stderr?.on("data", (d: Buffer) => (stderr += d.toString()));
+        child.on("error", (err: NodeJS.ErrnoException) => {
+            reject(err.code === "ENOENT"
+                ? new CliError(ExitCode.USAGE, "the Pulumi CLI (pulumi) is not on PATH: install it (https://www.pulumi.com/docs/install/) or pass the file explicitly")
+                : err);
+        });
+        child.on("close", (code) => resolve({ code: code ?? 1, stdout, stderr }));
+    });
+}
+
+const stackArgs = (stack: string | undefined) => (stack ? ["--stack", stack] : []);
+
+/** One stack output's value (secrets shown: the caller writes it where the user asked). */
+export async function stackOutput(name: string, stack: string | undefined, env: Readonly<Record<string, string | undefined>>): Promise<string> {
+    const result = await runPulumi(["stack", "output", name, "--show-secrets", ...stackArgs(stack)], env);
+    if (result.code !== 0 || result.stdout.trim() === "") {
+        throw new CliError(ExitCode.USAGE,
+            `\`pulumi stack output ${name}\` failed${stack ? ` for stack ${stack}` : ""}: ${result.stderr.trim() || "no value"}; run \`pulumi up\` first or select the stack (--stack NAME)`);
+    }
+    return result.stdout.endsWith("\n") ? result.stdout : `${result.stdout}\n`;
+}
+
+export async function setConfig(key: string, value: string, stack: string | undefined, env: Readonly<Record<string, string | undefined>>): Promise<void> {
+    const result = await runPulumi(["config", "set", key, value, ...stackArgs(stack)], env);
+    if (result.code !== 0) throw new CliError(ExitCode.FAILED, `\`pulumi config set ${key}\` failed: ${result.stderr.trim()}`);
+}
+
+export async function destroy(stack: string | undefined, yes: boolean, env: Readonly<Record<string, string | undefined>>): Promise<void> {
+    const result = await runPulumi(["destroy", ...stackArgs(stack), ...(yes ? ["--yes"] : [])], env, true);
+    if (result.code !== 0) throw new CliError(ExitCode.FAILED, `\`pulumi destroy\` failed (exit ${result.code}); its output above says why`);
+}
