@@ -4,6 +4,7 @@
 import { bootstrapCommand } from "./bootstrap/command";
 import { kubeconfigCommand, talosconfigCommand } from "./clientconfigs/command";
 import type { Command } from "./command";
+import { destroyCommand } from "./destroy/command";
 import { waitCommand } from "./wait/command";
 
 export const COMMANDS: readonly Command[] = [
@@ -11,4 +12,5 @@ export const COMMANDS: readonly Command[] = [
     waitCommand,
     kubeconfigCommand,
     talosconfigCommand,
+    destroyCommand,
 ];

@@ -1,15 +1,16 @@
 // A stack with `secretsFile`: no CA, key or token is generated; the cluster and its outputs use
 // the file's bundle, and only the admin client certificates are signed (by the imported CAs).
 import * as pulumi from "@pulumi/pulumi";
+import { X509Certificate } from "node:crypto";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { parseAllDocuments } from "yaml";
+import { parse, parseAllDocuments } from "yaml";
 import { fromTalosEd25519Pem } from "../../talos/pem";
 import type { SecretsBundle } from "../../talos/secretsbundle";
 import { parseSecretsYaml, renderSecretsYaml } from "../../talos/secretsfile";
-import { makeSecretsBundle } from "../support/pki";
+import { makeAdminClients, makeSecretsBundle } from "../support/pki";
 import { loadProgram, Program, promiseOf } from "./harness";
 
 let program: Program;
@@ -58,4 +59,13 @@ it("the machine configs carry the imported CAs and tokens", async () => {
     expect(cp.cluster.token).toBe(bundle.secrets.bootstrapToken);
     expect(cp.machine.token).toBe(bundle.trustdInfo.token);
     expect(cp.cluster.id).toBe(bundle.cluster.id);
+});
+
+it("client certificates made for the cluster before a keep-secrets destroy verify against the re-created cluster's CAs", async () => {
+    const before = await makeAdminClients(bundle);
+    const kubeconfig = parse(await promiseOf(program.exports.kubeconfig as pulumi.Output<string>));
+    const talosconfig = parse(await promiseOf(program.exports.talosconfig as pulumi.Output<string>));
+    const caOf = (b64: string) => new X509Certificate(Buffer.from(b64, "base64"));
+    expect(new X509Certificate(before.kubernetes.crt).verify(caOf(kubeconfig.clusters[0].cluster["certificate-authority-data"]).publicKey)).toBe(true);
+    expect(new X509Certificate(before.talos.crt).verify(caOf(talosconfig.contexts.talos.ca).publicKey)).toBe(true);
 });
