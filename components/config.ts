@@ -8,9 +8,12 @@ import type { SecretsBundle } from "../talos/secretsbundle";
 import { parseSecretsYaml, SecretsFileError } from "../talos/secretsfile";
 import { stringify as toYaml } from "yaml";
 import { parseDuration } from "./duration";
+import { isWritableNodePath, ReclaimPolicy } from "./storagemanifest";
 import { cidrContains, hostAddress, parseCidr, parseIPv4 } from "./ipv4";
 
 export const CONFIG_NAMESPACE = "talos-docker";
+
+export type { ReclaimPolicy };
 
 export interface NodePoolSpec {
     count: number;
@@ -18,8 +21,6 @@ export interface NodePoolSpec {
     cpus: number;
     memoryMiB: number;
 }
-
-export type ReclaimPolicy = "Delete" | "Retain";
 
 export interface ClusterSpec {
     clusterName: string;
@@ -211,7 +212,7 @@ export function parseClusterSpec(raw: RawConfig, io?: ConfigIo): ClusterSpec {
         isDefault: bool(p, "storage.isDefault", st.isDefault, DEFAULTS.storage.isDefault),
         reclaimPolicy: DEFAULTS.storage.reclaimPolicy as ReclaimPolicy,
     };
-    if (!/^\/var\/[^\s]+$/.test(storage.path) || storage.path.split("/").includes("..")) {
+    if (!isWritableNodePath(storage.path)) {
         p.add("storage.path", storage.path, "must be an absolute path under /var (the rest of a Talos node is read-only)");
     }
     const reclaim = st.reclaimPolicy ?? DEFAULTS.storage.reclaimPolicy;

@@ -39,10 +39,15 @@ export interface StorageSpecProblem {
  * Every problem with `spec`, empty when it is valid. The stack config is validated before any
  * resource is declared; this guards the component when it is used on its own.
  */
+/** A path the provisioner can write on a Talos node: under /var, the only writable tree there. */
+export function isWritableNodePath(path: string): boolean {
+    return /^\/var\/\S+$/.test(path) && !path.split("/").includes("..");
+}
+
 export function storageSpecProblems(spec: StorageSpec): StorageSpecProblem[] {
     const problems: StorageSpecProblem[] = [];
     // Talos mounts everything but /var read-only (talos@v1.9.6 local-storage guide).
-    if (typeof spec.path !== "string" || !/^\/var\/\S+$/.test(spec.path) || spec.path.split("/").includes("..")) {
+    if (typeof spec.path !== "string" || !isWritableNodePath(spec.path)) {
         problems.push({ propertyPath: "path", reason: `must be an absolute path under /var, got ${JSON.stringify(spec.path)}` });
     }
     if (typeof spec.isDefault !== "boolean") {
