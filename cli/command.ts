@@ -20,3 +20,6 @@ export const EXIT_CODES_HELP = `Exit codes:
   2  bad usage or input (flags, talosconfig/kubeconfig)
   3  refused for good: TLS verification, authentication or authorization failed
   4  timed out: the message lists what is not ready and which logs to read`;
+
+/** For the commands that judge: status and doctor. */
+export const UNHEALTHY_HELP = "  5  unhealthy: a problem was found; each comes with its next step";

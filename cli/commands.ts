@@ -5,11 +5,13 @@ import { bootstrapCommand } from "./bootstrap/command";
 import { kubeconfigCommand, talosconfigCommand } from "./clientconfigs/command";
 import type { Command } from "./command";
 import { destroyCommand } from "./destroy/command";
+import { statusCommand } from "./status/command";
 import { waitCommand } from "./wait/command";
 
 export const COMMANDS: readonly Command[] = [
     bootstrapCommand,
     waitCommand,
+    statusCommand,
     kubeconfigCommand,
     talosconfigCommand,
     destroyCommand,

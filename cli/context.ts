@@ -5,6 +5,7 @@ import { readFileSync } from "node:fs";
 import { performance } from "node:perf_hooks";
 
 import type { TalosApi, TalosContext } from "../talos/api";
+import type { DockerApi } from "./docker/api";
 import type { KubeApi } from "./kube/api";
 
 /** Time as the commands see it. `now` is monotonic milliseconds. */
@@ -38,6 +39,8 @@ export interface ClientFactories {
     talos(ctx: TalosContext): TalosApi;
     /** a client for the kubeconfig's current context (YAML text) */
     kube(kubeconfig: string): Promise<KubeApi>;
+    /** the Docker Engine of $DOCKER_HOST (or the default socket) */
+    docker(env: Readonly<Record<string, string | undefined>>): DockerApi;
 }
 
 /** The real process: stdout, stderr, the file system, wall time. */

@@ -11,6 +11,8 @@ export const ExitCode = {
     FATAL: 3,
     /** not done within --timeout: the message lists what is missing and which logs to read */
     TIMEOUT: 4,
+    /** status found a problem, or doctor a missing prerequisite: the output says what to do */
+    UNHEALTHY: 5,
 } as const;
 
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];

@@ -39,6 +39,27 @@ export async function stackOutput(name: string, stack: string | undefined, env: 
     return result.stdout.endsWith("\n") ? result.stdout : `${result.stdout}\n`;
 }
 
+/**
+ * Every output of the stack, secrets shown, or undefined when there is no Pulumi CLI or no
+ * deployed stack (`why` says which), for commands that can work without them.
+ */
+export async function stackOutputs(stack: string | undefined, env: Readonly<Record<string, string | undefined>>): Promise<{ outputs: Record<string, unknown> } | { why: string }> {
+    let result: RunResult;
+    try {
+        result = await runPulumi(["stack", "output", "--json", "--show-secrets", ...stackArgs(stack)], env);
+    } catch (err) {
+        if (err instanceof CliError) return { why: "the Pulumi CLI (pulumi) is not on PATH" };
+        throw err;
+    }
+    if (result.code !== 0) return { why: `\`pulumi stack output\` failed${stack ? ` for stack ${stack}` : ""}: ${result.stderr.trim().split("\n")[0] || `exit ${result.code}`}` };
+    try {
+        const outputs = JSON.parse(result.stdout) as Record<string, unknown>;
+        return Object.keys(outputs).length === 0 ? { why: "the stack has no outputs: run `pulumi up` first" } : { outputs };
+    } catch {
+        return { why: "`pulumi stack output --json` did not print JSON" };
+    }
+}
+
 export async function setConfig(key: string, value: string, stack: string | undefined, env: Readonly<Record<string, string | undefined>>): Promise<void> {
     const result = await runPulumi(["config", "set", key, value, ...stackArgs(stack)], env);
     if (result.code !== 0) throw new CliError(ExitCode.FAILED, `\`pulumi config set ${key}\` failed: ${result.stderr.trim()}`);

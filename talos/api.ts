@@ -30,7 +30,11 @@ export interface TalosEndpoint {
 /** What the CLI needs from a Talos API: small, so tests and benches can stand in for it. */
 export interface TalosApi {
     readonly endpoint: string;
-    version(timeoutMs: number): Promise<VersionMessage>;
+    /**
+     * The endpoint's own version, or with `node` (an IP on the cluster network) that node's,
+     * proxied by the endpoint's apid as talosctl does with `-n`.
+     */
+    version(timeoutMs: number, node?: string): Promise<VersionMessage>;
     /** Resolves when the node accepted the bootstrap; rejects with a TalosApiError. */
     bootstrap(timeoutMs: number): Promise<void>;
     serviceList(timeoutMs: number): Promise<ServiceInfo[]>;
@@ -63,8 +67,8 @@ export class TalosClient implements TalosApi {
         return new TalosClient({ endpoint: ctx.endpoints[index], ca: ctx.ca, crt: ctx.crt, key: ctx.key });
     }
 
-    async version(timeoutMs: number): Promise<VersionMessage> {
-        const res = await this.unary(METHODS.version, "Version", messages.empty, messages.versionResponse, {}, timeoutMs);
+    async version(timeoutMs: number, node?: string): Promise<VersionMessage> {
+        const res = await this.unary(METHODS.version, "Version", messages.empty, messages.versionResponse, {}, timeoutMs, node);
         const first = res.messages[0];
         if (first === undefined) throw this.emptyReply("Version");
         this.checkMetadata(first.metadata, "Version");
@@ -88,14 +92,19 @@ export class TalosClient implements TalosApi {
         this.client.close();
     }
 
-    private unary<Req, Res>(path: string, what: string, req: Codec<Req>, res: Codec<Res>, arg: Req, timeoutMs: number): Promise<Res> {
+    private unary<Req, Res>(path: string, what: string, req: Codec<Req>, res: Codec<Res>, arg: Req, timeoutMs: number, node?: string): Promise<Res> {
+        const metadata = new grpc.Metadata();
+        // `nodes` (one-to-many) rather than `node`: apid then reports the node's failure in the
+        // reply's metadata with its hostname, which checkMetadata turns into a classified error
+        // (talos@v1.8.3:internal/app/apid/pkg/director/director.go).
+        if (node !== undefined) metadata.set("nodes", node);
         return new Promise((resolve, reject) => {
             this.client.makeUnaryRequest(
                 path,
                 req.serialize,
                 res.deserialize,
                 arg,
-                new grpc.Metadata(),
+                metadata,
                 { deadline: Date.now() + timeoutMs },
                 (err, value) => {
                     if (err === null && value !== undefined) return resolve(value);

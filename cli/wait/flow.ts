@@ -52,7 +52,7 @@ export async function runWait(api: KubeApi, opts: WaitOptions, out: (line: strin
 }
 
 /** One poll. Failures that waiting cannot fix (TLS, 401/403) end the command. */
-async function observe(api: KubeApi, timeoutMs: number): Promise<Observation> {
+export async function observe(api: KubeApi, timeoutMs: number): Promise<Observation> {
     try {
         const readyz = await api.get(PATHS.readyz, timeoutMs);
         if (readyz.status !== 200) return { api: { ok: false, reason: `readyz ${readyz.status}${failedChecks(readyz.body)}` } };

@@ -27,6 +27,16 @@ export interface FakeTalosOptions {
     delayMs?: number;
     /** the Talos version Version reports; default v1.8.3 */
     tag?: string;
+    /**
+     * The nodes behind this apid, by IP, for calls with `nodes` metadata (talosctl -n): an up node
+     * answers with its tag, a down one with apid's proxy error in the reply's metadata.
+     */
+    nodes?: Record<string, FakeNode>;
+}
+
+export interface FakeNode {
+    tag?: string;
+    down?: boolean;
 }
 
 /** Calls received (including refused ones), by method. */
@@ -49,6 +59,7 @@ export class FakeTalos {
     failedPreconditions: number;
     delayMs: number;
     tag: string;
+    nodes: Record<string, FakeNode>;
     readonly calls: CallCounts = { version: 0, bootstrap: 0, serviceList: 0 };
     /** performance.now() when the server started listening (for benches) */
     listeningSince: number | undefined;
@@ -65,6 +76,7 @@ export class FakeTalos {
         this.failedPreconditions = opts.failedPreconditions ?? 0;
         this.delayMs = opts.delayMs ?? 0;
         this.tag = opts.tag ?? "v1.8.3";
+        this.nodes = opts.nodes ?? {};
     }
 
     /** A fake on a free 127.0.0.1 port, listening unless `deferListen`. */
@@ -96,9 +108,7 @@ export class FakeTalos {
                 ServiceList: this.method(METHODS.serviceList, messages.empty, messages.serviceListResponse),
             },
             {
-                Version: this.handler("version", () => ({
-                    messages: [{ version: { tag: this.tag, sha: "fake", built: "", go_version: "go1.22", os: "linux", arch: "amd64" }, platform: { name: "container", mode: "container" }, features: { rbac: true } }],
-                })),
+                Version: this.handler("version", (call) => this.version(call.metadata.get("nodes").map(String))),
                 Bootstrap: this.handler("bootstrap", () => this.bootstrap()),
                 ServiceList: this.handler("serviceList", () => ({
                     messages: [{ services: [{ id: "apid", state: "Running", health: { unknown: false, healthy: true, last_message: "" } }, { id: "etcd", state: this.bootstrapped ? "Running" : "Preparing" }] }],
@@ -118,6 +128,23 @@ export class FakeTalos {
         this.timers.clear();
         this.server?.forceShutdown();
         this.server = undefined;
+    }
+
+    private version(targets: string[]): object {
+        const answer = (tag: string) => ({ version: { tag, sha: "fake", built: "", go_version: "go1.22", os: "linux", arch: "amd64" }, platform: { name: "container", mode: "container" }, features: { rbac: true } });
+        if (targets.length === 0) return { messages: [answer(this.tag)] };
+        // talos@v1.8.3:internal/app/apid/pkg/backend/apid.go AppendErrors: a failed node is a
+        // message of its own with the error in its metadata.
+        return {
+            messages: targets.map((ip) => {
+                const node = this.nodes[ip];
+                if (node === undefined || node.down) {
+                    const error = `rpc error: code = Unavailable desc = connection error: desc = "transport: Error while dialing: dial tcp ${ip}:50000: connect: ${node ? "connection refused" : "no route to host"}"`;
+                    return { metadata: { hostname: ip, error, status: { code: grpc.status.UNAVAILABLE, message: error } } };
+                }
+                return { ...answer(node.tag ?? this.tag), metadata: { hostname: ip, error: "" } };
+            }),
+        };
     }
 
     private bootstrap(): object {
@@ -142,7 +169,7 @@ export class FakeTalos {
         };
     }
 
-    private handler(name: keyof CallCounts, answer: () => object): grpc.handleUnaryCall<unknown, unknown> {
+    private handler(name: keyof CallCounts, answer: (call: grpc.ServerUnaryCall<unknown, unknown>) => object): grpc.handleUnaryCall<unknown, unknown> {
         return (call, callback) => {
             this.calls[name]++;
             const orgs = call.getAuthContext()?.sslPeerCertificate?.subject?.O;
@@ -153,7 +180,7 @@ export class FakeTalos {
                     return;
                 }
                 try {
-                    callback(null, answer());
+                    callback(null, answer(call));
                 } catch (err) {
                     callback(err as grpc.ServiceError);
                 }

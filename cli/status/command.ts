@@ -1,0 +1,96 @@
+// `status`: the cluster at a glance (the seed's status-talos.sh), from the stack's outputs or the
+// files given, and Docker.
+
+import { parseTalosconfig, TalosApiError, TalosClient, TalosconfigError, type TalosApi } from "../../talos/api";
+import { findClientConfigs } from "../cluster/target";
+import type { Command } from "../command";
+import { EXIT_CODES_HELP, UNHEALTHY_HELP } from "../command";
+import { dockerFromEnv } from "../docker/client";
+import { CliError, ExitCode } from "../exitcodes";
+import { durationFlag, parseFlags } from "../flags";
+import type { KubeApi } from "../kube/api";
+import { KubeconfigError, kubeClientFromKubeconfig } from "../kube/client";
+import { collectStatus } from "./collect";
+import { renderStatus } from "./render";
+
+const NAME = "status";
+
+export const statusCommand: Command = {
+    name: NAME,
+    summary: "containers, network, Talos API, Kubernetes, resources and ports, with the next step for each problem",
+    help: `Usage: status [flags]
+
+Checks the cluster in seven sections: the node containers (state, IP, health, uptime), the Docker
+network, the Talos API of every node (through the first control plane), Kubernetes (API, nodes
+Ready, kube-system pods), resource usage per container, the published ports (really reachable?),
+and a summary with the next step for each problem. All probes run at once, each with its own
+deadline, so even a dead cluster reports in about --timeout.
+
+The client configs come from \`pulumi stack output\` (or --talosconfig/--kubeconfig files); the
+containers from Docker, by their talos.cluster.name label.
+
+Flags:
+  --stack NAME          the Pulumi stack (default: the selected one)
+  --cluster NAME        the cluster's name (default: from the client configs, or the only one in Docker)
+  --talosconfig FILE    use this talosconfig instead of the stack's
+  --kubeconfig FILE     use this kubeconfig instead of the stack's
+  --timeout DURATION    deadline of each probe (default 3s)
+  --json                print the report as JSON
+  --sequential          one probe at a time (the baseline npm run bench compares against)
+
+Environment:
+  DOCKER_HOST           the Docker Engine (default unix:///var/run/docker.sock)
+
+${EXIT_CODES_HELP}
+${UNHEALTHY_HELP}`,
+
+    async run(args, ctx) {
+        const flags = parseFlags(NAME, args, {
+            stack: { type: "string" },
+            cluster: { type: "string" },
+            talosconfig: { type: "string" },
+            kubeconfig: { type: "string" },
+            timeout: { type: "string" },
+            json: { type: "boolean" },
+            sequential: { type: "boolean" },
+        });
+        if (flags.help) {
+            ctx.out(this.help);
+            return;
+        }
+        const probeTimeoutMs = durationFlag(NAME, "timeout", flags.timeout as string | undefined, "3s");
+        const target = await findClientConfigs({
+            stack: flags.stack as string | undefined,
+            cluster: flags.cluster as string | undefined,
+            talosconfigFile: flags.talosconfig as string | undefined,
+            kubeconfigFile: flags.kubeconfig as string | undefined,
+        }, ctx);
+
+        let talos: TalosApi | undefined;
+        let kube: KubeApi | undefined;
+        try {
+            if (target.talosconfig !== undefined) {
+                talos = (ctx.clients?.talos ?? ((c) => TalosClient.fromContext(c)))(parseTalosconfig(target.talosconfig));
+            }
+            if (target.kubeconfig !== undefined) kube = await (ctx.clients?.kube ?? kubeClientFromKubeconfig)(target.kubeconfig);
+        } catch (err) {
+            talos?.close();
+            if (err instanceof TalosconfigError || err instanceof TalosApiError || err instanceof KubeconfigError) throw new CliError(ExitCode.USAGE, err.message);
+            throw err;
+        }
+        const docker = (ctx.clients?.docker ?? dockerFromEnv)(ctx.env);
+        try {
+            const report = await collectStatus(target, { docker, talos, kube, clock: ctx.clock }, { probeTimeoutMs, sequential: flags.sequential === true });
+            if (flags.json) ctx.out(JSON.stringify(report, null, 2));
+            else for (const line of renderStatus(report)) ctx.out(line);
+            if (!report.healthy) {
+                const problems = report.findings.filter((f) => f.severity === "problem").length;
+                throw new CliError(ExitCode.UNHEALTHY, `${problems} problem${problems === 1 ? "" : "s"} found (the summary says what to do)`);
+            }
+        } finally {
+            talos?.close();
+            kube?.close();
+            docker.close();
+        }
+    },
+};
