@@ -31,7 +31,7 @@ export function renderStatus(r: StatusReport): string[] {
     const n = r.network.row;
     if (n) {
         out.push(`  ${n.name} (${n.driver}): subnet ${n.subnets.join(", ") || "-"}, gateway ${n.gateways.join(", ") || "-"}, MTU ${n.mtu ?? "default"}, ${n.containers.length} containers attached`);
-    } else out.push(`  ${r.network.error ?? "not found"}`);
+    } else out.push(`  ${r.network.error ?? (r.containers.error ? "not checked: Docker did not answer" : "no network of this cluster")}`);
 
     section(`Talos API${r.talos.endpoint ? ` (through ${r.talos.endpoint})` : ""}`);
     if (r.talos.skipped) out.push(`  not checked: ${r.talos.skipped}`);
@@ -73,12 +73,17 @@ export function renderStatus(r: StatusReport): string[] {
 
     const problems = r.findings.filter((f) => f.severity === "problem");
     const warnings = r.findings.filter((f) => f.severity === "warning");
-    section(`Summary: ${r.healthy ? "healthy" : `unhealthy, ${problems.length} problem${problems.length === 1 ? "" : "s"}`}${warnings.length ? `, ${warnings.length} warning${warnings.length === 1 ? "" : "s"}` : ""}`);
+    const unchecked = [r.talos.skipped ? "Talos API" : "", r.kubernetes.skipped ? "Kubernetes" : ""].filter((s) => s !== "");
+    section(
+        `Summary: ${r.healthy ? "healthy" : `unhealthy, ${problems.length} problem${problems.length === 1 ? "" : "s"}`}` +
+            `${warnings.length ? `, ${warnings.length} warning${warnings.length === 1 ? "" : "s"}` : ""}` +
+            `${unchecked.length ? ` (not checked: ${unchecked.join(", ")})` : ""}`,
+    );
     for (const f of [...problems, ...warnings]) {
         out.push(`  ${f.severity === "problem" ? "✗" : "!"} [${f.section}] ${f.what}`);
         out.push(`      next: ${f.next}`);
     }
-    if (r.healthy && warnings.length === 0) out.push("  everything answers");
+    if (r.healthy && warnings.length === 0) out.push(unchecked.length ? "  everything checked answers" : "  everything answers");
     return out;
 }
 
