@@ -1,10 +1,11 @@
 // npm run bench: each benchmark prints its figures and the ratios that matter.
 import { benchProgramEvaluation } from "./program";
 import { benchReadiness } from "./readiness";
+import { benchStatus } from "./status";
 
 async function main(): Promise<void> {
     const failures: string[] = [];
-    for (const bench of [benchProgramEvaluation, benchReadiness]) {
+    for (const bench of [benchProgramEvaluation, benchReadiness, benchStatus]) {
         failures.push(...(await bench()));
     }
     if (failures.length > 0) {
