@@ -44,6 +44,15 @@ describe("the component tree", () => {
         });
     });
 
+    // A plain `pulumi destroy` then leaves nothing: the program makes no Docker object it does not
+    // declare (the count above), and each carries the cluster's label, by which `status` and the
+    // Docker tests' clean-up check look for leftovers.
+    it("labels every Docker object it declares with the cluster's name", () => {
+        const docker = program.resources.filter((r) => r.type.startsWith("docker:"));
+        expect(docker).toHaveLength(22);
+        for (const r of docker) expect(r.inputs.labels, r.name).toContainEqual({ label: "talos.cluster.name", value: "talos" });
+    });
+
     it("parents every child to its component, with names derived from the component's", () => {
         const parentOf = (r: Recorded) => urnRef(r.parentUrn);
         expect(parentOf(program.one("talos-docker:index:MachineSecrets", "talos-secrets"))).toBe("talos-docker:index:TalosCluster::talos");
