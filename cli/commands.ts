@@ -5,6 +5,7 @@ import { bootstrapCommand } from "./bootstrap/command";
 import { kubeconfigCommand, talosconfigCommand } from "./clientconfigs/command";
 import type { Command } from "./command";
 import { destroyCommand } from "./destroy/command";
+import { logsCommand } from "./logs/command";
 import { statusCommand } from "./status/command";
 import { waitCommand } from "./wait/command";
 
@@ -12,6 +13,7 @@ export const COMMANDS: readonly Command[] = [
     bootstrapCommand,
     waitCommand,
     statusCommand,
+    logsCommand,
     kubeconfigCommand,
     talosconfigCommand,
     destroyCommand,

@@ -17,6 +17,16 @@ export function parseFlags<O extends Options>(command: string, args: string[], o
     }
 }
 
+/** Flags and positional arguments (a command's operands, like `logs <node>`). */
+export function parseFlagsAndArgs<O extends Options>(command: string, args: string[], options: O) {
+    try {
+        const { values, positionals } = parseArgs({ args, options: { ...options, help: { type: "boolean", short: "h" } }, strict: true, allowPositionals: true });
+        return { flags: values, positionals };
+    } catch (err) {
+        throw new CliError(ExitCode.USAGE, `${command}: ${(err as Error).message} (see \`${command} --help\`)`);
+    }
+}
+
 /** A Go-style duration ("10m", "90s") in milliseconds. */
 export function durationFlag(command: string, flag: string, value: string | undefined, fallback: string): number {
     const text = value ?? fallback;

@@ -136,7 +136,13 @@ class DockerodeApi implements DockerApi {
     async logs(nameOrId: string, opts: LogOptions, write: (stream: "stdout" | "stderr", chunk: Buffer) => void, signal?: AbortSignal): Promise<void> {
         const container = this.docker.getContainer(nameOrId);
         const tty = await this.call(`docker inspect ${nameOrId}`, 10_000, async () => (await container.inspect()).Config.Tty);
-        const params = { stdout: true, stderr: true, timestamps: opts.timestamps, since: opts.since, ...(opts.tail === undefined ? {} : { tail: opts.tail }) };
+        const params = {
+            stdout: true,
+            stderr: true,
+            timestamps: opts.timestamps,
+            ...(opts.since === undefined ? {} : { since: opts.since }),
+            ...(opts.tail === undefined ? {} : { tail: opts.tail }),
+        };
         if (!opts.follow) {
             const buf = await this.call(`docker logs ${nameOrId}`, 60_000, () => container.logs({ ...params, follow: false }));
             if (tty) write("stdout", buf);
