@@ -6,7 +6,6 @@ import { LABELS } from "../cluster/target";
 import type { Command } from "../command";
 import { EXIT_CODES_HELP } from "../command";
 import { DockerError } from "../docker/api";
-import { dockerFromEnv } from "../docker/client";
 import { CliError, ExitCode } from "../exitcodes";
 import { countFlag, parseFlagsAndArgs } from "../flags";
 import { resolveNode } from "./resolve";
@@ -51,6 +50,7 @@ ${EXIT_CODES_HELP}`,
         const since = sinceFlag(flags.since as string | undefined, Date.now());
         const cluster = flags.cluster as string | undefined;
 
+        const { dockerFromEnv } = await import("../docker/client");
         const docker = (ctx.clients?.docker ?? dockerFromEnv)(ctx.env);
         const abort = new AbortController();
         const onSigint = () => abort.abort();

@@ -1,16 +1,13 @@
 // `status`: the cluster at a glance (the seed's status-talos.sh), from the stack's outputs or the
 // files given, and Docker.
 
-import { parseTalosconfig, TalosApiError, TalosClient, TalosconfigError, type TalosApi } from "../../talos/api";
+import type { TalosApi } from "../../talos/api";
 import { findClientConfigs } from "../cluster/target";
 import type { Command } from "../command";
 import { EXIT_CODES_HELP, UNHEALTHY_HELP } from "../command";
-import { dockerFromEnv } from "../docker/client";
 import { CliError, ExitCode } from "../exitcodes";
 import { durationFlag, parseFlags } from "../flags";
 import type { KubeApi } from "../kube/api";
-import { KubeconfigError, kubeClientFromKubeconfig } from "../kube/client";
-import { collectStatus } from "./collect";
 import { renderStatus } from "./render";
 
 const NAME = "status";
@@ -66,6 +63,10 @@ ${UNHEALTHY_HELP}`,
             kubeconfigFile: flags.kubeconfig as string | undefined,
         }, ctx);
 
+        // Loaded here, not at the top: gRPC, the Kubernetes client and dockerode cost every other
+        // command (bootstrap runs in `pulumi up`) a second of start-up.
+        const [{ parseTalosconfig, TalosApiError, TalosClient, TalosconfigError }, { KubeconfigError, kubeClientFromKubeconfig }, { dockerFromEnv }, { collectStatus }] =
+            await Promise.all([import("../../talos/api"), import("../kube/client"), import("../docker/client"), import("./collect")]);
         let talos: TalosApi | undefined;
         let kube: KubeApi | undefined;
         try {
