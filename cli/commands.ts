@@ -5,6 +5,7 @@ import { bootstrapCommand } from "./bootstrap/command";
 import { kubeconfigCommand, talosconfigCommand } from "./clientconfigs/command";
 import type { Command } from "./command";
 import { destroyCommand } from "./destroy/command";
+import { doctorCommand } from "./doctor/command";
 import { logsCommand } from "./logs/command";
 import { statusCommand } from "./status/command";
 import { waitCommand } from "./wait/command";
@@ -14,6 +15,7 @@ export const COMMANDS: readonly Command[] = [
     waitCommand,
     statusCommand,
     logsCommand,
+    doctorCommand,
     kubeconfigCommand,
     talosconfigCommand,
     destroyCommand,

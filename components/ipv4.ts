@@ -52,3 +52,22 @@ export function cidrContains(cidr: Cidr, address: number): boolean {
 export function hostAddress(cidr: Cidr, n: number): string {
     return formatIPv4(cidr.network + n);
 }
+
+/** Two blocks share an address. */
+export function cidrsOverlap(a: Cidr, b: Cidr): boolean {
+    return a.network < b.network + b.size && b.network < a.network + a.size;
+}
+
+/**
+ * The first block of `prefix` bits in 172.16.0.0/12 (the private range Docker's own networks come
+ * from) that overlaps none of `taken`; undefined when it is full.
+ */
+export function freeBlock(prefix: number, taken: readonly Cidr[]): string | undefined {
+    const range = { network: parseIPv4("172.16.0.0")!, prefix: 12, size: 2 ** 20 };
+    const size = 2 ** (32 - prefix);
+    for (let network = range.network; network + size <= range.network + range.size; network += size) {
+        const block = { network, prefix, size };
+        if (!taken.some((t) => cidrsOverlap(block, t))) return `${formatIPv4(network)}/${prefix}`;
+    }
+    return undefined;
+}

@@ -7,6 +7,8 @@ export interface ContainerSummary {
     /** created, running, paused, restarting, removing, exited, dead */
     state: string;
     labels: Record<string, string>;
+    /** published ports, as the container list reports them */
+    ports: { hostIp: string; hostPort: number; containerPort: number }[];
 }
 
 export interface PublishedPort {

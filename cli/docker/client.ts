@@ -71,6 +71,7 @@ class DockerodeApi implements DockerApi {
                 name: (c.Names[0] ?? c.Id).replace(/^\//, ""),
                 state: c.State,
                 labels: c.Labels ?? {},
+                ports: (c.Ports ?? []).filter((p) => p.PublicPort !== undefined).map((p) => ({ hostIp: p.IP ?? "", hostPort: p.PublicPort, containerPort: p.PrivatePort })),
             }));
         });
     }

@@ -33,7 +33,7 @@ export class FakeDocker implements DockerApi {
                     const [k, v] = l.split("=", 2);
                     return c.labels[k] === v;
                 }))
-                .map((c) => ({ id: c.id, name: c.name, state: c.status, labels: c.labels })));
+                .map((c) => ({ id: c.id, name: c.name, state: c.status, labels: c.labels, ports: c.ports.map((p) => ({ hostIp: p.hostIp, hostPort: p.hostPort, containerPort: p.containerPort })) })));
     }
 
     inspectContainer(nameOrId: string) {

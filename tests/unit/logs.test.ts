@@ -6,7 +6,7 @@ import { sinceFlag } from "../../cli/logs/command";
 import { normalizeShortName, resolveNode } from "../../cli/logs/resolve";
 import type { ContainerSummary } from "../../cli/docker/api";
 
-const node = (name: string, cluster: string): ContainerSummary => ({ id: name, name, state: "running", labels: { "talos.owned": "true", "talos.cluster.name": cluster } });
+const node = (name: string, cluster: string): ContainerSummary => ({ id: name, name, state: "running", ports: [], labels: { "talos.owned": "true", "talos.cluster.name": cluster } });
 const ONE = [node("talos-cp-01", "talos"), node("talos-worker-01", "talos"), node("talos-worker-12", "talos")];
 
 describe("logs node names", () => {

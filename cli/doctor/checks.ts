@@ -1,0 +1,206 @@
+// `doctor`: can this machine run the stack? Each check says what it found and, when it is not
+// fine, how to fix it. The checks run side by side; those that need the Docker Engine's answer
+// wait for that one call only.
+
+import type { ClusterSpec } from "../../components/config";
+import { cidrsOverlap, freeBlock, parseCidr, type Cidr } from "../../components/ipv4";
+import { LABELS } from "../cluster/target";
+import type { ContainerSummary, DockerApi, EngineInfo, NetworkDetails } from "../docker/api";
+import type { PortState } from "./ports";
+
+export interface Check {
+    name: string;
+    status: "ok" | "warn" | "fail" | "skip";
+    detail: string;
+    fix?: string;
+}
+
+export interface DoctorDeps {
+    docker: DockerApi;
+    /** is host:port free to bind? */
+    portState(host: string, port: number, timeoutMs: number): Promise<PortState>;
+    /** the path of an executable on PATH, or undefined */
+    which(command: string): string | undefined;
+}
+
+const MiB = 2 ** 20;
+const GiB = 2 ** 30;
+
+/** The tools the Makefile and the README use, with where to get them. */
+export const TOOLS = [
+    { command: "pulumi", why: "creates and destroys the cluster", install: "https://www.pulumi.com/docs/install/" },
+    { command: "kubectl", why: "talks to Kubernetes", install: "https://kubernetes.io/docs/tasks/tools/" },
+    { command: "talosctl", why: "talks to Talos (make shell-cp, talosctl dashboard)", install: "curl -sL https://talos.dev/install | sh" },
+] as const;
+
+export async function runChecks(spec: ClusterSpec, deps: DoctorDeps, timeoutMs: number): Promise<Check[]> {
+    const info = settle(deps.docker.info(timeoutMs));
+    const containers = settle(deps.docker.listContainers([], timeoutMs));
+    const networks = settle(deps.docker.listNetworks(timeoutMs));
+    const needsDocker = (name: string): Check => ({ name, status: "skip", detail: "needs the Docker Engine" });
+
+    const checks: Promise<Check | Check[]>[] = [
+        info.then((r) => (r.ok ? engineCheck(r.value, deps.docker.host) : { name: "Docker Engine", status: "fail", detail: r.error })),
+        info.then((r) => (r.ok ? cgroupCheck(r.value) : needsDocker("cgroup v2"))),
+        info.then((r) => (r.ok ? resourceChecks(spec, r.value) : [needsDocker("memory"), needsDocker("CPUs")])),
+        info.then((r) => (r.ok ? imageCheck(spec.image, deps.docker, timeoutMs) : needsDocker("image"))),
+        networks.then((n) => (n.ok ? subnetCheck(spec, n.value) : needsDocker("subnet"))),
+        containers.then((c) => portChecks(spec, c.ok ? c.value : undefined, deps, timeoutMs)),
+        Promise.resolve(TOOLS.map((t) => toolCheck(t, deps.which(t.command)))),
+    ];
+    return (await Promise.all(checks)).flat();
+}
+
+type Settled<T> = { ok: true; value: T } | { ok: false; error: string };
+function settle<T>(p: Promise<T>): Promise<Settled<T>> {
+    return p.then((value) => ({ ok: true as const, value }), (err: unknown) => ({ ok: false as const, error: err instanceof Error ? err.message : String(err) }));
+}
+
+export function engineCheck(info: EngineInfo, host: string): Check {
+    return { name: "Docker Engine", status: "ok", detail: `${info.serverVersion} at ${host} (${info.operatingSystem})` };
+}
+
+export function cgroupCheck(info: EngineInfo): Check {
+    if (info.cgroupVersion === "2") return { name: "cgroup v2", status: "ok", detail: "the engine runs cgroup v2" };
+    return {
+        name: "cgroup v2",
+        status: "fail",
+        detail: `the engine runs cgroup v${info.cgroupVersion}; Talos in a container needs cgroup v2`,
+        fix: "boot the host with cgroup v2 (systemd.unified_cgroup_hierarchy=1 on the kernel command line; the default of current distributions and Docker Desktop), then restart Docker",
+    };
+}
+
+export function resourceChecks(spec: ClusterSpec, info: EngineInfo): Check[] {
+    const pools = [
+        { key: "controlPlanes", ...spec.controlPlanes },
+        { key: "workers", ...spec.workers },
+    ].filter((p) => p.count > 0);
+    const wantBytes = pools.reduce((sum, p) => sum + p.count * p.memoryMiB * MiB, 0);
+    const memory: Check = wantBytes > info.memoryBytes
+        ? {
+              name: "memory",
+              status: "fail",
+              detail: `the nodes ask for ${gib(wantBytes)} in all; the engine has ${gib(info.memoryBytes)}`,
+              fix: `lower talos-docker:controlPlanes.memoryMiB / workers.memoryMiB or workers.count (Talos needs at least 2048 MiB per control plane, 1024 per worker), or give Docker more memory`,
+          }
+        : wantBytes > 0.8 * info.memoryBytes
+          ? {
+                name: "memory",
+                status: "warn",
+                detail: `the nodes ask for ${gib(wantBytes)} of the engine's ${gib(info.memoryBytes)}: little is left for the host`,
+                fix: "lower talos-docker:workers.memoryMiB or workers.count if the host starts swapping",
+            }
+          : { name: "memory", status: "ok", detail: `the nodes ask for ${gib(wantBytes)} of the engine's ${gib(info.memoryBytes)}` };
+    const tooMany = pools.filter((p) => p.cpus > info.cpus);
+    const cpus: Check = tooMany.length > 0
+        ? {
+              name: "CPUs",
+              status: "fail",
+              detail: `${tooMany.map((p) => `${p.key}.cpus = ${p.cpus}`).join(", ")}, but the engine has ${info.cpus} CPUs (Docker refuses more per container)`,
+              fix: `set ${tooMany.map((p) => `talos-docker:${p.key}.cpus`).join(" and ")} to ${info.cpus} or less`,
+          }
+        : { name: "CPUs", status: "ok", detail: `${pools.map((p) => `${p.key} ${p.cpus}`).join(", ")} per node; the engine has ${info.cpus}` };
+    return [memory, cpus];
+}
+
+async function imageCheck(image: string, docker: DockerApi, timeoutMs: number): Promise<Check> {
+    const name = "image";
+    try {
+        if (await docker.hasImage(image, timeoutMs)) return { name, status: "ok", detail: `${image} is present` };
+    } catch (err) {
+        return { name, status: "fail", detail: `${image}: ${(err as Error).message}` };
+    }
+    try {
+        await docker.checkPullable(image, timeoutMs);
+        return { name, status: "ok", detail: `${image} is not present; its registry has it (pulled by pulumi up)` };
+    } catch (err) {
+        return {
+            name,
+            status: "fail",
+            detail: `${image} is not present and cannot be pulled: ${(err as Error).message}`,
+            fix: `check the name and your registry access (docker pull ${image}), or load it from a file (docker load -i talos.tar), or set talos-docker:image`,
+        };
+    }
+}
+
+export function subnetCheck(spec: ClusterSpec, networks: NetworkDetails[]): Check {
+    const ours = parseCidr(spec.network.subnet) as Cidr;
+    const isOurs = (n: NetworkDetails) => n.name === spec.network.name && n.labels[LABELS.cluster] === spec.clusterName;
+    const taken: Cidr[] = [];
+    const clashes: string[] = [];
+    for (const n of networks) {
+        for (const s of n.subnets) {
+            const c = parseCidr(s);
+            if ("error" in c) continue; // IPv6
+            taken.push(c);
+            if (!isOurs(n) && cidrsOverlap(ours, c)) clashes.push(`${n.name} (${s})`);
+        }
+    }
+    const sameName = networks.find((n) => n.name === spec.network.name && !isOurs(n));
+    if (clashes.length === 0 && sameName === undefined) {
+        const existing = networks.find(isOurs);
+        return { name: "subnet", status: "ok", detail: `${spec.network.subnet} ${existing ? `is this cluster's network ${existing.name}` : "overlaps no Docker network"}` };
+    }
+    const free = freeBlock(ours.prefix, taken);
+    const problems = [
+        ...(clashes.length > 0 ? [`${spec.network.subnet} overlaps Docker network${clashes.length > 1 ? "s" : ""} ${clashes.join(", ")}`] : []),
+        ...(sameName ? [`a network named ${sameName.name} exists and is not this cluster's`] : []),
+    ];
+    return {
+        name: "subnet",
+        status: "fail",
+        detail: problems.join("; "),
+        fix: [
+            clashes.length > 0 ? `set talos-docker:network.subnet to a free range${free ? `, e.g. ${free}` : ""}` : "",
+            sameName ? `set talos-docker:network.name to another name, or remove it (docker network rm ${sameName.name})` : "",
+        ].filter((s) => s !== "").join("; "),
+    };
+}
+
+const PORT_KEYS = ["kubernetesApi", "talosApi", "http", "https"] as const;
+
+async function portChecks(spec: ClusterSpec, containers: ContainerSummary[] | undefined, deps: DoctorDeps, timeoutMs: number): Promise<Check[]> {
+    const host = spec.ports.bindAddress;
+    return Promise.all(PORT_KEYS.map(async (key): Promise<Check> => {
+        const port = spec.ports[key];
+        const name = `port ${port}`;
+        const holder = containers?.find((c) => c.ports.some((p) => p.hostPort === port && (p.hostIp === host || p.hostIp === "0.0.0.0" || p.hostIp === "" || host === "0.0.0.0")));
+        if (holder !== undefined) {
+            if (holder.labels[LABELS.cluster] === spec.clusterName) {
+                return { name, status: "ok", detail: `${host}:${port} (${key}) is in use by this cluster's ${holder.name}` };
+            }
+            return {
+                name,
+                status: "fail",
+                detail: `${host}:${port} (${key}) is published by container ${holder.name}`,
+                fix: `stop it (docker rm -f ${holder.name}), or set talos-docker:ports.${key} to a free port`,
+            };
+        }
+        const state = await deps.portState(host, port, timeoutMs);
+        switch (state) {
+            case "free":
+                return { name, status: "ok", detail: `${host}:${port} (${key}) is free` };
+            case "taken":
+                return {
+                    name,
+                    status: "fail",
+                    detail: `${host}:${port} (${key}) is taken by another process`,
+                    fix: `\`ss -ltnp 'sport = :${port}'\` shows which; stop it, or set talos-docker:ports.${key} to a free port`,
+                };
+            case "no-address":
+                return { name, status: "fail", detail: `${host} is not an address of this host`, fix: "set talos-docker:ports.bindAddress to 127.0.0.1 or an address of this host" };
+            default:
+                return { name, status: "warn", detail: `${host}:${port} (${key}) could not be checked (${state})` };
+        }
+    }));
+}
+
+export function toolCheck(tool: (typeof TOOLS)[number], path: string | undefined): Check {
+    const name = tool.command;
+    if (path !== undefined) return { name, status: "ok", detail: path };
+    return { name, status: "warn", detail: `not on PATH (${tool.why})`, fix: `install it: ${tool.install}` };
+}
+
+function gib(bytes: number): string {
+    return `${(bytes / GiB).toFixed(1)} GiB`;
+}

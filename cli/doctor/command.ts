@@ -1,0 +1,100 @@
+// `doctor`: the seed's check-deps, and more — what the machine needs for this stack, with how to
+// fix each thing it lacks.
+
+import { accessSync, constants } from "node:fs";
+import { join, resolve } from "node:path";
+
+import type { Command } from "../command";
+import { EXIT_CODES_HELP, UNHEALTHY_HELP } from "../command";
+import { CliError, ExitCode } from "../exitcodes";
+import { durationFlag, parseFlags } from "../flags";
+import type { Check } from "./checks";
+import { readStackConfig } from "./stackfile";
+
+const NAME = "doctor";
+
+export const doctorCommand: Command = {
+    name: NAME,
+    summary: "can this machine run the stack? Docker, cgroup v2, image, ports, subnet, memory, CPUs, tools",
+    help: `Usage: doctor [flags]
+
+Checks what \`pulumi up\` needs, for the stack's own config (Pulumi.<stack>.yaml, read as the
+program reads it): the Docker Engine answers; it runs cgroup v2; the Talos image is present or its
+registry has it; the host ports are free (or held by this cluster); the subnet overlaps no Docker
+network; the engine has the memory and CPUs the nodes ask for; pulumi, kubectl and talosctl are on
+PATH (warnings only). Each problem comes with how to fix it.
+
+Flags:
+  --stack NAME          the stack whose config to check (default: the only Pulumi.<stack>.yaml)
+  --project-dir DIR     the Pulumi project's directory (default: the current one)
+  --timeout DURATION    deadline of each check (default 5s)
+  --json                print the checks as JSON
+
+Environment:
+  DOCKER_HOST           the Docker Engine (default unix:///var/run/docker.sock)
+  PATH                  where pulumi, kubectl and talosctl are looked for
+
+${EXIT_CODES_HELP}
+${UNHEALTHY_HELP}`,
+
+    async run(args, ctx) {
+        const flags = parseFlags(NAME, args, {
+            stack: { type: "string" },
+            "project-dir": { type: "string" },
+            timeout: { type: "string" },
+            json: { type: "boolean" },
+        });
+        if (flags.help) {
+            ctx.out(this.help);
+            return;
+        }
+        const timeoutMs = durationFlag(NAME, "timeout", flags.timeout as string | undefined, "5s");
+        const projectDir = resolve((flags["project-dir"] as string | undefined) ?? ".");
+        const stack = readStackConfig(projectDir, flags.stack as string | undefined);
+        const configCheck: Check = stack.error !== undefined
+            ? { name: "stack config", status: "fail", detail: stack.error, fix: "correct the keys named above (pulumi config set talos-docker:<key> <value>)" }
+            : { name: "stack config", status: "ok", detail: `${stack.file ?? "defaults"}: ${stack.spec!.controlPlanes.count} control plane(s) + ${stack.spec!.workers.count} worker(s), Talos ${stack.spec!.talosVersion}` };
+
+        let checks: Check[] = [configCheck];
+        if (stack.spec !== undefined) {
+            const [{ dockerFromEnv }, { runChecks }, { portState }] = await Promise.all([import("../docker/client"), import("./checks"), import("./ports")]);
+            const docker = (ctx.clients?.docker ?? dockerFromEnv)(ctx.env);
+            try {
+                checks = checks.concat(await runChecks(stack.spec, { docker, portState, which: (c) => which(c, ctx.env.PATH) }, timeoutMs));
+            } finally {
+                docker.close();
+            }
+        }
+        const failed = checks.filter((c) => c.status === "fail").length;
+        const warned = checks.filter((c) => c.status === "warn").length;
+        if (flags.json) {
+            ctx.out(JSON.stringify({ stackFile: stack.file, notes: stack.notes, ok: failed === 0, checks }, null, 2));
+        } else {
+            ctx.out(`Checking ${stack.file ?? "the default config"} against this machine`);
+            for (const note of stack.notes) ctx.out(`  note: ${note}`);
+            const width = Math.max(...checks.map((c) => c.name.length));
+            for (const c of checks) {
+                ctx.out(`  ${MARK[c.status]} ${c.name.padEnd(width)}  ${c.detail}`);
+                if (c.fix) ctx.out(`    ${" ".repeat(width)}  fix: ${c.fix}`);
+            }
+            ctx.out(failed === 0 ? `Ready for pulumi up${warned ? ` (${warned} warning${warned === 1 ? "" : "s"})` : ""}` : `${failed} problem${failed === 1 ? "" : "s"} to fix before pulumi up`);
+        }
+        if (failed > 0) throw new CliError(ExitCode.UNHEALTHY, `${failed} check${failed === 1 ? "" : "s"} failed`);
+    },
+};
+
+const MARK: Record<Check["status"], string> = { ok: "✓", warn: "!", fail: "✗", skip: "-" };
+
+function which(command: string, path: string | undefined): string | undefined {
+    for (const dir of (path ?? "").split(":")) {
+        if (dir === "") continue;
+        const candidate = join(dir, command);
+        try {
+            accessSync(candidate, constants.X_OK);
+            return candidate;
+        } catch {
+            // not here
+        }
+    }
+    return undefined;
+}

@@ -1,0 +1,112 @@
+// doctor's judgements, pure: memory and CPUs against the engine, cgroup version, the subnet
+// against existing networks (and the free block it proposes), tools on PATH, and the stack file
+// read as the program reads its config.
+
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+
+import { parseClusterSpec } from "../../components/config";
+import { cidrsOverlap, freeBlock, parseCidr, type Cidr } from "../../components/ipv4";
+import { cgroupCheck, resourceChecks, subnetCheck, toolCheck, TOOLS } from "../../cli/doctor/checks";
+import { readStackConfig } from "../../cli/doctor/stackfile";
+import type { EngineInfo, NetworkDetails } from "../../cli/docker/api";
+
+const GiB = 2 ** 30;
+const engine = (over: Partial<EngineInfo> = {}): EngineInfo => ({ serverVersion: "28.2.2", cgroupVersion: "2", cpus: 8, memoryBytes: 32 * GiB, operatingSystem: "Debian", ...over });
+const reference = parseClusterSpec({});
+const cidr = (s: string) => parseCidr(s) as Cidr;
+const net = (name: string, subnet: string, cluster?: string): NetworkDetails => ({ id: name, name, driver: "bridge", subnets: [subnet], gateways: [], labels: cluster ? { "talos.cluster.name": cluster } : {} });
+
+describe("doctor: memory and CPUs", () => {
+    it("passes the reference cluster (12 GiB, 2 CPUs a node) on a 32 GiB, 8-CPU engine", () => {
+        expect(resourceChecks(reference, engine()).map((c) => c.status)).toEqual(["ok", "ok"]);
+    });
+
+    it("warns above 80% of the engine's memory and fails above it, naming the keys", () => {
+        expect(resourceChecks(reference, engine({ memoryBytes: 14 * GiB }))[0]).toMatchObject({ status: "warn", detail: "the nodes ask for 12.0 GiB of the engine's 14.0 GiB: little is left for the host" });
+        const [memory] = resourceChecks(reference, engine({ memoryBytes: 8 * GiB }));
+        expect(memory).toMatchObject({ status: "fail", detail: "the nodes ask for 12.0 GiB in all; the engine has 8.0 GiB" });
+        expect(memory.fix).toContain("talos-docker:controlPlanes.memoryMiB / workers.memoryMiB or workers.count");
+    });
+
+    it("fails a pool asking more CPUs per node than the engine has", () => {
+        const [, cpus] = resourceChecks(parseClusterSpec({ workers: '{"count":2,"cpus":4,"memoryMiB":4096}' }), engine({ cpus: 2 }));
+        expect(cpus).toEqual({ name: "CPUs", status: "fail", detail: "workers.cpus = 4, but the engine has 2 CPUs (Docker refuses more per container)", fix: "set talos-docker:workers.cpus to 2 or less" });
+    });
+
+    it("fails cgroup v1 with how to switch", () => {
+        expect(cgroupCheck(engine()).status).toBe("ok");
+        expect(cgroupCheck(engine({ cgroupVersion: "1" }))).toMatchObject({ status: "fail", detail: "the engine runs cgroup v1; Talos in a container needs cgroup v2" });
+    });
+});
+
+describe("doctor: subnet", () => {
+    it("overlap is any shared address", () => {
+        expect(cidrsOverlap(cidr("172.30.0.0/24"), cidr("172.30.0.128/25"))).toBe(true);
+        expect(cidrsOverlap(cidr("172.30.0.0/24"), cidr("172.16.0.0/12"))).toBe(true);
+        expect(cidrsOverlap(cidr("172.30.0.0/24"), cidr("172.30.1.0/24"))).toBe(false);
+    });
+
+    it("proposes the first free block of the same size in 172.16.0.0/12", () => {
+        expect(freeBlock(24, [])).toBe("172.16.0.0/24");
+        expect(freeBlock(24, [cidr("172.16.0.0/16"), cidr("172.17.0.0/24")])).toBe("172.17.1.0/24");
+        expect(freeBlock(12, [cidr("172.20.0.0/24")])).toBeUndefined();
+    });
+
+    it("accepts the cluster's own network and refuses another one's range or name", () => {
+        expect(subnetCheck(reference, [net("bridge", "172.17.0.0/16"), net("talos-net", "172.30.0.0/24", "talos")])).toMatchObject({ status: "ok", detail: "172.30.0.0/24 is this cluster's network talos-net" });
+        expect(subnetCheck(reference, [net("bridge", "172.16.0.0/16"), net("kind", "172.30.0.0/16")])).toEqual({
+            name: "subnet",
+            status: "fail",
+            detail: "172.30.0.0/24 overlaps Docker network kind (172.30.0.0/16)",
+            fix: "set talos-docker:network.subnet to a free range, e.g. 172.17.0.0/24",
+        });
+        expect(subnetCheck(reference, [net("talos-net", "10.9.0.0/24", "other")])).toMatchObject({
+            status: "fail",
+            detail: "a network named talos-net exists and is not this cluster's",
+            fix: "set talos-docker:network.name to another name, or remove it (docker network rm talos-net)",
+        });
+    });
+});
+
+describe("doctor: tools", () => {
+    it("warns of a missing tool with where to get it", () => {
+        expect(toolCheck(TOOLS[2], undefined)).toEqual({ name: "talosctl", status: "warn", detail: "not on PATH (talks to Talos (make shell-cp, talosctl dashboard))", fix: "install it: curl -sL https://talos.dev/install | sh" });
+        expect(toolCheck(TOOLS[0], "/usr/local/bin/pulumi")).toEqual({ name: "pulumi", status: "ok", detail: "/usr/local/bin/pulumi" });
+    });
+});
+
+describe("doctor: the stack file", () => {
+    let dir: string;
+    beforeEach(() => {
+        dir = mkdtempSync(join(tmpdir(), "talos-docker-stackfile-"));
+    });
+    afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+    it("reads the only stack's talos-docker keys as the program does", () => {
+        writeFileSync(join(dir, "Pulumi.yaml"), "name: talos-docker\n");
+        writeFileSync(join(dir, "Pulumi.lab.yaml"), "config:\n  talos-docker:clusterName: lab\n  talos-docker:workers:\n    count: 3\n  aws:region: eu-west-1\n");
+        const s = readStackConfig(dir, undefined);
+        expect(s.file).toBe(join(dir, "Pulumi.lab.yaml"));
+        expect(s.spec?.clusterName).toBe("lab");
+        expect(s.spec?.workers.count).toBe(3);
+        expect(s.notes).toEqual([]);
+    });
+
+    it("says when it checks the defaults, and why", () => {
+        writeFileSync(join(dir, "Pulumi.a.yaml"), "config: {}\n");
+        writeFileSync(join(dir, "Pulumi.b.yaml"), "config: {}\n");
+        expect(readStackConfig(dir, undefined).notes).toEqual(["several stacks (Pulumi.a.yaml, Pulumi.b.yaml): checking the defaults; name one with --stack"]);
+        expect(readStackConfig(dir, "c").notes).toEqual([`no ${join(dir, "Pulumi.c.yaml")}: checking the defaults`]);
+    });
+
+    it("skips encrypted values with a note, and returns the config's problems as pulumi up prints them", () => {
+        writeFileSync(join(dir, "Pulumi.dev.yaml"), "config:\n  talos-docker:secretsFile:\n    secure: AAABAxyz\n  talos-docker:network:\n    subnet: 10.0.0.0/30\n");
+        const s = readStackConfig(dir, "dev");
+        expect(s.notes).toEqual(["talos-docker:secretsFile is encrypted: doctor cannot read it and checks the default"]);
+        expect(s.error).toMatch(/^invalid stack configuration \(1 problem\); nothing was created:\n  - talos-docker:network\.subnet = "10\.0\.0\.0\/30": /);
+    });
+});
