@@ -37,7 +37,8 @@ export interface TalosApi {
     version(timeoutMs: number, node?: string): Promise<VersionMessage>;
     /** Resolves when the node accepted the bootstrap; rejects with a TalosApiError. */
     bootstrap(timeoutMs: number): Promise<void>;
-    serviceList(timeoutMs: number): Promise<ServiceInfo[]>;
+    /** The endpoint's services, or with `node` that node's (as `version`). */
+    serviceList(timeoutMs: number, node?: string): Promise<ServiceInfo[]>;
     close(): void;
 }
 
@@ -80,8 +81,8 @@ export class TalosClient implements TalosApi {
         for (const m of res.messages) this.checkMetadata(m.metadata, "Bootstrap");
     }
 
-    async serviceList(timeoutMs: number): Promise<ServiceInfo[]> {
-        const res = await this.unary(METHODS.serviceList, "ServiceList", messages.empty, messages.serviceListResponse, {}, timeoutMs);
+    async serviceList(timeoutMs: number, node?: string): Promise<ServiceInfo[]> {
+        const res = await this.unary(METHODS.serviceList, "ServiceList", messages.empty, messages.serviceListResponse, {}, timeoutMs, node);
         const first = res.messages[0];
         if (first === undefined) throw this.emptyReply("ServiceList");
         this.checkMetadata(first.metadata, "ServiceList");

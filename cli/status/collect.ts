@@ -11,7 +11,7 @@ import type { ContainerDetails, ContainerSummary, DockerApi } from "../docker/ap
 import type { KubeApi } from "../kube/api";
 import { observe } from "../wait/flow";
 import { judge } from "../wait/readiness";
-import type { TalosApi } from "../../talos/api";
+import type { ServiceInfo, TalosApi } from "../../talos/api";
 import { TalosApiError } from "../../talos/api";
 import type { ContainerRow, Finding, KubernetesSection, PortRow, StatusReport, TalosRow, UsageRow } from "./report";
 import { checkTcp, dialAddress, type PortCheck } from "./tcp";
@@ -221,12 +221,27 @@ async function talosSection(report: StatusReport, nodes: NodeInfo[], talos: Talo
     report.talos.endpoint = talos.endpoint;
     const rows = await run(nodes.map((n) => async (): Promise<TalosRow & { fatal?: boolean }> => {
         if (n.ip === undefined) return { node: n.name, error: "no IP known (the container is not running)" };
-        try {
-            const v = await guard(t, () => talos.version(t, n.ip));
-            return { node: n.name, ip: n.ip, version: v.version?.tag ?? "unknown" };
-        } catch (err) {
-            return { node: n.name, ip: n.ip, error: err instanceof TalosApiError ? err.reason : message(err), fatal: err instanceof TalosApiError && err.kind === "fatal" };
+        const ip = n.ip;
+        const [version, services] = await run<Settled<unknown>>([
+            () => settle(guard(t, () => talos.version(t, ip))),
+            () => settle(guard(t, () => talos.serviceList(t, ip))),
+        ]);
+        if (!version.ok) {
+            const err = version.error;
+            return { node: n.name, ip, error: err instanceof TalosApiError ? err.reason : message(err), fatal: err instanceof TalosApiError && err.kind === "fatal" };
         }
+        const row: TalosRow = { node: n.name, ip, version: (version.value as Awaited<ReturnType<TalosApi["version"]>>).version?.tag ?? "unknown" };
+        if (services.ok) {
+            row.services = (services.value as ServiceInfo[]).map((s) => ({
+                id: s.id,
+                state: s.state,
+                healthy: s.health === null || s.health.unknown ? undefined : s.health.healthy,
+                message: s.health?.last_message || undefined,
+            }));
+        } else {
+            row.servicesError = services.error instanceof TalosApiError ? services.error.reason : message(services.error);
+        }
+        return row;
     }));
     report.talos.rows = rows.map(({ fatal: _, ...row }) => row);
     const failed = rows.filter((r) => r.error !== undefined);
@@ -242,6 +257,20 @@ async function talosSection(report: StatusReport, nodes: NodeInfo[], talos: Talo
         });
         return;
     }
+    for (const r of report.talos.rows) {
+        const bad = (r.services ?? []).filter((s) => !SERVICE_DONE.has(s.state) || s.healthy === false);
+        if (bad.length > 0) {
+            find({
+                section: "talos",
+                severity: "problem",
+                what: `Talos services of ${r.node} (${r.ip}) not healthy: ${bad.map((s) => `${s.id} ${s.state}${s.healthy === false ? ", unhealthy" : ""}${s.message ? ` (${s.message})` : ""}`).join("; ")}`,
+                next: `talosctl -n ${r.ip} service ${bad[0].id}; talosctl -n ${r.ip} logs ${bad[0].id}`,
+            });
+        }
+        if (r.servicesError !== undefined) {
+            find({ section: "talos", severity: "warning", what: `Talos services of ${r.node} could not be listed: ${r.servicesError}`, next: `talosctl -n ${r.ip} services` });
+        }
+    }
     for (const r of failed) {
         find({
             section: "talos",
@@ -250,6 +279,14 @@ async function talosSection(report: StatusReport, nodes: NodeInfo[], talos: Talo
             next: r.fatal ? "this talosconfig is not this cluster's: `npm run talosconfig` writes the stack's" : `\`docker logs ${r.node}\`${r.ip ? `; talosctl -n ${r.ip} dmesg` : ""}`,
         });
     }
+}
+
+/** Service states that are fine (talos@v1.8.3:internal/app/machined/pkg/system/service_runner.go). */
+const SERVICE_DONE = new Set(["Running", "Finished", "Skipped"]);
+
+type Settled<T> = { ok: true; value: T } | { ok: false; error: unknown };
+function settle<T>(p: Promise<T>): Promise<Settled<T>> {
+    return p.then((value) => ({ ok: true as const, value }), (error: unknown) => ({ ok: false as const, error }));
 }
 
 type KubeProbe = { skipped: string } | { server: string; obs: Awaited<ReturnType<typeof observe>> } | { server: string; fatal: string };

@@ -35,7 +35,14 @@ export function renderStatus(r: StatusReport): string[] {
 
     section(`Talos API${r.talos.endpoint ? ` (through ${r.talos.endpoint})` : ""}`);
     if (r.talos.skipped) out.push(`  not checked: ${r.talos.skipped}`);
-    else out.push(...table(["NODE", "IP", "VERSION"], r.talos.rows.map((t) => [t.node, t.ip ?? "-", t.version ?? `error: ${t.error}`])));
+    else {
+        out.push(...table(["NODE", "IP", "VERSION", "SERVICES"], r.talos.rows.map((t) => [
+            t.node,
+            t.ip ?? "-",
+            t.version ?? `error: ${t.error}`,
+            t.error !== undefined ? "-" : t.servicesError !== undefined ? `error: ${t.servicesError}` : services(t.services ?? []),
+        ])));
+    }
 
     const k = r.kubernetes;
     section(`Kubernetes${k.server ? ` (${k.server})` : ""}`);
@@ -85,6 +92,13 @@ export function renderStatus(r: StatusReport): string[] {
     }
     if (r.healthy && warnings.length === 0) out.push(unchecked.length ? "  everything checked answers" : "  everything answers");
     return out;
+}
+
+/** "9 running, healthy" or the ones that are not. */
+function services(list: NonNullable<StatusReport["talos"]["rows"][number]["services"]>): string {
+    const bad = list.filter((s) => !["Running", "Finished", "Skipped"].includes(s.state) || s.healthy === false);
+    if (bad.length === 0) return `${list.length} up`;
+    return bad.map((s) => `${s.id} ${s.state}${s.healthy === false ? " (unhealthy)" : ""}`).join(", ");
 }
 
 function table(head: string[], rows: string[][]): string[] {

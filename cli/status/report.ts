@@ -42,6 +42,18 @@ export interface TalosRow {
     ip?: string;
     version?: string;
     error?: string;
+    /** its Talos services (talosctl services), when they could be listed */
+    services?: ServiceRow[];
+    /** why they could not */
+    servicesError?: string;
+}
+
+export interface ServiceRow {
+    id: string;
+    state: string;
+    /** undefined when Talos does not know (no health check) */
+    healthy?: boolean;
+    message?: string;
 }
 
 export interface KubernetesSection {

@@ -15,7 +15,7 @@ import { renderTalosconfig } from "../../talos/clientconfig";
 import type { StatusReport } from "../../cli/status/report";
 import { FakeDocker, fakeNode } from "../support/fake-docker";
 import { FakeKube, type FakeNodeSpec } from "../support/fake-kube";
-import { FakeTalos } from "../support/fake-talos";
+import { FakeTalos, HEALTHY_SERVICES } from "../support/fake-talos";
 import { kubeconfigFor, makeTestPki, runCli, talosconfigFor, type TestPki } from "./support/harness";
 
 let pki: TestPki;
@@ -120,6 +120,32 @@ describe("status", () => {
             next: "docker port talos-cp-01; `docker logs talos-cp-01` if the container is up but its Kubernetes API is not",
         }]);
         expect(run.report?.ports.rows.find((p) => p.containerPort === 80)).toMatchObject({ reachable: false, detail: "connection refused" });
+    });
+
+    it("names the Talos services of a node that are not up, with the talosctl commands to read", async () => {
+        talos.nodes["172.30.0.2"] = {
+            services: [
+                ...HEALTHY_SERVICES.filter((x) => x.id !== "etcd" && x.id !== "kubelet"),
+                { id: "etcd", state: "Preparing", health: { unknown: true, healthy: false, last_message: "" } },
+                { id: "kubelet", state: "Running", health: { unknown: false, healthy: false, last_message: "Get \"http://127.0.0.1:10248/healthz\": connection refused" } },
+            ],
+        };
+        try {
+            const docker2 = await healthyDocker();
+            const run = await status(docker2);
+            expect(run.code).toBe(ExitCode.UNHEALTHY);
+            expect(run.report?.findings).toEqual([{
+                section: "talos",
+                severity: "problem",
+                what: 'Talos services of talos-cp-01 (172.30.0.2) not healthy: etcd Preparing; kubelet Running, unhealthy (Get "http://127.0.0.1:10248/healthz": connection refused)',
+                next: "talosctl -n 172.30.0.2 service etcd; talosctl -n 172.30.0.2 logs etcd",
+            }]);
+            expect(run.report?.talos.rows[1].services).toHaveLength(9);
+            const text = await runCli(ARGS.filter((a) => a !== "--json"), { PATH: "/nonexistent" }, { files: files(), clients: { docker: () => docker2 } });
+            expect(text.out.join("\n")).toMatch(/talos-cp-01\s+172\.30\.0\.2\s+v1\.8\.3\s+etcd Preparing, kubelet Running \(unhealthy\)\n\s+talos-worker-01\s+172\.30\.0\.3\s+v1\.8\.3\s+9 up/);
+        } finally {
+            talos.nodes["172.30.0.2"] = {};
+        }
     });
 
     it("warns, without failing, when a node is near its memory limit", async () => {

@@ -67,7 +67,7 @@ describe("status against a real Docker Engine", () => {
         expect(text).toMatch(/st-cp-01\s+controlplane\s+running\s+10\.251\.1\.2\s+-\s+\d+s\s+0/);
         expect(text).toContain("st-net (bridge): subnet 10.251.1.0/24, gateway 10.251.1.1, MTU 1500, 3 containers attached");
         expect(text).toContain(`Talos API (through ${talos.endpoint})`);
-        expect(text).toMatch(/st-worker-02\s+10\.251\.1\.4\s+v1\.8\.3/);
+        expect(text).toMatch(/st-worker-02\s+10\.251\.1\.4\s+v1\.8\.3\s+9 up/);
         expect(text).toContain("nodes: 3/3 Ready");
         expect(text).toMatch(/st-worker-01\s+\d+\.\d\d%\s+[\d.]+(B|KiB|MiB) \/ 64\.0MiB/);
         expect(text).toMatch(/127\.0\.0\.1:\d+\s+st-cp-01:6443\s+Kubernetes API\s+yes/);

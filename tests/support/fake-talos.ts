@@ -37,7 +37,22 @@ export interface FakeTalosOptions {
 export interface FakeNode {
     tag?: string;
     down?: boolean;
+    /** what ServiceList reports for it; default: every service Running and healthy */
+    services?: FakeService[];
 }
+
+export interface FakeService {
+    id: string;
+    state: string;
+    health?: { unknown: boolean; healthy: boolean; last_message: string };
+}
+
+/** The services of a healthy control plane (talosctl services on v1.8). */
+export const HEALTHY_SERVICES: readonly FakeService[] = ["apid", "containerd", "cri", "etcd", "kubelet", "machined", "syslogd", "trustd", "udevd"].map((id) => ({
+    id,
+    state: "Running",
+    health: { unknown: false, healthy: true, last_message: "" },
+}));
 
 /** Calls received (including refused ones), by method. */
 export interface CallCounts {
@@ -110,9 +125,7 @@ export class FakeTalos {
             {
                 Version: this.handler("version", (call) => this.version(call.metadata.get("nodes").map(String))),
                 Bootstrap: this.handler("bootstrap", () => this.bootstrap()),
-                ServiceList: this.handler("serviceList", () => ({
-                    messages: [{ services: [{ id: "apid", state: "Running", health: { unknown: false, healthy: true, last_message: "" } }, { id: "etcd", state: this.bootstrapped ? "Running" : "Preparing" }] }],
-                })),
+                ServiceList: this.handler("serviceList", (call) => this.serviceList(call.metadata.get("nodes").map(String))),
             },
         );
         this.server = server;
@@ -143,6 +156,22 @@ export class FakeTalos {
                     return { metadata: { hostname: ip, error, status: { code: grpc.status.UNAVAILABLE, message: error } } };
                 }
                 return { ...answer(node.tag ?? this.tag), metadata: { hostname: ip, error: "" } };
+            }),
+        };
+    }
+
+    private serviceList(targets: string[]): object {
+        if (targets.length === 0) {
+            return { messages: [{ services: [{ id: "apid", state: "Running", health: { unknown: false, healthy: true, last_message: "" } }, { id: "etcd", state: this.bootstrapped ? "Running" : "Preparing" }] }] };
+        }
+        return {
+            messages: targets.map((ip) => {
+                const node = this.nodes[ip];
+                if (node === undefined || node.down) {
+                    const error = `rpc error: code = Unavailable desc = connection error: desc = "transport: Error while dialing: dial tcp ${ip}:50000: connect: connection refused"`;
+                    return { metadata: { hostname: ip, error, status: { code: grpc.status.UNAVAILABLE, message: error } } };
+                }
+                return { metadata: { hostname: ip, error: "" }, services: node.services ?? HEALTHY_SERVICES };
             }),
         };
     }
