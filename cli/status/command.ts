@@ -18,9 +18,9 @@ export const statusCommand: Command = {
     help: `Usage: status [flags]
 
 Checks the cluster in seven sections: the node containers (state, IP, health, uptime), the Docker
-network, the Talos API of every node (through the first control plane), Kubernetes (API, nodes
-Ready, kube-system pods), resource usage per container, the published ports (really reachable?),
-and a summary with the next step for each problem. All probes run at once, each with its own
+network, the Talos API of every node (version and services, through the first control plane),
+Kubernetes (API, nodes Ready, kube-system pods), resource usage per container, the published
+ports (reachable from the host?), and a summary with the next step for each problem. All probes run at once, each with its own
 deadline, so even a dead cluster reports in about --timeout.
 
 The client configs come from \`pulumi stack output\` (or --talosconfig/--kubeconfig files); the
