@@ -58,16 +58,27 @@ export function cidrsOverlap(a: Cidr, b: Cidr): boolean {
     return a.network < b.network + b.size && b.network < a.network + a.size;
 }
 
+/** Where `freeBlock` looks, in order: next to the reference's 172.30.0.0/24, then 10.0.0.0/8. */
+export const FREE_BLOCK_RANGES: readonly string[] = ["172.30.0.0/15", "10.0.0.0/8"];
+
 /**
- * The first block of `prefix` bits in 172.16.0.0/12 (the private range Docker's own networks come
- * from) that overlaps none of `taken`; undefined when it is full.
+ * The first block of `prefix` bits within `ranges` (CIDR texts, searched in order) that overlaps
+ * none of `taken`; undefined when none is free.
  */
-export function freeBlock(prefix: number, taken: readonly Cidr[]): string | undefined {
-    const range = { network: parseIPv4("172.16.0.0")!, prefix: 12, size: 2 ** 20 };
+export function freeBlock(prefix: number, taken: readonly Cidr[], ranges: readonly string[] = FREE_BLOCK_RANGES): string | undefined {
     const size = 2 ** (32 - prefix);
-    for (let network = range.network; network + size <= range.network + range.size; network += size) {
-        const block = { network, prefix, size };
-        if (!taken.some((t) => cidrsOverlap(block, t))) return `${formatIPv4(network)}/${prefix}`;
+    for (const text of ranges) {
+        const range = parseCidr(text);
+        if ("error" in range) throw new Error(`freeBlock: range ${text} ${range.error}`);
+        let network = range.network;
+        while (network + size <= range.network + range.size) {
+            const block = { network, prefix, size };
+            const clashes = taken.filter((t) => cidrsOverlap(block, t));
+            if (clashes.length === 0) return `${formatIPv4(network)}/${prefix}`;
+            // Jump past every block in the way, to the next boundary of our size.
+            const past = Math.max(...clashes.map((t) => t.network + t.size));
+            network = Math.ceil(past / size) * size;
+        }
     }
     return undefined;
 }

@@ -5,7 +5,7 @@
 import type { ClusterSpec } from "../../components/config";
 import { cidrsOverlap, freeBlock, parseCidr, type Cidr } from "../../components/ipv4";
 import { LABELS } from "../cluster/target";
-import type { ContainerSummary, DockerApi, EngineInfo, NetworkDetails } from "../docker/api";
+import { DockerError, type ContainerSummary, type DockerApi, type EngineInfo, type NetworkDetails } from "../docker/api";
 import type { PortState } from "./ports";
 
 export interface Check {
@@ -21,6 +21,8 @@ export interface DoctorDeps {
     portState(host: string, port: number, timeoutMs: number): Promise<PortState>;
     /** the path of an executable on PATH, or undefined */
     which(command: string): string | undefined;
+    /** the networks of the host's own interfaces, kept out of a proposed subnet */
+    hostSubnets?(): Cidr[];
 }
 
 const MiB = 2 ** 20;
@@ -33,27 +35,48 @@ export const TOOLS = [
     { command: "talosctl", why: "talks to Talos (make shell-cp, talosctl dashboard)", install: "curl -sL https://talos.dev/install | sh" },
 ] as const;
 
-export async function runChecks(spec: ClusterSpec, deps: DoctorDeps, timeoutMs: number): Promise<Check[]> {
-    const info = settle(deps.docker.info(timeoutMs));
-    const containers = settle(deps.docker.listContainers([], timeoutMs));
-    const networks = settle(deps.docker.listNetworks(timeoutMs));
+/**
+ * Every check, side by side. Each ends by `timeoutMs` after the start: the Docker calls it waits
+ * for and makes share that deadline. Without a spec (the stack config is invalid) only the checks
+ * that do not depend on it run.
+ */
+export async function runChecks(spec: ClusterSpec | undefined, deps: DoctorDeps, timeoutMs: number): Promise<Check[]> {
+    const deadline = Date.now() + timeoutMs;
+    const left = () => Math.max(1, deadline - Date.now());
+    const info = settle(deps.docker.info(left()));
     const needsDocker = (name: string): Check => ({ name, status: "skip", detail: "needs the Docker Engine" });
 
     const checks: Promise<Check | Check[]>[] = [
-        info.then((r) => (r.ok ? engineCheck(r.value, deps.docker.host) : { name: "Docker Engine", status: "fail", detail: r.error })),
+        info.then((r) => (r.ok ? engineCheck(r.value, deps.docker.host) : engineDown(r.error, deps.docker.host, timeoutMs))),
         info.then((r) => (r.ok ? cgroupCheck(r.value) : needsDocker("cgroup v2"))),
-        info.then((r) => (r.ok ? resourceChecks(spec, r.value) : [needsDocker("memory"), needsDocker("CPUs")])),
-        info.then((r) => (r.ok ? imageCheck(spec.image, deps.docker, timeoutMs) : needsDocker("image"))),
-        networks.then((n) => (n.ok ? subnetCheck(spec, n.value) : needsDocker("subnet"))),
-        containers.then((c) => portChecks(spec, c.ok ? c.value : undefined, deps, timeoutMs)),
-        Promise.resolve(TOOLS.map((t) => toolCheck(t, deps.which(t.command)))),
     ];
+    if (spec !== undefined) {
+        const containers = settle(deps.docker.listContainers([], left()));
+        const networks = settle(deps.docker.listNetworks(left()));
+        checks.push(
+            info.then((r) => (r.ok ? resourceChecks(spec, r.value) : [needsDocker("memory"), needsDocker("CPUs")])),
+            info.then((r) => (r.ok ? imageCheck(spec.image, deps.docker, left, timeoutMs) : needsDocker("image"))),
+            networks.then((n) => (n.ok ? subnetCheck(spec, n.value, deps.hostSubnets?.() ?? []) : needsDocker("subnet"))),
+            containers.then((c) => portChecks(spec, c.ok ? c.value : undefined, deps, left)),
+        );
+    }
+    checks.push(Promise.resolve(TOOLS.map((t) => toolCheck(t, deps.which(t.command)))));
     return (await Promise.all(checks)).flat();
 }
 
-type Settled<T> = { ok: true; value: T } | { ok: false; error: string };
+type Settled<T> = { ok: true; value: T } | { ok: false; error: DockerError | Error };
 function settle<T>(p: Promise<T>): Promise<Settled<T>> {
-    return p.then((value) => ({ ok: true as const, value }), (err: unknown) => ({ ok: false as const, error: err instanceof Error ? err.message : String(err) }));
+    return p.then((value) => ({ ok: true as const, value }), (err: unknown) => ({ ok: false as const, error: err instanceof Error ? err : new Error(String(err)) }));
+}
+
+/** The client's message says how to fix an engine that is not there; a silent one gets a next step here. */
+function engineDown(error: Error, host: string, timeoutMs: number): Check {
+    const check: Check = { name: "Docker Engine", status: "fail", detail: error.message };
+    if (error instanceof DockerError && error.kind === "timeout") {
+        check.detail = `the Docker Engine at ${host} did not answer within ${seconds(timeoutMs)}`;
+        check.fix = "check that it runs and is not stuck (sudo systemctl status docker; docker info), or give it longer (--timeout 30s)";
+    }
+    return check;
 }
 
 export function engineCheck(info: EngineInfo, host: string): Check {
@@ -76,7 +99,9 @@ export function resourceChecks(spec: ClusterSpec, info: EngineInfo): Check[] {
         { key: "workers", ...spec.workers },
     ].filter((p) => p.count > 0);
     const wantBytes = pools.reduce((sum, p) => sum + p.count * p.memoryMiB * MiB, 0);
-    const memory: Check = wantBytes > info.memoryBytes
+    const memory: Check = !(info.memoryBytes > 0)
+        ? { name: "memory", status: "warn", detail: `the nodes ask for ${gib(wantBytes)}; the engine did not say how much it has`, fix: "compare with docker info (Total Memory)" }
+        : wantBytes > info.memoryBytes
         ? {
               name: "memory",
               status: "fail",
@@ -103,30 +128,34 @@ export function resourceChecks(spec: ClusterSpec, info: EngineInfo): Check[] {
     return [memory, cpus];
 }
 
-async function imageCheck(image: string, docker: DockerApi, timeoutMs: number): Promise<Check> {
+async function imageCheck(image: string, docker: DockerApi, left: () => number, timeoutMs: number): Promise<Check> {
     const name = "image";
     try {
-        if (await docker.hasImage(image, timeoutMs)) return { name, status: "ok", detail: `${image} is present` };
+        if (await docker.hasImage(image, left())) return { name, status: "ok", detail: `${image} is present` };
     } catch (err) {
         return { name, status: "fail", detail: `${image}: ${(err as Error).message}` };
     }
+    const fix = `check the name and your registry access (docker pull ${image}), or load it from a file (docker load -i talos.tar), or set talos-docker:image`;
     try {
-        await docker.checkPullable(image, timeoutMs);
+        await docker.checkPullable(image, left());
         return { name, status: "ok", detail: `${image} is not present; its registry has it (pulled by pulumi up)` };
     } catch (err) {
-        return {
-            name,
-            status: "fail",
-            detail: `${image} is not present and cannot be pulled: ${(err as Error).message}`,
-            fix: `check the name and your registry access (docker pull ${image}), or load it from a file (docker load -i talos.tar), or set talos-docker:image`,
-        };
+        if (err instanceof DockerError && err.kind === "timeout") {
+            return { name, status: "fail", detail: `${image} is not present, and its registry did not answer within ${seconds(timeoutMs)}`, fix };
+        }
+        return { name, status: "fail", detail: `${image} is not present and cannot be pulled: ${(err as Error).message}`, fix };
     }
 }
 
-export function subnetCheck(spec: ClusterSpec, networks: NetworkDetails[]): Check {
+/**
+ * The stack's subnet against the engine's networks: only this cluster's own network (its name and
+ * label) may overlap it. A fix proposes a block free of every network and of `hostSubnets` (the
+ * host's own interfaces, so the proposal is not the LAN the host sits on).
+ */
+export function subnetCheck(spec: ClusterSpec, networks: NetworkDetails[], hostSubnets: readonly Cidr[] = []): Check {
     const ours = parseCidr(spec.network.subnet) as Cidr;
     const isOurs = (n: NetworkDetails) => n.name === spec.network.name && n.labels[LABELS.cluster] === spec.clusterName;
-    const taken: Cidr[] = [];
+    const taken: Cidr[] = [...hostSubnets];
     const clashes: string[] = [];
     for (const n of networks) {
         for (const s of n.subnets) {
@@ -159,7 +188,7 @@ export function subnetCheck(spec: ClusterSpec, networks: NetworkDetails[]): Chec
 
 const PORT_KEYS = ["kubernetesApi", "talosApi", "http", "https"] as const;
 
-async function portChecks(spec: ClusterSpec, containers: ContainerSummary[] | undefined, deps: DoctorDeps, timeoutMs: number): Promise<Check[]> {
+async function portChecks(spec: ClusterSpec, containers: ContainerSummary[] | undefined, deps: DoctorDeps, left: () => number): Promise<Check[]> {
     const host = spec.ports.bindAddress;
     return Promise.all(PORT_KEYS.map(async (key): Promise<Check> => {
         const port = spec.ports[key];
@@ -176,7 +205,7 @@ async function portChecks(spec: ClusterSpec, containers: ContainerSummary[] | un
                 fix: `stop it (docker rm -f ${holder.name}), or set talos-docker:ports.${key} to a free port`,
             };
         }
-        const state = await deps.portState(host, port, timeoutMs);
+        const state = await deps.portState(host, port, left());
         switch (state) {
             case "free":
                 return { name, status: "ok", detail: `${host}:${port} (${key}) is free` };
@@ -199,6 +228,10 @@ export function toolCheck(tool: (typeof TOOLS)[number], path: string | undefined
     const name = tool.command;
     if (path !== undefined) return { name, status: "ok", detail: path };
     return { name, status: "warn", detail: `not on PATH (${tool.why})`, fix: `install it: ${tool.install}` };
+}
+
+function seconds(ms: number): string {
+    return `${Number((ms / 1000).toFixed(1))} s`;
 }
 
 function gib(bytes: number): string {

@@ -1,13 +1,16 @@
 // `doctor`: the seed's check-deps, and more — what the machine needs for this stack, with how to
 // fix each thing it lacks.
 
-import { accessSync, constants } from "node:fs";
+import { accessSync, constants, statSync } from "node:fs";
+import { networkInterfaces } from "node:os";
 import { join, resolve } from "node:path";
 
+import { parseIPv4, type Cidr } from "../../components/ipv4";
 import type { Command } from "../command";
 import { EXIT_CODES_HELP, UNHEALTHY_HELP } from "../command";
 import { CliError, ExitCode } from "../exitcodes";
 import { durationFlag, parseFlags } from "../flags";
+import type { DockerApi } from "../docker/api";
 import type { Check } from "./checks";
 import { readStackConfig } from "./stackfile";
 
@@ -55,15 +58,14 @@ ${UNHEALTHY_HELP}`,
             ? { name: "stack config", status: "fail", detail: stack.error, fix: "correct the keys named above (pulumi config set talos-docker:<key> <value>)" }
             : { name: "stack config", status: "ok", detail: `${stack.file ?? "defaults"}: ${stack.spec!.controlPlanes.count} control plane(s) + ${stack.spec!.workers.count} worker(s), Talos ${stack.spec!.talosVersion}` };
 
-        let checks: Check[] = [configCheck];
-        if (stack.spec !== undefined) {
-            const [{ dockerFromEnv }, { runChecks }, { portState }] = await Promise.all([import("../docker/client"), import("./checks"), import("./ports")]);
-            const docker = (ctx.clients?.docker ?? dockerFromEnv)(ctx.env);
-            try {
-                checks = checks.concat(await runChecks(stack.spec, { docker, portState, which: (c) => which(c, ctx.env.PATH) }, timeoutMs));
-            } finally {
-                docker.close();
-            }
+        // With a broken config, the checks that need none still run: Docker and the tools.
+        const [{ dockerFromEnv }, { runChecks }, { portState }] = await Promise.all([import("../docker/client"), import("./checks"), import("./ports")]);
+        const docker = dockerOrBroken(() => (ctx.clients?.docker ?? dockerFromEnv)(ctx.env), ctx.env.DOCKER_HOST);
+        let checks: Check[];
+        try {
+            checks = [configCheck, ...(await runChecks(stack.spec, { docker, portState, which: (c) => which(c, ctx.env.PATH), hostSubnets }, timeoutMs))];
+        } finally {
+            docker.close();
         }
         const failed = checks.filter((c) => c.status === "fail").length;
         const warned = checks.filter((c) => c.status === "warn").length;
@@ -73,9 +75,12 @@ ${UNHEALTHY_HELP}`,
             ctx.out(`Checking ${stack.file ?? "the default config"} against this machine`);
             for (const note of stack.notes) ctx.out(`  note: ${note}`);
             const width = Math.max(...checks.map((c) => c.name.length));
+            const indent = " ".repeat(width + 6);
             for (const c of checks) {
-                ctx.out(`  ${MARK[c.status]} ${c.name.padEnd(width)}  ${c.detail}`);
-                if (c.fix) ctx.out(`    ${" ".repeat(width)}  fix: ${c.fix}`);
+                const [first, ...more] = c.detail.split("\n");
+                ctx.out(`  ${MARK[c.status]} ${c.name.padEnd(width)}  ${first}`);
+                for (const line of more) ctx.out(`${indent}${line}`);
+                if (c.fix) ctx.out(`${indent}fix: ${c.fix}`);
             }
             ctx.out(failed === 0 ? `Ready for pulumi up${warned ? ` (${warned} warning${warned === 1 ? "" : "s"})` : ""}` : `${failed} problem${failed === 1 ? "" : "s"} to fix before pulumi up`);
         }
@@ -85,11 +90,23 @@ ${UNHEALTHY_HELP}`,
 
 const MARK: Record<Check["status"], string> = { ok: "✓", warn: "!", fail: "✗", skip: "-" };
 
+/** The client, or (DOCKER_HOST unusable) one whose every call fails with why: the engine check reports it. */
+function dockerOrBroken(make: () => DockerApi, host: string | undefined): DockerApi {
+    try {
+        return make();
+    } catch (err) {
+        const target = { host: host ?? "", close() {} } as Record<string | symbol, unknown>;
+        return new Proxy(target, { get: (t, p) => (p in t ? t[p] : () => Promise.reject(err)) }) as unknown as DockerApi;
+    }
+}
+
+/** An executable file named `command` in a directory of PATH. */
 function which(command: string, path: string | undefined): string | undefined {
     for (const dir of (path ?? "").split(":")) {
         if (dir === "") continue;
         const candidate = join(dir, command);
         try {
+            if (!statSync(candidate).isFile()) continue;
             accessSync(candidate, constants.X_OK);
             return candidate;
         } catch {
@@ -97,4 +114,16 @@ function which(command: string, path: string | undefined): string | undefined {
         }
     }
     return undefined;
+}
+
+/** The IPv4 networks of the host's interfaces (loopback aside). */
+function hostSubnets(): Cidr[] {
+    return Object.values(networkInterfaces()).flatMap((addrs) => addrs ?? []).flatMap((a) => {
+        if (a.family !== "IPv4" || a.internal || a.cidr === null) return [];
+        const [address, prefix] = a.cidr.split("/");
+        const size = 2 ** (32 - Number(prefix));
+        const ip = parseIPv4(address);
+        if (ip === undefined) return [];
+        return [{ network: ip - (ip % size), prefix: Number(prefix), size }];
+    });
 }

@@ -22,9 +22,10 @@ export interface StackConfig {
 export function findStackFile(projectDir: string, stack: string | undefined): { file?: string; note?: string } {
     if (stack !== undefined) {
         const file = join(projectDir, `Pulumi.${stack}.yaml`);
-        return existsSync(file) ? { file } : { note: `no ${file}: checking the defaults` };
+        const yml = join(projectDir, `Pulumi.${stack}.yml`);
+        return existsSync(file) ? { file } : existsSync(yml) ? { file: yml } : { note: `no ${file}: checking the defaults` };
     }
-    const files = existsSync(projectDir) ? readdirSync(projectDir).filter((f) => /^Pulumi\.[^.]+\.yaml$/.test(f)).sort() : [];
+    const files = existsSync(projectDir) ? readdirSync(projectDir).filter((f) => /^Pulumi\..+\.ya?ml$/.test(f)).sort() : [];
     if (files.length === 1) return { file: join(projectDir, files[0]) };
     if (files.length === 0) return { note: `no Pulumi.<stack>.yaml in ${projectDir}: checking the defaults` };
     return { note: `several stacks (${files.join(", ")}): checking the defaults; name one with --stack` };

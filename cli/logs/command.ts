@@ -1,6 +1,8 @@
 // `logs <node>`: a node's console log, which is what Talos prints to the container's stdout and
 // stderr while it boots and runs (the seed's `make logs-cp`).
 
+import { StringDecoder } from "node:string_decoder";
+
 import { parseDuration } from "../../components/duration";
 import { LABELS } from "../cluster/target";
 import type { Command } from "../command";
@@ -24,7 +26,7 @@ worker-2.
 Flags:
   -f, --follow          keep printing new lines until the container stops (or Ctrl-C)
   --since WHEN          only lines since a duration ago (10m, 1h30m) or a time (2026-11-25T07:00:00Z)
-  --tail N              only the last N lines
+  --tail N              only the last N lines (0: none, with --follow only new ones)
   --timestamps          prefix each line with its time
   --cluster NAME        look among this cluster's containers only
 
@@ -46,15 +48,22 @@ ${EXIT_CODES_HELP}`,
             return;
         }
         if (positionals.length !== 1) throw new CliError(ExitCode.USAGE, `${NAME}: give one node, e.g. \`logs cp-01\` (see \`${NAME} --help\`)`);
-        const tail = countFlag(NAME, "tail", flags.tail as string | undefined);
+        const tail = tailFlag(flags.tail as string | undefined);
         const since = sinceFlag(flags.since as string | undefined, Date.now());
         const cluster = flags.cluster as string | undefined;
 
         const { dockerFromEnv } = await import("../docker/client");
-        const docker = (ctx.clients?.docker ?? dockerFromEnv)(ctx.env);
+        let docker;
+        try {
+            docker = (ctx.clients?.docker ?? dockerFromEnv)(ctx.env);
+        } catch (e) {
+            throw e instanceof DockerError ? new CliError(ExitCode.USAGE, e.message) : e; // DOCKER_HOST unusable
+        }
+        const follow = flags.follow === true;
+        // Following ends on Ctrl-C as on the container's stop: the lines so far are printed, exit 0.
         const abort = new AbortController();
         const onSigint = () => abort.abort();
-        process.once("SIGINT", onSigint);
+        if (follow) process.once("SIGINT", onSigint);
         const out = lineWriter(ctx.out);
         const err = lineWriter(ctx.err);
         try {
@@ -63,12 +72,13 @@ ${EXIT_CODES_HELP}`,
             if ("error" in resolved) throw new CliError(ExitCode.USAGE, resolved.error);
             await docker.logs(
                 resolved.container,
-                { follow: flags.follow === true, since, tail, timestamps: flags.timestamps === true },
+                { follow, since, tail, timestamps: flags.timestamps === true },
                 (stream, chunk) => (stream === "stdout" ? out : err).write(chunk),
                 abort.signal,
             );
         } catch (e) {
-            if (e instanceof DockerError) throw new CliError(e.kind === "engine" ? ExitCode.FAILED : ExitCode.USAGE, e.message);
+            // A container gone between the list and the read is as unknown as a mistyped one.
+            if (e instanceof DockerError) throw new CliError(e.kind === "notfound" ? ExitCode.USAGE : ExitCode.FAILED, e.message);
             throw e;
         } finally {
             process.removeListener("SIGINT", onSigint);
@@ -90,16 +100,24 @@ export function sinceFlag(value: string | undefined, nowMs: number): number | un
     throw new CliError(ExitCode.USAGE, `${NAME}: --since "${value}" is neither a duration like 10m nor a time like 2026-11-25T07:00:00Z`);
 }
 
-/** Chunks in, whole lines out (a line split across chunks is joined). */
-function lineWriter(emit: (line: string) => void): { write(chunk: Buffer): void; flush(): void } {
+/** --tail N: a whole number; 0 prints none of the past lines (with --follow: only new ones). */
+export function tailFlag(value: string | undefined): number | undefined {
+    if (value === "0") return 0;
+    return countFlag(NAME, "tail", value);
+}
+
+/** Chunks in, whole lines out (a line or a UTF-8 character split across chunks is joined). */
+export function lineWriter(emit: (line: string) => void): { write(chunk: Buffer): void; flush(): void } {
+    const decoder = new StringDecoder("utf8");
     let partial = "";
     return {
         write(chunk) {
-            const lines = (partial + chunk.toString("utf8")).split("\n");
+            const lines = (partial + decoder.write(chunk)).split("\n");
             partial = lines.pop() ?? "";
             for (const line of lines) emit(line.replace(/\r$/, ""));
         },
         flush() {
+            partial += decoder.end();
             if (partial !== "") emit(partial);
             partial = "";
         },

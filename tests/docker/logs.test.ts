@@ -1,6 +1,7 @@
 // `logs` against a real Docker Engine: a container labelled like a node prints known lines on
 // stdout and stderr; the CLI finds it by its short name and prints them, honours --tail and
-// --since, and with --follow prints what comes later and ends when the container stops.
+// --since, and with --follow prints what comes later (only that with --tail 0) and ends when the
+// container stops.
 
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
@@ -53,16 +54,21 @@ describe("logs against a real Docker Engine", () => {
         expect(stamped.out[0]).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d+Z \[talos\] booting$/);
     });
 
-    it("--follow prints lines as they come and ends when the container stops", async () => {
+    it("--follow prints lines as they come and ends when the container stops; --tail 0 only the new ones", async () => {
         await engine.docker("run", "-d", "--name", "lg-worker-01", "--network", NETWORK,
             "--label", "talos.owned=true", "--label", `talos.cluster.name=${CLUSTER}`, "--label", "talos.type=worker",
             TEST_IMAGE, "sh", "-c", "echo first; sleep 1; echo second; sleep 1; echo third");
         const started = Date.now();
-        const run = await runCli(["logs", "worker-1", "--follow"], env());
+        const following = runCli(["logs", "worker-1", "--follow"], env());
+        // Started once "first" is out, with --tail 0 it prints only what comes after ("second" is a second later).
+        for (let i = 0; i < 50 && !(await engine.docker("logs", "lg-worker-01")).includes("first"); i++) await new Promise((r) => setTimeout(r, 20));
+        const onlyNew = runCli(["logs", "lg-worker-01", "--follow", "--tail", "0"], env());
+        const run = await following;
         expect(run.code).toBe(ExitCode.OK);
         expect(run.out).toEqual(["first", "second", "third"]);
         // It followed: the last line comes two seconds after the first.
         expect(Date.now() - started).toBeGreaterThan(1500);
+        expect(await onlyNew).toMatchObject({ code: ExitCode.OK, out: ["second", "third"] });
     });
 
     it("names the node containers there are when the node is unknown", async () => {

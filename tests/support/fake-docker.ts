@@ -13,7 +13,7 @@ export class FakeDocker implements DockerApi {
     readonly host = "unix:///fake/docker.sock";
     containers: FakeContainer[] = [];
     networks: NetworkDetails[] = [];
-    info_: EngineInfo = { serverVersion: "28.2.2", cgroupVersion: "2", cpus: 8, memoryBytes: 32 << 30, operatingSystem: "fake" };
+    info_: EngineInfo = { serverVersion: "28.2.2", cgroupVersion: "2", cpus: 8, memoryBytes: 32 * 2 ** 30, operatingSystem: "fake" };
     latencyMs = 0;
     statsLatencyMs = 0;
     /** every call fails as if the engine were not running */

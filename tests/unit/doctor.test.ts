@@ -6,10 +6,11 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
+import fc from "fast-check";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 
 import { parseClusterSpec } from "../../components/config";
-import { cidrsOverlap, freeBlock, parseCidr, type Cidr } from "../../components/ipv4";
+import { cidrsOverlap, formatIPv4, freeBlock, parseCidr, type Cidr } from "../../components/ipv4";
 import { cgroupCheck, resourceChecks, subnetCheck, toolCheck, TOOLS } from "../../cli/doctor/checks";
 import { readStackConfig } from "../../cli/doctor/stackfile";
 import type { EngineInfo, NetworkDetails } from "../../cli/docker/api";
@@ -37,6 +38,10 @@ describe("doctor: memory and CPUs", () => {
         expect(cpus).toEqual({ name: "CPUs", status: "fail", detail: "workers.cpus = 4, but the engine has 2 CPUs (Docker refuses more per container)", fix: "set talos-docker:workers.cpus to 2 or less" });
     });
 
+    it("warns when the engine does not say how much memory it has", () => {
+        expect(resourceChecks(reference, engine({ memoryBytes: 0 }))[0]).toMatchObject({ status: "warn", detail: "the nodes ask for 12.0 GiB; the engine did not say how much it has" });
+    });
+
     it("fails cgroup v1 with how to switch", () => {
         expect(cgroupCheck(engine()).status).toBe("ok");
         expect(cgroupCheck(engine({ cgroupVersion: "1" }))).toMatchObject({ status: "fail", detail: "the engine runs cgroup v1; Talos in a container needs cgroup v2" });
@@ -50,10 +55,40 @@ describe("doctor: subnet", () => {
         expect(cidrsOverlap(cidr("172.30.0.0/24"), cidr("172.30.1.0/24"))).toBe(false);
     });
 
-    it("proposes the first free block of the same size in 172.16.0.0/12", () => {
-        expect(freeBlock(24, [])).toBe("172.16.0.0/24");
-        expect(freeBlock(24, [cidr("172.16.0.0/16"), cidr("172.17.0.0/24")])).toBe("172.17.1.0/24");
-        expect(freeBlock(12, [cidr("172.20.0.0/24")])).toBeUndefined();
+    it("proposes the first free block of the same size in 172.30.0.0/15, then 10.0.0.0/8", () => {
+        expect(freeBlock(24, [])).toBe("172.30.0.0/24");
+        expect(freeBlock(24, [cidr("172.30.0.0/24"), cidr("172.30.1.0/25"), cidr("172.17.0.0/16")])).toBe("172.30.2.0/24");
+        expect(freeBlock(16, [cidr("172.30.5.0/24")])).toBe("172.31.0.0/16");
+        expect(freeBlock(24, [cidr("172.30.0.0/15"), cidr("10.0.0.0/16"), cidr("10.1.0.0/24")])).toBe("10.1.1.0/24");
+        // Too big for 172.30.0.0/15: only 10.0.0.0/8 can hold a /12.
+        expect(freeBlock(12, [cidr("10.0.0.0/13")])).toBe("10.16.0.0/12");
+        expect(freeBlock(12, [cidr("10.200.0.0/24")], ["10.0.0.0/8"])).toBe("10.0.0.0/12");
+        expect(freeBlock(24, [cidr("172.30.0.0/15"), cidr("10.0.0.0/8")])).toBeUndefined();
+    });
+
+    it("any taken blocks: the proposal overlaps none of them and no earlier block is free", () => {
+        const range = cidr("172.30.0.0/20");
+        const block = fc.integer({ min: 20, max: 30 }).chain((prefix) =>
+            fc.integer({ min: 0, max: 2 ** (prefix - 19) - 1 }).map((i) => ({ network: range.network + i * 2 ** (32 - prefix), prefix, size: 2 ** (32 - prefix) })));
+        fc.assert(fc.property(fc.integer({ min: 22, max: 30 }), fc.array(block, { maxLength: 12 }), (prefix, taken) => {
+            const size = 2 ** (32 - prefix);
+            const free = (n: number) => !taken.some((t) => cidrsOverlap({ network: n, prefix, size }, t));
+            const got = freeBlock(prefix, taken, ["172.30.0.0/20"]);
+            let first: string | undefined;
+            for (let n = range.network; n < range.network + range.size && first === undefined; n += size) if (free(n)) first = `${formatIPv4(n)}/${prefix}`;
+            expect(got).toBe(first);
+        }));
+    });
+
+    it("proposes a block clear of every network and of the host's own, whatever is taken", () => {
+        // The jump past a taken block lands on a boundary of the block's size and never skips a free one.
+        const taken = [cidr("172.30.0.0/23"), cidr("172.30.2.128/25"), cidr("172.30.3.0/24"), cidr("172.30.4.8/29")];
+        for (const prefix of [24, 25, 26, 28, 29]) {
+            const got = cidr(freeBlock(prefix, taken)!);
+            expect(taken.some((t) => cidrsOverlap(got, t))).toBe(false);
+            // the first one: every block before it is taken
+            for (let n = 0xac1e0000; n < got.network; n += got.size) expect(taken.some((t) => cidrsOverlap({ network: n, prefix, size: got.size }, t))).toBe(true);
+        }
     });
 
     it("accepts the cluster's own network and refuses another one's range or name", () => {
@@ -62,8 +97,10 @@ describe("doctor: subnet", () => {
             name: "subnet",
             status: "fail",
             detail: "172.30.0.0/24 overlaps Docker network kind (172.30.0.0/16)",
-            fix: "set talos-docker:network.subnet to a free range, e.g. 172.17.0.0/24",
+            fix: "set talos-docker:network.subnet to a free range, e.g. 172.31.0.0/24",
         });
+        // Not the LAN the host sits on either.
+        expect(subnetCheck(reference, [net("kind", "172.30.0.0/16")], [cidr("172.31.0.0/16")]).fix).toBe("set talos-docker:network.subnet to a free range, e.g. 10.0.0.0/24");
         expect(subnetCheck(reference, [net("talos-net", "10.9.0.0/24", "other")])).toMatchObject({
             status: "fail",
             detail: "a network named talos-net exists and is not this cluster's",
@@ -94,6 +131,13 @@ describe("doctor: the stack file", () => {
         expect(s.spec?.clusterName).toBe("lab");
         expect(s.spec?.workers.count).toBe(3);
         expect(s.notes).toEqual([]);
+    });
+
+    it("finds a stack whose name has dots, or a .yml file", () => {
+        writeFileSync(join(dir, "Pulumi.yaml"), "name: talos-docker\n");
+        writeFileSync(join(dir, "Pulumi.team.lab.yml"), "config:\n  talos-docker:clusterName: lab\n");
+        expect(readStackConfig(dir, undefined)).toMatchObject({ file: join(dir, "Pulumi.team.lab.yml"), spec: { clusterName: "lab" } });
+        expect(readStackConfig(dir, "team.lab").file).toBe(join(dir, "Pulumi.team.lab.yml"));
     });
 
     it("says when it checks the defaults, and why", () => {

@@ -2,7 +2,7 @@
 
 import { describe, expect, it } from "vitest";
 
-import { sinceFlag } from "../../cli/logs/command";
+import { lineWriter, sinceFlag, tailFlag } from "../../cli/logs/command";
 import { normalizeShortName, resolveNode } from "../../cli/logs/resolve";
 import type { ContainerSummary } from "../../cli/docker/api";
 
@@ -45,5 +45,30 @@ describe("logs --since", () => {
 
     it("refuses anything else, saying what it takes", () => {
         expect(() => sinceFlag("yesterday", now)).toThrow('logs: --since "yesterday" is neither a duration like 10m nor a time like 2026-11-25T07:00:00Z');
+    });
+});
+
+describe("logs --tail", () => {
+    it("takes 0 (no past lines) or a positive whole number", () => {
+        expect(tailFlag("0")).toBe(0);
+        expect(tailFlag("25")).toBe(25);
+        expect(tailFlag(undefined)).toBeUndefined();
+        expect(() => tailFlag("-1")).toThrow('logs: --tail "-1" is not a positive whole number');
+        expect(() => tailFlag("all")).toThrow('logs: --tail "all" is not a positive whole number');
+    });
+});
+
+describe("logs output", () => {
+    it("joins lines and UTF-8 characters split across chunks, drops CR, and prints the unfinished last line at the end", () => {
+        const lines: string[] = [];
+        const w = lineWriter((l) => lines.push(l));
+        const text = Buffer.from("[talos] boot ✓\r\nsecond ünïcode line\nno newline at the end");
+        // one byte a chunk: every character and line boundary falls between chunks
+        for (let i = 0; i < text.length; i++) w.write(text.subarray(i, i + 1));
+        expect(lines).toEqual(["[talos] boot ✓", "second ünïcode line"]);
+        w.flush();
+        expect(lines).toEqual(["[talos] boot ✓", "second ünïcode line", "no newline at the end"]);
+        w.flush();
+        expect(lines).toHaveLength(3);
     });
 });
