@@ -22,6 +22,7 @@ import { FakeClock } from "../tests/cli/support/fakeclock";
 import { kubeconfigFor, makeTestPki, type TestPki } from "../tests/cli/support/harness";
 import { FakeKube, type FakeNodeSpec } from "../tests/support/fake-kube";
 import { FakeTalos } from "../tests/support/fake-talos";
+import { runAlone } from "./alone";
 
 const RUNS = 20;
 const PARALLEL = 5;
@@ -142,15 +143,4 @@ export async function benchReadiness(): Promise<string[]> {
     return failures;
 }
 
-if (require.main === module) {
-    benchReadiness().then(
-        (failures) => {
-            for (const f of failures) console.log(`  - ${f}`);
-            process.exitCode = failures.length > 0 ? 1 : 0;
-        },
-        (err: unknown) => {
-            console.error(err);
-            process.exitCode = 1;
-        },
-    );
-}
+if (require.main === module) runAlone(benchReadiness);

@@ -18,6 +18,7 @@ import { kubeconfigFor, makeTestPki, type TestPki } from "../tests/cli/support/h
 import { FakeDocker, fakeNode } from "../tests/support/fake-docker";
 import { FakeKube, type FakeNodeSpec } from "../tests/support/fake-kube";
 import { FakeTalos } from "../tests/support/fake-talos";
+import { runAlone } from "./alone";
 
 const PROBE_TIMEOUT_MS = 1000;
 const BUDGET_SPEEDUP = 3;
@@ -145,15 +146,4 @@ export async function benchStatus(): Promise<string[]> {
     return failures;
 }
 
-if (require.main === module) {
-    benchStatus().then(
-        (failures) => {
-            for (const f of failures) console.log(`  - ${f}`);
-            process.exitCode = failures.length > 0 ? 1 : 0;
-        },
-        (err: unknown) => {
-            console.error(err);
-            process.exitCode = 1;
-        },
-    );
-}
+if (require.main === module) runAlone(benchStatus);

@@ -102,8 +102,8 @@ export interface DockerApi {
 /** A failed Docker call; `message` is safe to print and says what to do. */
 export class DockerError extends Error {
     constructor(
-        /** engine: the engine cannot be reached; notfound: 404; timeout; other */
-        readonly kind: "engine" | "notfound" | "timeout" | "other",
+        /** engine: the engine cannot be reached; config: DOCKER_HOST & co. are unusable; notfound: 404; timeout; other */
+        readonly kind: "engine" | "config" | "notfound" | "timeout" | "other",
         message: string,
     ) {
         super(message);

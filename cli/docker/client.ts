@@ -22,16 +22,25 @@ import {
 
 type Env = Readonly<Record<string, string | undefined>>;
 
+/**
+ * Never throws: with an unusable DOCKER_HOST (or TLS files), every call rejects with why, so each
+ * command reports it where it reports any other engine failure.
+ */
 export function dockerFromEnv(env: Env): DockerApi {
     const host = env.DOCKER_HOST && env.DOCKER_HOST !== "" ? env.DOCKER_HOST : "unix:///var/run/docker.sock";
-    return new DockerodeApi(host, connectionOptions(host, env));
+    try {
+        return new DockerodeApi(host, connectionOptions(host, env));
+    } catch (err) {
+        const why = err instanceof DockerError ? err : new DockerError("config", `the Docker TLS files (DOCKER_CERT_PATH) cannot be read: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+        return new DockerodeApi(host, { socketPath: "/nonexistent" }, why);
+    }
 }
 
 function connectionOptions(host: string, env: Env): Docker.DockerOptions {
     if (host.startsWith("unix://")) return { socketPath: host.slice("unix://".length) };
     const url = /^tcp:\/\/([^:/]+):(\d+)\/?$/.exec(host);
     if (url === null) {
-        throw new DockerError("engine", `DOCKER_HOST "${host}" is not unix:///path or tcp://host:port`);
+        throw new DockerError("config", `DOCKER_HOST "${host}" is not unix:///path or tcp://host:port`);
     }
     const tls = env.DOCKER_TLS_VERIFY !== undefined && env.DOCKER_TLS_VERIFY !== "" && env.DOCKER_TLS_VERIFY !== "0";
     if (!tls) return { protocol: "http", host: url[1], port: Number(url[2]) };
@@ -46,6 +55,8 @@ class DockerodeApi implements DockerApi {
     constructor(
         readonly host: string,
         opts: Docker.DockerOptions,
+        /** set when the environment names no usable engine: every call rejects with it */
+        private readonly unusable?: DockerError,
     ) {
         this.docker = new Docker(opts);
     }
@@ -167,6 +178,7 @@ class DockerodeApi implements DockerApi {
     }
 
     private async call<T>(what: string, timeoutMs: number, fn: () => Promise<T>): Promise<T> {
+        if (this.unusable !== undefined) throw this.unusable;
         let timer: NodeJS.Timeout | undefined;
         const deadline = new Promise<never>((_, reject) => {
             timer = setTimeout(() => reject(new DockerError("timeout", `${what}: the Docker Engine at ${this.host} did not answer in ${timeoutMs} ms`)), timeoutMs);

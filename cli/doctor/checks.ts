@@ -6,6 +6,7 @@ import type { ClusterSpec } from "../../components/config";
 import { cidrsOverlap, freeBlock, parseCidr, type Cidr } from "../../components/ipv4";
 import { LABELS } from "../cluster/target";
 import { DockerError, type ContainerSummary, type DockerApi, type EngineInfo, type NetworkDetails } from "../docker/api";
+import { settle } from "../settle";
 import type { PortState } from "./ports";
 
 export interface Check {
@@ -62,11 +63,6 @@ export async function runChecks(spec: ClusterSpec | undefined, deps: DoctorDeps,
     }
     checks.push(Promise.resolve(TOOLS.map((t) => toolCheck(t, deps.which(t.command)))));
     return (await Promise.all(checks)).flat();
-}
-
-type Settled<T> = { ok: true; value: T } | { ok: false; error: DockerError | Error };
-function settle<T>(p: Promise<T>): Promise<Settled<T>> {
-    return p.then((value) => ({ ok: true as const, value }), (err: unknown) => ({ ok: false as const, error: err instanceof Error ? err : new Error(String(err)) }));
 }
 
 /** The client's message says how to fix an engine that is not there; a silent one gets a next step here. */

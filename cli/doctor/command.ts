@@ -10,7 +10,6 @@ import type { Command } from "../command";
 import { EXIT_CODES_HELP, UNHEALTHY_HELP } from "../command";
 import { CliError, ExitCode } from "../exitcodes";
 import { durationFlag, parseFlags } from "../flags";
-import type { DockerApi } from "../docker/api";
 import type { Check } from "./checks";
 import { readStackConfig } from "./stackfile";
 
@@ -60,7 +59,7 @@ ${UNHEALTHY_HELP}`,
 
         // With a broken config, the checks that need none still run: Docker and the tools.
         const [{ dockerFromEnv }, { runChecks }, { portState }] = await Promise.all([import("../docker/client"), import("./checks"), import("./ports")]);
-        const docker = dockerOrBroken(() => (ctx.clients?.docker ?? dockerFromEnv)(ctx.env), ctx.env.DOCKER_HOST);
+        const docker = (ctx.clients?.docker ?? dockerFromEnv)(ctx.env);
         let checks: Check[];
         try {
             checks = [configCheck, ...(await runChecks(stack.spec, { docker, portState, which: (c) => which(c, ctx.env.PATH), hostSubnets }, timeoutMs))];
@@ -89,16 +88,6 @@ ${UNHEALTHY_HELP}`,
 };
 
 const MARK: Record<Check["status"], string> = { ok: "✓", warn: "!", fail: "✗", skip: "-" };
-
-/** The client, or (DOCKER_HOST unusable) one whose every call fails with why: the engine check reports it. */
-function dockerOrBroken(make: () => DockerApi, host: string | undefined): DockerApi {
-    try {
-        return make();
-    } catch (err) {
-        const target = { host: host ?? "", close() {} } as Record<string | symbol, unknown>;
-        return new Proxy(target, { get: (t, p) => (p in t ? t[p] : () => Promise.reject(err)) }) as unknown as DockerApi;
-    }
-}
 
 /** An executable file named `command` in a directory of PATH. */
 function which(command: string, path: string | undefined): string | undefined {

@@ -2,7 +2,9 @@
 // below 1024 need root to bind, which dockerd has and we may not: for those a refused connection
 // is taken as free (nothing listens), an accepted one as taken.
 
-import { connect, createServer } from "node:net";
+import { createServer } from "node:net";
+
+import { checkTcp, dialAddress } from "../status/tcp";
 
 export type PortState = "free" | "taken" | "no-address" | string;
 
@@ -19,16 +21,9 @@ export function portState(host: string, port: number, timeoutMs: number): Promis
     });
 }
 
-function connectState(host: string, port: number, timeoutMs: number): Promise<PortState> {
-    return new Promise((resolve) => {
-        const socket = connect({ host: host === "0.0.0.0" ? "127.0.0.1" : host, port });
-        const done = (state: PortState) => {
-            clearTimeout(timer);
-            socket.destroy();
-            resolve(state);
-        };
-        const timer = setTimeout(() => done("no answer"), timeoutMs);
-        socket.once("connect", () => done("taken"));
-        socket.once("error", (err: NodeJS.ErrnoException) => done(err.code === "ECONNREFUSED" ? "free" : (err.code ?? err.message)));
-    });
+/** The status command's TCP probe: accepted → taken, refused → free, anything else as it came. */
+async function connectState(host: string, port: number, timeoutMs: number): Promise<PortState> {
+    const result = await checkTcp(dialAddress(host), port, timeoutMs);
+    if (result.reachable) return "taken";
+    return result.detail === "connection refused" ? "free" : result.detail;
 }

@@ -53,12 +53,7 @@ ${EXIT_CODES_HELP}`,
         const cluster = flags.cluster as string | undefined;
 
         const { dockerFromEnv } = await import("../docker/client");
-        let docker;
-        try {
-            docker = (ctx.clients?.docker ?? dockerFromEnv)(ctx.env);
-        } catch (e) {
-            throw e instanceof DockerError ? new CliError(ExitCode.USAGE, e.message) : e; // DOCKER_HOST unusable
-        }
+        const docker = (ctx.clients?.docker ?? dockerFromEnv)(ctx.env);
         const follow = flags.follow === true;
         // Following ends on Ctrl-C as on the container's stop: the lines so far are printed, exit 0.
         const abort = new AbortController();
@@ -77,8 +72,9 @@ ${EXIT_CODES_HELP}`,
                 abort.signal,
             );
         } catch (e) {
-            // A container gone between the list and the read is as unknown as a mistyped one.
-            if (e instanceof DockerError) throw new CliError(e.kind === "notfound" ? ExitCode.USAGE : ExitCode.FAILED, e.message);
+            // A container gone between the list and the read is as unknown as a mistyped one; an
+            // unusable DOCKER_HOST is bad input too.
+            if (e instanceof DockerError) throw new CliError(e.kind === "notfound" || e.kind === "config" ? ExitCode.USAGE : ExitCode.FAILED, e.message);
             throw e;
         } finally {
             process.removeListener("SIGINT", onSigint);

@@ -13,7 +13,8 @@ import { observe } from "../wait/flow";
 import { judge } from "../wait/readiness";
 import type { ServiceInfo, TalosApi } from "../../talos/api";
 import { TalosApiError } from "../../talos/api";
-import type { ContainerRow, Finding, KubernetesSection, PortRow, StatusReport, TalosRow, UsageRow } from "./report";
+import { settle, type Settled } from "../settle";
+import { serviceUp, type ContainerRow, type Finding, type KubernetesSection, type PortRow, type StatusReport, type TalosRow, type UsageRow } from "./report";
 import { checkTcp, dialAddress, type PortCheck } from "./tcp";
 
 export interface StatusDeps {
@@ -258,7 +259,7 @@ async function talosSection(report: StatusReport, nodes: NodeInfo[], talos: Talo
         return;
     }
     for (const r of report.talos.rows) {
-        const bad = (r.services ?? []).filter((s) => !SERVICE_DONE.has(s.state) || s.healthy === false);
+        const bad = (r.services ?? []).filter((s) => !serviceUp(s));
         if (bad.length > 0) {
             find({
                 section: "talos",
@@ -279,14 +280,6 @@ async function talosSection(report: StatusReport, nodes: NodeInfo[], talos: Talo
             next: r.fatal ? "this talosconfig is not this cluster's: `npm run talosconfig` writes the stack's" : `\`docker logs ${r.node}\`${r.ip ? `; talosctl -n ${r.ip} dmesg` : ""}`,
         });
     }
-}
-
-/** Service states that are fine (talos@v1.8.3:internal/app/machined/pkg/system/service_runner.go). */
-const SERVICE_DONE = new Set(["Running", "Finished", "Skipped"]);
-
-type Settled<T> = { ok: true; value: T } | { ok: false; error: unknown };
-function settle<T>(p: Promise<T>): Promise<Settled<T>> {
-    return p.then((value) => ({ ok: true as const, value }), (error: unknown) => ({ ok: false as const, error }));
 }
 
 type KubeProbe = { skipped: string } | { server: string; obs: Awaited<ReturnType<typeof observe>> } | { server: string; fatal: string };

@@ -1,7 +1,7 @@
 // The status report as a person reads it: the seven sections as aligned tables, then the summary
 // with one next step per problem. (--json prints the StatusReport itself.)
 
-import type { StatusReport } from "./report";
+import { serviceUp, type StatusReport } from "./report";
 
 export function renderStatus(r: StatusReport): string[] {
     const out: string[] = [];
@@ -96,7 +96,7 @@ export function renderStatus(r: StatusReport): string[] {
 
 /** "9 running, healthy" or the ones that are not. */
 function services(list: NonNullable<StatusReport["talos"]["rows"][number]["services"]>): string {
-    const bad = list.filter((s) => !["Running", "Finished", "Skipped"].includes(s.state) || s.healthy === false);
+    const bad = list.filter((s) => !serviceUp(s));
     if (bad.length === 0) return `${list.length} up`;
     return bad.map((s) => `${s.id} ${s.state}${s.healthy === false ? " (unhealthy)" : ""}`).join(", ");
 }

@@ -105,3 +105,8 @@ export interface StatusReport {
     findings: Finding[];
     notes: string[];
 }
+
+/** A service that is fine: Running, Finished or Skipped, and not failing its health check (talos@v1.8.3:internal/app/machined/pkg/system/service_runner.go). */
+export function serviceUp(s: ServiceRow): boolean {
+    return ["Running", "Finished", "Skipped"].includes(s.state) && s.healthy !== false;
+}

@@ -151,10 +151,7 @@ export class FakeTalos {
         return {
             messages: targets.map((ip) => {
                 const node = this.nodes[ip];
-                if (node === undefined || node.down) {
-                    const error = `rpc error: code = Unavailable desc = connection error: desc = "transport: Error while dialing: dial tcp ${ip}:50000: connect: ${node ? "connection refused" : "no route to host"}"`;
-                    return { metadata: { hostname: ip, error, status: { code: grpc.status.UNAVAILABLE, message: error } } };
-                }
+                if (node === undefined || node.down) return proxyFailure(ip, node);
                 return { ...answer(node.tag ?? this.tag), metadata: { hostname: ip, error: "" } };
             }),
         };
@@ -167,10 +164,7 @@ export class FakeTalos {
         return {
             messages: targets.map((ip) => {
                 const node = this.nodes[ip];
-                if (node === undefined || node.down) {
-                    const error = `rpc error: code = Unavailable desc = connection error: desc = "transport: Error while dialing: dial tcp ${ip}:50000: connect: connection refused"`;
-                    return { metadata: { hostname: ip, error, status: { code: grpc.status.UNAVAILABLE, message: error } } };
-                }
+                if (node === undefined || node.down) return proxyFailure(ip, node);
                 return { metadata: { hostname: ip, error: "" }, services: node.services ?? HEALTHY_SERVICES };
             }),
         };
@@ -222,6 +216,12 @@ export class FakeTalos {
             this.timers.add(t);
         };
     }
+}
+
+/** apid's message for a node it cannot reach: unknown to it, or down. */
+function proxyFailure(ip: string, node: FakeNode | undefined): object {
+    const error = `rpc error: code = Unavailable desc = connection error: desc = "transport: Error while dialing: dial tcp ${ip}:50000: connect: ${node ? "connection refused" : "no route to host"}"`;
+    return { metadata: { hostname: ip, error, status: { code: grpc.status.UNAVAILABLE, message: error } } };
 }
 
 /** A port nothing listens on, so that connections are refused until the fake binds it. */
