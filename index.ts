@@ -1,5 +1,5 @@
 // talos-docker: a Talos Linux Kubernetes cluster as Docker containers on this machine.
-// config → TalosCluster → Kubernetes provider → StorageProvisioner → stack outputs (DESIGN.md).
+// config → TalosCluster → Kubernetes provider → StorageProvisioner → stack outputs (docs/design.md).
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { TalosCluster } from "./components/cluster";

@@ -1,5 +1,5 @@
-// TalosCluster: wires the graph of DESIGN.md — secrets and network, then every node in parallel,
-// then (issue 5) bootstrap and readiness — and exports the client configs.
+// TalosCluster: wires the graph of docs/design.md — secrets and network, then every node in
+// parallel, then bootstrap and readiness — and exports the client configs.
 import * as pulumi from "@pulumi/pulumi";
 import { renderKubeconfig, renderTalosconfig } from "../talos/clientconfig";
 import { MachineRole, renderMachineConfig } from "../talos/machineconfig";
