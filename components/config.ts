@@ -1,6 +1,7 @@
 // Stack config → a typed, defaulted, validated ClusterSpec. Pure: no Pulumi imports, so every
 // rule is tested without mocks. Defaults live in DEFAULTS and nowhere else in the program
-// (Pulumi.yaml repeats them for `pulumi config`, and a test keeps the two equal).
+// (Pulumi.yaml repeats them: the Pulumi CLI refuses a stack that leaves out a key declared there
+// without a default; tests keep the two equal).
 import { isSupportedKubernetes, parseTalosVersion, talosImage, TALOS_MINORS, versionContract } from "../talos/versions";
 import { checkMachineConfig, MachineRole } from "../talos/machineconfig";
 import { ConfigPatch, parsePatch, PatchError } from "../talos/patches";
@@ -98,6 +99,20 @@ export class ConfigError extends Error {
 /** Raw config as Pulumi holds it: key (without namespace) → string; structured values are JSON. */
 export type RawConfig = Readonly<Record<string, string | undefined>>;
 
+/**
+ * Keys whose default is computed (the image from talosVersion) or an action (generate the secrets).
+ * The Pulumi CLI refuses a stack that leaves out a key Pulumi.yaml declares without a `default`, so
+ * Pulumi.yaml declares these with `default: ""` and the CLI hands the program "" when the stack
+ * does not set them: here the empty string means unset.
+ */
+export const EMPTY_MEANS_UNSET = ["image", "secretsFile"] as const;
+
+function withoutEmptyDefaults(raw: RawConfig): RawConfig {
+    const result = { ...raw };
+    for (const key of EMPTY_MEANS_UNSET) if (result[key] === "") delete result[key];
+    return result;
+}
+
 /** Collects problems as `talos-docker:<key> = <value>: <what is wrong and what is allowed>`. */
 class Problems {
     readonly list: string[] = [];
@@ -119,7 +134,8 @@ const KUBERNETES_VERSION = /^v?([0-9]+)\.([0-9]+)\.([0-9]+)$/;
  * Validates and defaults the whole config. Throws one ConfigError listing every problem; a key
  * whose value is wrong is reported once and its dependants are checked against the default.
  */
-export function parseClusterSpec(raw: RawConfig, io?: ConfigIo): ClusterSpec {
+export function parseClusterSpec(given: RawConfig, io?: ConfigIo): ClusterSpec {
+    const raw = withoutEmptyDefaults(given);
     const p = new Problems();
     const objects = readObjects(raw, p);
 
@@ -364,10 +380,6 @@ function checkSubnet(p: Problems, subnet: string, gatewayValue: unknown, nodeCou
 
 /** Reads a talosctl secrets.yaml; its problems name YAML paths and never echo a secret. */
 function readSecretsFile(p: Problems, path: string, io: ConfigIo | undefined): { path: string; bundle: SecretsBundle } | undefined {
-    if (path.length === 0) {
-        p.add("secretsFile", path, "must be the path of a talosctl secrets.yaml (talosctl gen secrets), relative to the project directory");
-        return undefined;
-    }
     let text: string;
     try {
         if (!io) throw new Error("no file reader was given");

@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
-import { ConfigError, DEFAULTS, parseClusterSpec } from "../../components/config";
+import { ConfigError, DEFAULTS, EMPTY_MEANS_UNSET, parseClusterSpec } from "../../components/config";
 import { asRawConfig, projectRoot as root, stackFile } from "../support/stack";
 
 /** The problems a raw config yields, or [] when it is valid. */
@@ -38,17 +38,57 @@ describe("defaults", () => {
         expect(parseClusterSpec(asRawConfig(stackFile("Pulumi.dev.yaml")))).toEqual(parseClusterSpec({}));
     });
 
-    it("Pulumi.yaml declares every key the program reads, with the program's scalar defaults", () => {
+    describe("Pulumi.yaml", () => {
         const project = parse(readFileSync(join(root, "Pulumi.yaml"), "utf8")) as {
             config: Record<string, { type?: string; default?: unknown; description?: string }>;
         };
-        expect(Object.keys(project.config).sort()).toEqual(
-            ["clusterName", "talosVersion", "kubernetesVersion", "image", "network", "controlPlanes", "workers", "ports", "configPatches", "storage", "timeouts", "secretsFile"].sort(),
-        );
-        for (const entry of Object.values(project.config)) expect(entry.description).toBeTruthy();
-        expect(project.config.clusterName.default).toBe(DEFAULTS.clusterName);
-        expect(project.config.talosVersion.default).toBe(DEFAULTS.talosVersion);
-        expect(String(project.config.kubernetesVersion.default)).toBe(DEFAULTS.kubernetesVersion);
+        const declared = project.config;
+
+        it("declares every key the program reads, each described", () => {
+            expect(Object.keys(declared).sort()).toEqual(
+                ["clusterName", "talosVersion", "kubernetesVersion", "image", "network", "controlPlanes", "workers", "ports", "configPatches", "storage", "timeouts", "secretsFile"].sort(),
+            );
+            for (const entry of Object.values(declared)) expect(entry.description).toBeTruthy();
+        });
+
+        it("gives every key a default, since the Pulumi CLI requires a declared key that has none", () => {
+            for (const [key, entry] of Object.entries(declared)) expect(entry.default, key).toBeDefined();
+        });
+
+        it("has the program's scalar defaults", () => {
+            expect(declared.clusterName.default).toBe(DEFAULTS.clusterName);
+            expect(declared.talosVersion.default).toBe(DEFAULTS.talosVersion);
+            expect(declared.kubernetesVersion.default).toBe(DEFAULTS.kubernetesVersion);
+        });
+
+        it("has the program's object defaults (the gateway is left to follow the subnet)", () => {
+            const objects = ["network", "controlPlanes", "workers", "ports", "configPatches", "storage", "timeouts"] as const;
+            for (const key of objects) expect(declared[key].default, key).toEqual(DEFAULTS[key]);
+            expect(declared.network.default).not.toHaveProperty("gateway");
+        });
+
+        it("declares \"\" exactly for the keys whose empty string the program reads as unset", () => {
+            const empty = Object.keys(declared).filter((key) => declared[key].default === "");
+            expect(empty.sort()).toEqual([...EMPTY_MEANS_UNSET].sort());
+        });
+
+        it("its defaults, as the CLI hands them to the program, are the reference cluster", () => {
+            const raw = Object.fromEntries(Object.entries(declared).map(([key, entry]) => [key, entry.default]));
+            expect(parseClusterSpec(asRawConfig(raw))).toEqual(parseClusterSpec({}));
+        });
+    });
+
+    it("an empty image or secretsFile (Pulumi.yaml's default) is unset: the image follows talosVersion", () => {
+        expect(parseClusterSpec({ image: "", secretsFile: "" })).toEqual(parseClusterSpec({}));
+        const newer = { talosVersion: "v1.13.9", kubernetesVersion: "1.36.3" };
+        expect(parseClusterSpec({ ...newer, image: "" }).image).toBe("ghcr.io/siderolabs/talos:v1.13.9");
+    });
+
+    it("an empty string stays an error for the other keys", () => {
+        expect(problems({ clusterName: "", talosVersion: "" })).toEqual([
+            expect.stringMatching(/^talos-docker:clusterName = "": must be a DNS label/),
+            'talos-docker:talosVersion = "": is not a Talos release such as v1.8.3',
+        ]);
     });
 
     it("a partial object keeps the defaults of the fields it does not set", () => {

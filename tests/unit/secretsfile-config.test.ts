@@ -68,9 +68,8 @@ describe("secretsFile", () => {
         expect(found[0]).toMatch(/^talos-docker:secretsFile = "secrets.yaml": is not a usable talosctl secrets bundle: /);
     });
 
-    it("an empty path", () => {
-        expect(problems("", files({}))).toEqual([
-            'talos-docker:secretsFile = "": must be the path of a talosctl secrets.yaml (talosctl gen secrets), relative to the project directory',
-        ]);
+    it("an empty path is unset (Pulumi.yaml's default): the cluster generates its own, nothing is read", () => {
+        const none: ConfigIo = { readFile: () => { throw new Error("nothing may be read"); } };
+        expect(parseClusterSpec({ secretsFile: "" }, none).importedSecrets).toBeUndefined();
     });
 });
