@@ -1,7 +1,7 @@
 // `kubeconfig` and `talosconfig`: put the cluster's client config where kubectl / talosctl read
 // it (merged, idempotent, with a backup), or print it.
 import type { Command } from "../command";
-import { EXIT_CODES_HELP } from "../command";
+import { commandHelp } from "../command";
 import { CliError, ExitCode } from "../exitcodes";
 import { parseFlags } from "../flags";
 import { stackOutput } from "../pulumi";
@@ -28,7 +28,7 @@ function clientConfigCommand(k: Kind): Command {
     return {
         name: k.kind,
         summary: `merge the cluster's ${k.kind} into ${k.defaultPath} (or $${k.fileEnv}); --print to show it`,
-        help: `Usage: ${k.kind} [flags]
+        usage: `Usage: ${k.kind} [flags]
 
 Merges the cluster's ${k.kind} into the file ${k.kind === "kubeconfig" ? "kubectl" : "talosctl"} reads: the first path of $${k.fileEnv},
 else ${k.defaultPath}. Entries of the same name are replaced, every other entry is kept; the previous
@@ -41,9 +41,8 @@ Flags:
   --no-switch       keep the current context (by default ours becomes current)
   --file PATH       merge into PATH instead
   --from FILE       the cluster's ${k.kind} from FILE
-  --stack NAME      the Pulumi stack to read it from (default: the selected stack)
-
-${EXIT_CODES_HELP}`,
+  --stack NAME      the Pulumi stack to read it from (default: the selected stack)`,
+        exitCodes: [ExitCode.OK, ExitCode.FAILED, ExitCode.USAGE],
 
         async run(args, ctx) {
             const flags = parseFlags(k.kind, args, {
@@ -54,7 +53,7 @@ ${EXIT_CODES_HELP}`,
                 stack: { type: "string" },
             });
             if (flags.help) {
-                ctx.out(this.help);
+                ctx.out(commandHelp(this));
                 return;
             }
             const from = flags.from as string | undefined;

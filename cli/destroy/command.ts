@@ -7,7 +7,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseSecretsYaml, SecretsFileError } from "../../talos/secretsfile";
 import type { Command } from "../command";
-import { EXIT_CODES_HELP } from "../command";
+import { commandHelp } from "../command";
 import { CliError, ExitCode } from "../exitcodes";
 import { parseFlags } from "../flags";
 import { destroy, runPulumi, setConfig, stackOutput } from "../pulumi";
@@ -30,7 +30,7 @@ async function selectedStack(flag: string | undefined, env: Readonly<Record<stri
 export const destroyCommand: Command = {
     name: NAME,
     summary: "pulumi destroy; --keep-secrets keeps the CAs and tokens for an identical re-create",
-    help: `Usage: destroy [--keep-secrets] [--stack NAME] [--yes]
+    usage: `Usage: destroy [--keep-secrets] [--stack NAME] [--yes]
 
 Runs \`pulumi destroy\`: the node containers, their volumes and the network go.
 
@@ -43,9 +43,8 @@ Flags:
   --keep-secrets   keep the cluster's secrets for the next \`pulumi up\`
   --stack NAME     the stack (default: the selected one)
   --yes            do not ask pulumi for confirmation
-  --project-dir D  the Pulumi project's directory (default: the current one)
-
-${EXIT_CODES_HELP}`,
+  --project-dir D  the Pulumi project's directory (default: the current one)`,
+        exitCodes: [ExitCode.OK, ExitCode.FAILED, ExitCode.USAGE],
 
     async run(args, ctx) {
         const flags = parseFlags(NAME, args, {
@@ -55,7 +54,7 @@ ${EXIT_CODES_HELP}`,
             "project-dir": { type: "string" },
         });
         if (flags.help) {
-            ctx.out(this.help);
+            ctx.out(commandHelp(this));
             return;
         }
         const stack = await selectedStack(flags.stack as string | undefined, ctx.env);

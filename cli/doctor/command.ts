@@ -7,7 +7,7 @@ import { join, resolve } from "node:path";
 
 import { parseIPv4, type Cidr } from "../../components/ipv4";
 import type { Command } from "../command";
-import { EXIT_CODES_HELP, UNHEALTHY_HELP } from "../command";
+import { commandHelp } from "../command";
 import { CliError, ExitCode } from "../exitcodes";
 import { durationFlag, parseFlags } from "../flags";
 import type { Check } from "./checks";
@@ -18,7 +18,7 @@ const NAME = "doctor";
 export const doctorCommand: Command = {
     name: NAME,
     summary: "can this machine run the stack? Docker, cgroup v2, image, ports, subnet, memory, CPUs, tools",
-    help: `Usage: doctor [flags]
+    usage: `Usage: doctor [flags]
 
 Checks what \`pulumi up\` needs, for the stack's own config (Pulumi.<stack>.yaml, read as the
 program reads it): the Docker Engine answers; it runs cgroup v2; the Talos image is present or its
@@ -34,10 +34,8 @@ Flags:
 
 Environment:
   DOCKER_HOST           the Docker Engine (default unix:///var/run/docker.sock)
-  PATH                  where pulumi, kubectl and talosctl are looked for
-
-${EXIT_CODES_HELP}
-${UNHEALTHY_HELP}`,
+  PATH                  where pulumi, kubectl and talosctl are looked for`,
+        exitCodes: [ExitCode.OK, ExitCode.FAILED, ExitCode.USAGE, ExitCode.UNHEALTHY],
 
     async run(args, ctx) {
         const flags = parseFlags(NAME, args, {
@@ -47,7 +45,7 @@ ${UNHEALTHY_HELP}`,
             json: { type: "boolean" },
         });
         if (flags.help) {
-            ctx.out(this.help);
+            ctx.out(commandHelp(this));
             return;
         }
         const timeoutMs = durationFlag(NAME, "timeout", flags.timeout as string | undefined, "5s");

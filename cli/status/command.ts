@@ -4,7 +4,7 @@
 import type { TalosApi } from "../../talos/api";
 import { findClientConfigs } from "../cluster/target";
 import type { Command } from "../command";
-import { EXIT_CODES_HELP, UNHEALTHY_HELP } from "../command";
+import { commandHelp } from "../command";
 import { CliError, ExitCode } from "../exitcodes";
 import { durationFlag, parseFlags } from "../flags";
 import type { KubeApi } from "../kube/api";
@@ -15,7 +15,7 @@ const NAME = "status";
 export const statusCommand: Command = {
     name: NAME,
     summary: "containers, network, Talos API, Kubernetes, resources and ports, with the next step for each problem",
-    help: `Usage: status [flags]
+    usage: `Usage: status [flags]
 
 Checks the cluster in seven sections: the node containers (state, IP, health, uptime), the Docker
 network, the Talos API of every node (version and services, through the first control plane),
@@ -36,10 +36,8 @@ Flags:
   --sequential          one probe at a time (the baseline npm run bench compares against)
 
 Environment:
-  DOCKER_HOST           the Docker Engine (default unix:///var/run/docker.sock)
-
-${EXIT_CODES_HELP}
-${UNHEALTHY_HELP}`,
+  DOCKER_HOST           the Docker Engine (default unix:///var/run/docker.sock)`,
+        exitCodes: [ExitCode.OK, ExitCode.FAILED, ExitCode.USAGE, ExitCode.UNHEALTHY],
 
     async run(args, ctx) {
         const flags = parseFlags(NAME, args, {
@@ -52,7 +50,7 @@ ${UNHEALTHY_HELP}`,
             sequential: { type: "boolean" },
         });
         if (flags.help) {
-            ctx.out(this.help);
+            ctx.out(commandHelp(this));
             return;
         }
         const probeTimeoutMs = durationFlag(NAME, "timeout", flags.timeout as string | undefined, "3s");
