@@ -10,7 +10,7 @@ import type { Command } from "../command";
 import { commandHelp } from "../command";
 import { CliError, ExitCode } from "../exitcodes";
 import { parseFlags } from "../flags";
-import { destroy, runPulumi, setConfig, stackOutput } from "../pulumi";
+import { destroy, selectedStack, setConfig, stackOutput } from "../pulumi";
 
 const NAME = "destroy";
 
@@ -19,12 +19,11 @@ export function keptSecretsPath(stack: string): string {
     return join(".talos-docker", stack, "secrets.yaml");
 }
 
-async function selectedStack(flag: string | undefined, env: Readonly<Record<string, string | undefined>>): Promise<string> {
+async function stackToDestroy(flag: string | undefined, env: Readonly<Record<string, string | undefined>>): Promise<string> {
     if (flag) return flag;
-    const result = await runPulumi(["stack", "--show-name"], env);
-    const name = result.stdout.trim();
-    if (result.code !== 0 || name === "") throw new CliError(ExitCode.USAGE, `no Pulumi stack is selected: pass --stack NAME (${result.stderr.trim()})`);
-    return name;
+    const selected = await selectedStack(env);
+    if ("why" in selected) throw new CliError(ExitCode.USAGE, `no Pulumi stack is selected: pass --stack NAME (${selected.why})`);
+    return selected.name;
 }
 
 export const destroyCommand: Command = {
@@ -57,7 +56,7 @@ Flags:
             ctx.out(commandHelp(this));
             return;
         }
-        const stack = await selectedStack(flags.stack as string | undefined, ctx.env);
+        const stack = await stackToDestroy(flags.stack as string | undefined, ctx.env);
         if (flags["keep-secrets"]) {
             const secrets = await stackOutput("talosSecrets", stack, ctx.env);
             try {

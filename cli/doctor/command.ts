@@ -11,7 +11,7 @@ import { commandHelp } from "../command";
 import { CliError, ExitCode } from "../exitcodes";
 import { durationFlag, parseFlags } from "../flags";
 import type { Check } from "./checks";
-import { readStackConfig } from "./stackfile";
+import { pulumiSelection, readStackConfig } from "./stackfile";
 
 const NAME = "doctor";
 
@@ -27,7 +27,8 @@ network; the engine has the memory and CPUs the nodes ask for; pulumi, kubectl a
 PATH (warnings only). Each problem comes with how to fix it.
 
 Flags:
-  --stack NAME          the stack whose config to check (default: the only Pulumi.<stack>.yaml)
+  --stack NAME          the stack whose config to check (default: the one Pulumi has selected, else
+                        the only Pulumi.<stack>.yaml); a stack without a file is refused
   --project-dir DIR     the Pulumi project's directory (default: the current one)
   --timeout DURATION    deadline of each check (default 5s)
   --json                print the checks as JSON
@@ -50,7 +51,8 @@ Environment:
         }
         const timeoutMs = durationFlag(NAME, "timeout", flags.timeout as string | undefined, "5s");
         const projectDir = resolve((flags["project-dir"] as string | undefined) ?? ".");
-        const stack = readStackConfig(projectDir, flags.stack as string | undefined);
+        const stackFlag = flags.stack as string | undefined;
+        const stack = readStackConfig(projectDir, stackFlag, stackFlag === undefined ? await pulumiSelection(projectDir, ctx.env) : undefined);
         const configCheck: Check = stack.error !== undefined
             ? { name: "stack config", status: "fail", detail: stack.error, fix: "correct the keys named above (pulumi config set talos-docker:<key> <value>)" }
             : { name: "stack config", status: "ok", detail: `${stack.file ?? "defaults"}: ${stack.spec!.controlPlanes.count} control plane(s) + ${stack.spec!.workers.count} worker(s), Talos ${stack.spec!.talosVersion}` };

@@ -2,7 +2,7 @@
 // together under one deadline, what the engine being down or silent does to them, the ports a
 // container explains, the printed report and its exit codes, --json, and an invalid stack config.
 
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, type AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -169,9 +169,50 @@ describe("doctor: the command", () => {
         writeFileSync(join(dir, "kubectl"), "");
         writeFileSync(join(dir, "talosctl"), "#!/bin/sh\n");
         chmodSync(join(dir, "talosctl"), 0o755);
-        const r = await run(["--json", "--stack", "none"], new FakeDocker());
+        const r = await run(["--json"], new FakeDocker());
         const checks = (JSON.parse(r.out.join("\n")) as { checks: Check[] }).checks;
         expect(checks.filter((c) => TOOLS.some((t) => t.command === c.name)).map((c) => `${c.name}:${c.status}`)).toEqual(["pulumi:warn", "kubectl:warn", "talosctl:ok"]);
+    });
+
+    /** A `pulumi` on PATH that logs its argv and answers `stack --show-name` with `selected` (or fails like Pulumi without one). */
+    function fakePulumi(selected: string | undefined): string {
+        const bin = join(dir, "bin");
+        mkdirSync(bin, { recursive: true });
+        const answer = selected === undefined ? `echo "error: no stack selected; please use \\\`pulumi stack select\\\`" >&2; exit 255` : `echo ${selected}`;
+        writeFileSync(join(bin, "pulumi"), `#!/bin/sh\necho "$@" >> "${dir}/calls"\n${answer}\n`, { mode: 0o755 });
+        return bin;
+    }
+
+    it("checks the stack Pulumi has selected for the project, not the defaults, when several have files", async () => {
+        writeFileSync(join(dir, "Pulumi.dev.yaml"), `config:\n  talos-docker:clusterName: dev\n  talos-docker:ports: ${JSON.stringify(await freePorts())}\n`);
+        writeFileSync(join(dir, "Pulumi.prod.yaml"), `config:\n  talos-docker:clusterName: prod\n  talos-docker:ports: ${JSON.stringify(await freePorts())}\n`);
+        const bin = fakePulumi("prod");
+        const r = await run([], new FakeDocker(), { PATH: `${bin}:/usr/bin:/bin` });
+        expect(r.err).toEqual([]);
+        expect(r.out.slice(0, 2)).toEqual([`Checking ${join(dir, "Pulumi.prod.yaml")} against this machine`, "  note: stack prod: the one Pulumi has selected"]);
+        expect(r.out).toContain("  ✓ stack config   " + `${join(dir, "Pulumi.prod.yaml")}: 1 control plane(s) + 2 worker(s), Talos v1.8.3`);
+        expect(readFileSync(join(dir, "calls"), "utf8")).toBe(`stack --show-name --cwd ${dir}\n`);
+    });
+
+    it("refuses a --stack without a file (a typo), and several stack files with nothing selected, exit 2", async () => {
+        writeFileSync(join(dir, "Pulumi.dev.yaml"), "config: {}\n");
+        const typo = await run(["--stack", "devv"], new FakeDocker());
+        expect(typo.code).toBe(ExitCode.USAGE);
+        expect(typo.out).toEqual([]);
+        expect(typo.err).toEqual([`[doctor] error: doctor: stack "devv" has no Pulumi.devv.yaml in ${dir} (stacks with a file: dev): check the name given to --stack; did you mean dev?`]);
+        writeFileSync(join(dir, "Pulumi.prod.yaml"), "config: {}\n");
+        const none = await run([], new FakeDocker(), { PATH: `${fakePulumi(undefined)}:/usr/bin:/bin` });
+        expect(none.code).toBe(ExitCode.USAGE);
+        expect(none.err).toEqual([`[doctor] error: doctor: no Pulumi stack is selected (error: no stack selected; please use \`pulumi stack select\`) and several have a file in ${dir} (dev, prod): pass --stack NAME`]);
+        const noCli = await run([], new FakeDocker());
+        expect(noCli.err).toEqual([`[doctor] error: doctor: no Pulumi stack is selected (the Pulumi CLI (pulumi) is not on PATH) and several have a file in ${dir} (dev, prod): pass --stack NAME`]);
+    });
+
+    it("refuses the selected stack when it has no file, naming those that have", async () => {
+        writeFileSync(join(dir, "Pulumi.dev.yaml"), "config: {}\n");
+        const r = await run([], new FakeDocker(), { PATH: `${fakePulumi("staging")}:/usr/bin:/bin` });
+        expect(r.code).toBe(ExitCode.USAGE);
+        expect(r.err).toEqual([`[doctor] error: doctor: the selected stack "staging" has no Pulumi.staging.yaml in ${dir} (stacks with a file: dev): pass --stack NAME, or select another (pulumi stack select NAME)`]);
     });
 
     it("no engine at DOCKER_HOST: the failure says how to start one", async () => {
