@@ -24,7 +24,9 @@ ports (reachable from the host?), and a summary with the next step for each prob
 deadline, so even a dead cluster reports in about --timeout.
 
 The client configs come from \`pulumi stack output\` (or --talosconfig/--kubeconfig files); the
-containers from Docker, by their talos.cluster.name label.
+containers from Docker, by their talos.cluster.name label. Nodes and per-node pods are judged
+against the nodes the stack declares, else the node containers Docker has, else the Node objects
+the API lists; the report says which.
 
 Flags:
   --stack NAME          the Pulumi stack (default: the selected one)
