@@ -10,8 +10,9 @@ import type { Command } from "../command";
 import { commandHelp } from "../command";
 import { CliError, ExitCode } from "../exitcodes";
 import { durationFlag, parseFlags } from "../flags";
+import { CGROUP_V1 } from "./cgroup";
 import type { Check } from "./checks";
-import { pulumiSelection, readStackConfig } from "./stackfile";
+import { pulumiSelection, readStackConfig, stackMaking, stackOfFile } from "./stackfile";
 
 const NAME = "doctor";
 
@@ -21,7 +22,10 @@ export const doctorCommand: Command = {
     usage: `Usage: doctor [flags]
 
 Checks what \`pulumi up\` needs, for the stack's own config (Pulumi.<stack>.yaml, read as the
-program reads it): the Docker Engine answers; it runs cgroup v2; the Talos image is present or its
+program reads it): the Docker Engine answers (\`pulumi preview\` needs it too, not only \`pulumi up\`);
+the kubelet of the stack's Kubernetes version starts on the engine's cgroup version (Talos itself
+does not need cgroup v2 in a container; the kubelet refuses cgroup v1 by default from Kubernetes
+1.${CGROUP_V1.refusedFrom}); the Talos image is present or its
 registry has it; the host ports are free (or held by this cluster); the subnet overlaps no Docker
 network; the engine has the memory and CPUs the nodes ask for; pulumi, kubectl and talosctl are on
 PATH (warnings only). Each problem comes with how to fix it.
@@ -62,7 +66,12 @@ Environment:
         const docker = (ctx.clients?.docker ?? dockerFromEnv)(ctx.env);
         let checks: Check[];
         try {
-            checks = [configCheck, ...(await runChecks(stack.spec, { docker, portState, which: (c) => which(c, ctx.env.PATH), hostSubnets }, timeoutMs))];
+            const stackName = stack.file === undefined ? undefined : stackOfFile(stack.file);
+            const deps = {
+                docker, portState, which: (c: string) => which(c, ctx.env.PATH), hostSubnets,
+                stack: stackName, stackOfCluster: (cluster: string) => stackMaking(projectDir, cluster, stackName),
+            };
+            checks = [configCheck, ...(await runChecks(stack.spec, deps, timeoutMs))];
         } finally {
             docker.close();
         }

@@ -3,7 +3,7 @@
 // judges exactly the cluster `pulumi up` would declare.
 
 import { existsSync, readdirSync, readFileSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { basename, join, resolve } from "node:path";
 
 import { parse } from "yaml";
 
@@ -29,15 +29,25 @@ export interface FoundStack {
     note?: string;
 }
 
-/** The stacks that have a file in the directory, by name: Pulumi.<stack>.yaml (or .yml). */
+/** The stack a file is the config of: Pulumi.<stack>.yaml (or .yml), else undefined. */
+export function stackOfFile(path: string): string | undefined {
+    return /^Pulumi\.(.+)\.ya?ml$/.exec(basename(path))?.[1];
+}
+
+/** The stacks that have a file in the directory, by name. */
 export function stackFiles(projectDir: string): Map<string, string> {
     const names = existsSync(projectDir) ? readdirSync(projectDir).sort() : [];
     const files = new Map<string, string>();
     for (const name of names) {
-        const stack = /^Pulumi\.(.+)\.ya?ml$/.exec(name)?.[1];
+        const stack = stackOfFile(name);
         if (stack !== undefined && !files.has(stack)) files.set(stack, join(projectDir, name));
     }
     return files;
+}
+
+/** The other stack of this project whose config makes a Talos cluster of that name (its clusterName), if one does. */
+export function stackMaking(projectDir: string, cluster: string, except: string | undefined): string | undefined {
+    return [...stackFiles(projectDir).keys()].find((stack) => stack !== except && readStackConfig(projectDir, stack).spec?.clusterName === cluster);
 }
 
 /** What Pulumi said when asked for its selected stack: its name, or why there is none. */

@@ -1,4 +1,4 @@
-// doctor's judgements, pure: memory and CPUs against the engine, cgroup version, the subnet
+// doctor's judgements, pure: memory and CPUs against the engine, the subnet
 // against existing networks (and the free block it proposes), tools on PATH, and the stack file
 // read as the program reads its config.
 
@@ -11,7 +11,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 
 import { parseClusterSpec } from "../../components/config";
 import { cidrsOverlap, formatIPv4, freeBlock, parseCidr, type Cidr } from "../../components/ipv4";
-import { cgroupCheck, resourceChecks, subnetCheck, toolCheck, TOOLS } from "../../cli/doctor/checks";
+import { resourceChecks, subnetCheck, toolCheck, TOOLS } from "../../cli/doctor/checks";
 import { readStackConfig } from "../../cli/doctor/stackfile";
 import { CliError, ExitCode } from "../../cli/exitcodes";
 import type { EngineInfo, NetworkDetails } from "../../cli/docker/api";
@@ -41,11 +41,6 @@ describe("doctor: memory and CPUs", () => {
 
     it("warns when the engine does not say how much memory it has", () => {
         expect(resourceChecks(reference, engine({ memoryBytes: 0 }))[0]).toMatchObject({ status: "warn", detail: "the nodes ask for 12.0 GiB; the engine did not say how much it has" });
-    });
-
-    it("fails cgroup v1 with how to switch", () => {
-        expect(cgroupCheck(engine()).status).toBe("ok");
-        expect(cgroupCheck(engine({ cgroupVersion: "1" }))).toMatchObject({ status: "fail", detail: "the engine runs cgroup v1; Talos in a container needs cgroup v2" });
     });
 });
 
