@@ -31,7 +31,8 @@ export function parseFlagsAndArgs<O extends Options>(command: string, args: stri
 /** parseArgs' complaint as exit 2; an unknown flag gets the command's flags closest to it. */
 function usageError(command: string, err: unknown, options: Options): CliError {
     const see = `(see \`${command} --help\`)`;
-    const unknown = (err as { code?: string }).code === "ERR_PARSE_ARGS_UNKNOWN_OPTION" ? /^Unknown option '([^']+)'/.exec((err as Error).message)?.[1] : undefined;
+    const code = (err as { code?: string }).code;
+    const unknown = code === "ERR_PARSE_ARGS_UNKNOWN_OPTION" ? /^Unknown option '([^']+)'/.exec((err as Error).message)?.[1] : undefined;
     if (unknown === undefined) return new CliError(ExitCode.USAGE, `${command}: ${(err as Error).message} ${see}`);
     const near = didYouMean(unknown.replace(/^-+/, ""), [...Object.keys(options), "help"], (name) => `--${name}`);
     return new CliError(ExitCode.USAGE, `${command}: unknown flag ${unknown}${near} ${see}`);

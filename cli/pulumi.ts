@@ -33,7 +33,10 @@ const stackArgs = (stack: string | undefined) => (stack ? ["--stack", stack] : [
  * The stack Pulumi has selected (`pulumi stack --show-name`, for the project in `projectDir` when
  * given), or why there is none. Throws CliError when there is no Pulumi CLI.
  */
-export async function selectedStack(env: Readonly<Record<string, string | undefined>>, projectDir?: string): Promise<{ name: string } | { why: string }> {
+export async function selectedStack(
+    env: Readonly<Record<string, string | undefined>>,
+    projectDir?: string,
+): Promise<{ name: string } | { why: string }> {
     const result = await runPulumi(["stack", "--show-name", ...(projectDir !== undefined ? ["--cwd", projectDir] : [])], env);
     const name = result.stdout.trim();
     if (result.code === 0 && name !== "") return { name };

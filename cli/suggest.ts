@@ -26,7 +26,7 @@ export function editDistance(a: string, b: string): number {
     const rows = a.length + 1;
     const cols = b.length + 1;
     // d[i][j]: the distance between the first i letters of a and the first j of b.
-    const d: number[][] = Array.from({ length: rows }, (_, i) => Array.from({ length: cols }, (_, j) => Math.max(i, j) * Number(i === 0 || j === 0)));
+    const d: number[][] = Array.from({ length: rows }, (_, i) => Array.from({ length: cols }, (_, j) => (i === 0 || j === 0 ? i + j : 0)));
     for (let i = 1; i < rows; i++) {
         for (let j = 1; j < cols; j++) {
             const cost = a[i - 1] === b[j - 1] ? 0 : 1;

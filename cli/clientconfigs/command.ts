@@ -27,7 +27,11 @@ interface Kind {
 
 const KINDS: Record<ClientConfigKind, Kind> = {
     kubeconfig: {
-        kind: "kubeconfig", fileEnv: "KUBECONFIG", sourceEnv: "TALOS_DOCKER_KUBECONFIG", defaultPath: "~/.kube/config", merge: mergeKubeconfig,
+        kind: "kubeconfig",
+        fileEnv: "KUBECONFIG",
+        sourceEnv: "TALOS_DOCKER_KUBECONFIG",
+        defaultPath: "~/.kube/config",
+        merge: mergeKubeconfig,
         async problem(text) {
             // Loaded here, not at the top: @kubernetes/client-node takes a while to load.
             const { loadKubeconfig, KubeconfigError } = await import("../kube/client");
@@ -41,7 +45,11 @@ const KINDS: Record<ClientConfigKind, Kind> = {
         },
     },
     talosconfig: {
-        kind: "talosconfig", fileEnv: "TALOSCONFIG", sourceEnv: "TALOS_DOCKER_TALOSCONFIG", defaultPath: "~/.talos/config", merge: mergeTalosconfig,
+        kind: "talosconfig",
+        fileEnv: "TALOSCONFIG",
+        sourceEnv: "TALOS_DOCKER_TALOSCONFIG",
+        defaultPath: "~/.talos/config",
+        merge: mergeTalosconfig,
         async problem(text) {
             try {
                 parseTalosconfig(text);
@@ -55,12 +63,18 @@ const KINDS: Record<ClientConfigKind, Kind> = {
 };
 
 /** The cluster's config and where it came from, as a message names it. */
-async function clusterConfig(k: Kind, from: string | undefined, stack: string | undefined, ctx: CliContext): Promise<{ text: string; source: string }> {
+async function clusterConfig(
+    k: Kind,
+    from: string | undefined,
+    stack: string | undefined,
+    ctx: CliContext,
+): Promise<{ text: string; source: string }> {
     if (from !== undefined || ctx.env[k.sourceEnv]) {
         const text = readSecretInput(ctx, k.kind, { what: k.kind, envVar: k.sourceEnv, flag: "from" }, from);
         return { text, source: from !== undefined ? `${from} (--from)` : `$${k.sourceEnv}` };
     }
-    return { text: await stackOutput(k.kind, stack, ctx.env), source: `the output ${k.kind} of ${stack ? `stack ${stack}` : "the selected stack"}` };
+    const source = `the output ${k.kind} of ${stack ? `stack ${stack}` : "the selected stack"}`;
+    return { text: await stackOutput(k.kind, stack, ctx.env), source };
 }
 
 function clientConfigCommand(k: Kind): Command {
@@ -75,7 +89,8 @@ file is saved as <file>.bak; running it twice leaves the same file. The file is 
 
 The cluster's ${k.kind} comes from --from FILE, else $${k.sourceEnv}, else \`pulumi stack output ${k.kind}\`.
 It is checked first, as status reads it: one that is not usable is refused, naming where it came
-from and what is wrong, and nothing is printed or merged. Its current context is what is merged${k.kind === "kubeconfig" ? ",\nwith that context's cluster and user" : ""}.
+from and what is wrong, and nothing is printed or merged. Its current context is what is merged${
+    k.kind === "kubeconfig" ? ",\nwith that context's cluster and user" : ""}.
 
 Flags:
   --print           write the cluster's ${k.kind} to stdout instead (pipe it to a file you choose)
@@ -100,7 +115,8 @@ Flags:
             const { text: ours, source } = await clusterConfig(k, flags.from as string | undefined, flags.stack as string | undefined, ctx);
             const problem = await k.problem(ours);
             if (problem !== undefined) {
-                throw new CliError(ExitCode.USAGE, `${source} is not a usable ${k.kind}: ${problem}; nothing was ${flags.print ? "printed" : "merged"}`);
+                const nothing = flags.print ? "printed" : "merged";
+                throw new CliError(ExitCode.USAGE, `${source} is not a usable ${k.kind}: ${problem}; nothing was ${nothing}`);
             }
             if (flags.print) {
                 ctx.out(ours.trimEnd());

@@ -77,50 +77,78 @@ export function failCgroupV1Setting(patches: readonly ConfigPatch[]): boolean | 
     return setting;
 }
 
+const HOST_FIX = "boot the host with cgroup v2 (systemd.unified_cgroup_hierarchy=1 on the kernel command line; "
+    + "the default of current distributions and Docker Desktop), then restart Docker";
+
 /** The check: ok on cgroup v2; on v1 fail where the kubelet would refuse, warn where it runs deprecated. */
 export function cgroupCheck(info: EngineInfo, spec?: ClusterSpec): Check {
     const name = "cgroup v2";
-    const hostFix = "boot the host with cgroup v2 (systemd.unified_cgroup_hierarchy=1 on the kernel command line; the default of current distributions and Docker Desktop), then restart Docker";
     if (info.cgroupVersion === "2") return { name, status: "ok", detail: "the engine runs cgroup v2" };
     const engine = `the engine runs cgroup v${info.cgroupVersion}`;
+    const refusedFrom = `1.${CGROUP_V1.refusedFrom}`;
     if (spec === undefined) {
         return {
             name,
             status: "warn",
-            detail: `${engine}: whether the kubelet starts on it depends on talos-docker:kubernetesVersion (from 1.${CGROUP_V1.refusedFrom} it refuses), which the config above does not give`,
-            fix: hostFix,
+            detail: `${engine}: whether the kubelet starts on it depends on talos-docker:kubernetesVersion `
+                + `(from ${refusedFrom} it refuses), which the config above does not give`,
+            fix: HOST_FIX,
         };
     }
     const k8s = spec.kubernetesVersion;
     const rule = kubeletOnCgroupV1(k8s) ?? "refused";
+    // The kubelet runs on every node: each role's patches decide for its nodes.
     const roles = [spec.configPatches.controlPlane, ...(spec.workers.count > 0 ? [spec.configPatches.worker] : [])];
     const settings = roles.map((own) => failCgroupV1Setting([...spec.configPatches.all, ...own]));
-    const refusedBy = settings.map((s) => s ?? (rule === "refused"));
-    if (refusedBy.some((refuses) => refuses)) {
-        const byPatch = settings.some((s) => s === true);
+    if (settings.some((s) => s === true)) {
         return {
             name,
             status: "fail",
-            detail: byPatch
-                ? `${engine}, and configPatches set failCgroupV1: true, so the kubelet (Kubernetes ${k8s}) refuses to start and no node becomes Ready; Talos itself runs`
-                : `${engine}: the kubelet of Kubernetes ${k8s} refuses to start on it (failCgroupV1 defaults to true from 1.${CGROUP_V1.refusedFrom}), so no node becomes Ready; Talos itself runs`,
-            fix: byPatch
-                ? `${hostFix}; or drop the failCgroupV1: true patch`
-                : `${hostFix}; or set talos-docker:kubernetesVersion to a 1.${CGROUP_V1.refusedFrom - 1} release or older (if talosVersion supports it); ` +
-                  `or let the kubelet run on cgroup v1 anyway, deprecated: add \`${ALLOW_CGROUP_V1_PATCH}\` to talos-docker:configPatches.all`,
+            detail: `${engine}, and configPatches set failCgroupV1: true, so the kubelet (Kubernetes ${k8s}) refuses to start `
+                + "and no node becomes Ready; Talos itself runs",
+            fix: `${HOST_FIX}; or drop the failCgroupV1: true patch`,
         };
     }
-    if (rule === "supported") {
-        return { name, status: "ok", detail: `${engine}, which the kubelet of Kubernetes ${k8s} supports (from 1.${CGROUP_V1.refusedFrom} it refuses it by default); Talos does not need cgroup v2 in a container` };
+    if (rule === "refused" && settings.some((s) => s === undefined)) {
+        return {
+            name,
+            status: "fail",
+            detail: `${engine}: the kubelet of Kubernetes ${k8s} refuses to start on it (failCgroupV1 defaults to true `
+                + `from ${refusedFrom}), so no node becomes Ready; Talos itself runs`,
+            fix: `${HOST_FIX}; or set talos-docker:kubernetesVersion to a 1.${CGROUP_V1.refusedFrom - 1} release or older `
+                + "(if talosVersion supports it); or let the kubelet run on cgroup v1 anyway, deprecated: "
+                + `add \`${ALLOW_CGROUP_V1_PATCH}\` to talos-docker:configPatches.all`,
+        };
     }
-    return {
-        name,
-        status: "warn",
-        detail: rule === "maintenance"
-            ? `${engine}: the kubelet of Kubernetes ${k8s} runs on it, but cgroup v1 is in maintenance mode from 1.${CGROUP_V1.maintenanceFrom} and refused by default from 1.${CGROUP_V1.refusedFrom}`
-            : `${engine}: the kubelet of Kubernetes ${k8s} runs on it only because configPatches set failCgroupV1: false; cgroup v1 is deprecated from 1.${CGROUP_V1.refusedFrom}`,
-        fix: hostFix,
-    };
+    switch (rule) {
+        case "supported":
+            return {
+                name,
+                status: "ok",
+                detail: `${engine}, which the kubelet of Kubernetes ${k8s} supports (from ${refusedFrom} it refuses it by default); `
+                    + "Talos does not need cgroup v2 in a container",
+            };
+        case "maintenance":
+            return {
+                name,
+                status: "warn",
+                detail: `${engine}: the kubelet of Kubernetes ${k8s} runs on it, but cgroup v1 is in maintenance mode `
+                    + `from 1.${CGROUP_V1.maintenanceFrom} and refused by default from ${refusedFrom}`,
+                fix: HOST_FIX,
+            };
+        case "refused":
+            return {
+                name,
+                status: "warn",
+                detail: `${engine}: the kubelet of Kubernetes ${k8s} runs on it only because configPatches set failCgroupV1: false; `
+                    + `cgroup v1 is deprecated from ${refusedFrom}`,
+                fix: HOST_FIX,
+            };
+        default: {
+            const never: never = rule;
+            throw new Error(`unknown kubelet rule ${String(never)}`);
+        }
+    }
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {

@@ -56,7 +56,8 @@ Environment:
         const timeoutMs = durationFlag(NAME, "timeout", flags.timeout as string | undefined, "5s");
         const projectDir = resolve((flags["project-dir"] as string | undefined) ?? ".");
         const stackFlag = flags.stack as string | undefined;
-        const stack = readStackConfig(projectDir, stackFlag, stackFlag === undefined ? await pulumiSelection(projectDir, ctx.env) : undefined);
+        const selection = stackFlag === undefined ? await pulumiSelection(projectDir, ctx.env) : undefined;
+        const stack = readStackConfig(projectDir, stackFlag, selection);
         const configCheck: Check = stack.error !== undefined
             ? { name: "stack config", status: "fail", detail: stack.error, fix: "correct the keys named above (pulumi config set talos-docker:<key> <value>)" }
             : { name: "stack config", status: "ok", detail: `${stack.file ?? "defaults"}: ${stack.spec!.controlPlanes.count} control plane(s) + ${stack.spec!.workers.count} worker(s), Talos ${stack.spec!.talosVersion}` };

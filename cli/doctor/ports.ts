@@ -8,7 +8,7 @@ import { LABELS } from "../cluster/target";
 import type { ContainerSummary } from "../docker/api";
 import { checkTcp, dialAddress } from "../status/tcp";
 
-/** The label kind puts on its node containers (kind@v0.32.0:pkg/cluster/internal/providers/docker/constants.go `clusterLabelKey`). */
+/** The label kind puts on its node containers (kind@v0.32.0:pkg/cluster/internal/providers/docker/constants.go). */
 const KIND_CLUSTER_LABEL = "io.x-k8s.kind.cluster";
 
 /** What the advice for a port may name: this stack, and the stack of this project behind another cluster. */
@@ -37,13 +37,22 @@ export function portHolder(holder: ContainerSummary, key: string, advice: PortAd
         const destroy = stack !== undefined
             ? `pulumi destroy --stack ${stack} (its stack in this project)`
             : `\`pulumi destroy\` in the stack that made it, or talosctl cluster destroy --name ${talos} if talosctl did`;
-        return { who: `${holder.name}, a node of the Talos cluster ${talos}`, fix: `if cluster ${talos} is no longer needed, destroy it: ${destroy}; else ${otherPort}` };
+        return {
+            who: `${holder.name}, a node of the Talos cluster ${talos}`,
+            fix: `if cluster ${talos} is no longer needed, destroy it: ${destroy}; else ${otherPort}`,
+        };
     }
     const kind = holder.labels[KIND_CLUSTER_LABEL];
     if (kind !== undefined) {
-        return { who: `${holder.name}, a node of the kind cluster ${kind}`, fix: `if kind cluster ${kind} is no longer needed, delete it (kind delete cluster --name ${kind}); else ${otherPort}` };
+        return {
+            who: `${holder.name}, a node of the kind cluster ${kind}`,
+            fix: `if kind cluster ${kind} is no longer needed, delete it (kind delete cluster --name ${kind}); else ${otherPort}`,
+        };
     }
-    return { who: `container ${holder.name} (not a cluster node)`, fix: `stop it if it is yours to stop (docker stop ${holder.name}); else ${otherPort}` };
+    return {
+        who: `container ${holder.name} (not a cluster node)`,
+        fix: `stop it if it is yours to stop (docker stop ${holder.name}); else ${otherPort}`,
+    };
 }
 
 export type PortState = "free" | "taken" | "no-address" | string;

@@ -47,7 +47,8 @@ export function stackFiles(projectDir: string): Map<string, string> {
 
 /** The other stack of this project whose config makes a Talos cluster of that name (its clusterName), if one does. */
 export function stackMaking(projectDir: string, cluster: string, except: string | undefined): string | undefined {
-    return [...stackFiles(projectDir).keys()].find((stack) => stack !== except && readStackConfig(projectDir, stack).spec?.clusterName === cluster);
+    const stacks = [...stackFiles(projectDir).keys()].filter((stack) => stack !== except);
+    return stacks.find((stack) => readStackConfig(projectDir, stack).spec?.clusterName === cluster);
 }
 
 /** What Pulumi said when asked for its selected stack: its name, or why there is none. */
@@ -78,21 +79,24 @@ export function findStackFile(projectDir: string, requested: string | undefined,
     if (requested !== undefined) {
         const file = files.get(requested);
         if (file !== undefined) return { stack: requested, file };
-        throw new CliError(ExitCode.USAGE, `doctor: stack "${requested}" has no Pulumi.${requested}.yaml in ${projectDir} (${known}): check the name given to --stack${didYouMean(requested, [...files.keys()])}`);
+        throw new CliError(ExitCode.USAGE, `doctor: stack "${requested}" has no Pulumi.${requested}.yaml in ${projectDir} (${known}): `
+            + `check the name given to --stack${didYouMean(requested, [...files.keys()])}`);
     }
     if (selected !== undefined && "name" in selected) {
         const file = files.get(selected.name);
         if (file !== undefined) return { stack: selected.name, file, note: `stack ${selected.name}: the one Pulumi has selected` };
-        throw new CliError(ExitCode.USAGE,
-            `doctor: the selected stack "${selected.name}" has no Pulumi.${selected.name}.yaml in ${projectDir} (${known}): pass --stack NAME, or select another (pulumi stack select NAME)`);
+        throw new CliError(ExitCode.USAGE, `doctor: the selected stack "${selected.name}" has no Pulumi.${selected.name}.yaml `
+            + `in ${projectDir} (${known}): pass --stack NAME, or select another (pulumi stack select NAME)`);
     }
     const why = selected === undefined ? "" : ` (${selected.why})`;
     const [only, ...more] = [...files.entries()];
     if (only === undefined) return { note: `no Pulumi.<stack>.yaml in ${projectDir}: checking the defaults` };
     if (more.length > 0) {
-        throw new CliError(ExitCode.USAGE, `doctor: no Pulumi stack is selected${why} and several have a file in ${projectDir} (${[...files.keys()].join(", ")}): pass --stack NAME`);
+        const stacks = [...files.keys()].join(", ");
+        throw new CliError(ExitCode.USAGE, `doctor: no Pulumi stack is selected${why} and several have a file in ${projectDir} (${stacks}): pass --stack NAME`);
     }
-    return { stack: only[0], file: only[1], note: selected === undefined ? undefined : `no Pulumi stack is selected${why}: checking the only stack file, stack ${only[0]}` };
+    const note = selected === undefined ? undefined : `no Pulumi stack is selected${why}: checking the only stack file, stack ${only[0]}`;
+    return { stack: only[0], file: only[1], note };
 }
 
 export function readStackConfig(projectDir: string, stack: string | undefined, selected?: PulumiSelection): StackConfig {

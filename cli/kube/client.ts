@@ -47,7 +47,9 @@ export function loadKubeconfig(text: string): LoadedKubeconfig {
     }
     const context = kc.getCurrentContext() as unknown;
     if (typeof context !== "string" || context === "") {
-        throw new KubeconfigError("current-context is not set (is this a kubeconfig? it needs clusters, users, contexts and current-context)");
+        throw new KubeconfigError(
+            "current-context is not set (is this a kubeconfig? it needs clusters, users, contexts and current-context)",
+        );
     }
     const entry = kc.getContextObject(context);
     if (entry === null) {
@@ -55,11 +57,15 @@ export function loadKubeconfig(text: string): LoadedKubeconfig {
     }
     const cluster = kc.getCluster(entry.cluster);
     if (cluster === null) {
-        throw new KubeconfigError(`context "${context}" names cluster "${entry.cluster}", which is not in clusters (it has: ${names(kc.getClusters())})`);
+        throw new KubeconfigError(
+            `context "${context}" names cluster "${entry.cluster}", which is not in clusters (it has: ${names(kc.getClusters())})`,
+        );
     }
     if (entry.user === undefined) throw new KubeconfigError(`context "${context}" names no user`);
     if (kc.getUser(entry.user) === null) {
-        throw new KubeconfigError(`context "${context}" names user "${entry.user}", which is not in users (it has: ${names(kc.getUsers())})`);
+        throw new KubeconfigError(
+            `context "${context}" names user "${entry.user}", which is not in users (it has: ${names(kc.getUsers())})`,
+        );
     }
     return { kc, context, cluster: entry.cluster, user: entry.user, server: cluster.server };
 }

@@ -301,7 +301,13 @@ async function kubernetesProbe(kube: KubeApi | undefined, t: number): Promise<Ku
     }
 }
 
-function kubernetesSection(report: StatusReport, probe: KubeProbe, expected: ExpectedNodes, nodes: NodeInfo[], find: (f: Finding) => void): void {
+function kubernetesSection(
+    report: StatusReport,
+    probe: KubeProbe,
+    expected: ExpectedNodes,
+    nodes: NodeInfo[],
+    find: (f: Finding) => void,
+): void {
     const k: KubernetesSection = { problems: [] };
     report.kubernetes = k;
     if ("skipped" in probe) {
@@ -321,7 +327,8 @@ function kubernetesSection(report: StatusReport, probe: KubeProbe, expected: Exp
         k.nodesExpected = expected.count;
         k.nodesExpectedFrom = expected.from;
         if (expected.from === "api") {
-            report.notes.push(`nodes and per-node pods are judged against the ${expected.count} Node objects the API lists: with no stack outputs and no node containers, a node that never registered goes unnoticed`);
+            report.notes.push(`nodes and per-node pods are judged against the ${expected.count} Node objects the API lists: `
+                + "with no stack outputs and no node containers, a node that never registered goes unnoticed");
         }
         k.nodesReady = probe.obs.nodes.filter((n) => n.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True")).length;
     }
