@@ -25,10 +25,10 @@ Checks what \`pulumi up\` needs, for the stack's own config (Pulumi.<stack>.yaml
 program reads it): the Docker Engine answers (\`pulumi preview\` needs it too, not only \`pulumi up\`);
 the kubelet of the stack's Kubernetes version starts on the engine's cgroup version (Talos itself
 does not need cgroup v2 in a container; the kubelet refuses cgroup v1 by default from Kubernetes
-1.${CGROUP_V1.refusedFrom}); the Talos image is present or its
-registry has it; the host ports are free (or held by this cluster); the subnet overlaps no Docker
-network; the engine has the memory and CPUs the nodes ask for; pulumi, kubectl and talosctl are on
-PATH (warnings only). Each problem comes with how to fix it.
+1.${CGROUP_V1.refusedFrom}); the Talos image is present or its registry has it; the host ports are free (or
+held by this cluster; a port another cluster's node holds is named with that cluster); the subnet
+overlaps no Docker network; the engine has the memory and CPUs the nodes ask for; pulumi, kubectl
+and talosctl are on PATH (warnings only). Each problem comes with how to fix it.
 
 Flags:
   --stack NAME          the stack whose config to check (default: the one Pulumi has selected, else
