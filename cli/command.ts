@@ -1,25 +1,29 @@
-// A subcommand of the CLI: its name, its help, and what it runs. Commands are listed in
-// cli/commands.ts; adding one is a file and a line there.
+// A subcommand of the CLI: its name, its help, the exit codes it can return, and what it runs.
+// Commands are listed in cli/commands.ts; adding one is a file and a line there.
 
 import type { CliContext } from "./context";
+import { EXIT_CODE_MEANINGS, type ExitCode } from "./exitcodes";
 
 export interface Command {
     name: string;
     /** one line for the command list */
     summary: string;
-    /** the full help: usage, flags, environment, exit codes */
-    help: string;
+    /** the help without the exit codes: usage, flags, environment (commandHelp adds the codes) */
+    usage: string;
+    /**
+     * Every code `run` can end with, ascending. The help lists exactly these; the CLI tests
+     * check that each is reached and that no run ends with another.
+     */
+    exitCodes: readonly ExitCode[];
     /** Resolves when done (exit 0); throws CliError for any other exit code. */
     run(args: string[], ctx: CliContext): Promise<void>;
 }
 
-/** The exit codes as every command's help lists them (cli/exitcodes.ts). */
-export const EXIT_CODES_HELP = `Exit codes:
-  0  done
-  1  unexpected failure
-  2  bad usage or input (flags, talosconfig/kubeconfig)
-  3  refused for good: TLS verification, authentication or authorization failed
-  4  timed out: the message lists what is not ready and which logs to read`;
+/** The full help of a command: its usage, then the exit codes it returns and what each means. */
+export function commandHelp(command: Pick<Command, "usage" | "exitCodes">): string {
+    return `${command.usage}\n\n${exitCodesHelp(command.exitCodes)}`;
+}
 
-/** For the commands that judge: status and doctor. */
-export const UNHEALTHY_HELP = "  5  unhealthy: a problem was found; each comes with its next step";
+export function exitCodesHelp(codes: readonly ExitCode[], title = "Exit codes:"): string {
+    return [title, ...[...codes].sort((a, b) => a - b).map((code) => `  ${code}  ${EXIT_CODE_MEANINGS[code]}`)].join("\n");
+}

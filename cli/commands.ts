@@ -8,6 +8,7 @@ import { destroyCommand } from "./destroy/command";
 import { doctorCommand } from "./doctor/command";
 import { logsCommand } from "./logs/command";
 import { statusCommand } from "./status/command";
+import { versionCommand } from "./version/command";
 import { waitCommand } from "./wait/command";
 
 export const COMMANDS: readonly Command[] = [
@@ -19,4 +20,5 @@ export const COMMANDS: readonly Command[] = [
     kubeconfigCommand,
     talosconfigCommand,
     destroyCommand,
+    versionCommand,
 ];

@@ -17,6 +17,16 @@ export const ExitCode = {
 
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
 
+/** What each code means, one line, as a command's help lists the codes it returns. */
+export const EXIT_CODE_MEANINGS: Readonly<Record<ExitCode, string>> = {
+    [ExitCode.OK]: "done",
+    [ExitCode.FAILED]: "failed otherwise: the message says what (an I/O error, a tool it ran, or a bug)",
+    [ExitCode.USAGE]: "bad usage or input: the message names the flag, file or variable and what is wrong",
+    [ExitCode.FATAL]: "refused for good: TLS verification, authentication or authorization failed",
+    [ExitCode.TIMEOUT]: "timed out: the message lists what is not ready and which logs to read",
+    [ExitCode.UNHEALTHY]: "unhealthy: a problem was found; each comes with its next step",
+};
+
 /** An error that ends the command with `code`; `message` is printed as is (it never holds secrets). */
 export class CliError extends Error {
     constructor(

@@ -5,6 +5,7 @@ import { parseArgs, type ParseArgsConfig } from "node:util";
 
 import { parseDuration } from "../components/duration";
 import { CliError, ExitCode } from "./exitcodes";
+import { didYouMean } from "./suggest";
 
 type Options = NonNullable<ParseArgsConfig["options"]>;
 
@@ -13,7 +14,7 @@ export function parseFlags<O extends Options>(command: string, args: string[], o
     try {
         return parseArgs({ args, options: { ...options, help: { type: "boolean", short: "h" } }, strict: true, allowPositionals: false }).values;
     } catch (err) {
-        throw new CliError(ExitCode.USAGE, `${command}: ${(err as Error).message} (see \`${command} --help\`)`);
+        throw usageError(command, err, options);
     }
 }
 
@@ -23,8 +24,18 @@ export function parseFlagsAndArgs<O extends Options>(command: string, args: stri
         const { values, positionals } = parseArgs({ args, options: { ...options, help: { type: "boolean", short: "h" } }, strict: true, allowPositionals: true });
         return { flags: values, positionals };
     } catch (err) {
-        throw new CliError(ExitCode.USAGE, `${command}: ${(err as Error).message} (see \`${command} --help\`)`);
+        throw usageError(command, err, options);
     }
+}
+
+/** parseArgs' complaint as exit 2; an unknown flag gets the command's flags closest to it. */
+function usageError(command: string, err: unknown, options: Options): CliError {
+    const see = `(see \`${command} --help\`)`;
+    const code = (err as { code?: string }).code;
+    const unknown = code === "ERR_PARSE_ARGS_UNKNOWN_OPTION" ? /^Unknown option '([^']+)'/.exec((err as Error).message)?.[1] : undefined;
+    if (unknown === undefined) return new CliError(ExitCode.USAGE, `${command}: ${(err as Error).message} ${see}`);
+    const near = didYouMean(unknown.replace(/^-+/, ""), [...Object.keys(options), "help"], (name) => `--${name}`);
+    return new CliError(ExitCode.USAGE, `${command}: unknown flag ${unknown}${near} ${see}`);
 }
 
 /** A Go-style duration ("10m", "90s") in milliseconds. */

@@ -4,27 +4,39 @@
 
 import type { CliContext } from "./context";
 import { processContext } from "./context";
+import { commandHelp, exitCodesHelp } from "./command";
 import { COMMANDS } from "./commands";
 import { CliError, ExitCode } from "./exitcodes";
+import { didYouMean } from "./suggest";
 import { silenceIpServernameWarning } from "./warnings";
+
+/** What main itself answers, before any command runs: the help, the version, unknown commands. */
+export const MAIN_EXIT_CODES: readonly ExitCode[] = [ExitCode.OK, ExitCode.USAGE];
 
 const USAGE = `Usage: talos-docker <command> [flags]   (npm run <command> -- [flags])
 
 Commands:
 ${COMMANDS.map((c) => `  ${c.name.padEnd(12)} ${c.summary}`).join("\n")}
 
-Run \`<command> --help\` for its flags, environment and exit codes.`;
+Run \`<command> --help\` or \`help <command>\` for its flags, environment and exit codes, and
+\`--version\` for the versions.
+
+${exitCodesHelp(MAIN_EXIT_CODES, "Exit codes of help and --version (each command's help lists its own):")}`;
+
+const HELP_WORDS = ["help", "--help", "-h"];
 
 /** Run the CLI with argv after the program name; resolves with the exit code. */
 export async function main(argv: string[], ctx: CliContext): Promise<ExitCode> {
-    const [name, ...args] = argv;
-    if (name === undefined || name === "--help" || name === "-h" || name === "help") {
-        (name === undefined ? ctx.err : ctx.out)(USAGE);
-        return name === undefined ? ExitCode.USAGE : ExitCode.OK;
+    const [first, ...args] = argv;
+    if (first === undefined) {
+        ctx.err(USAGE);
+        return ExitCode.USAGE;
     }
+    if (HELP_WORDS.includes(first)) return help(args[0], ctx);
+    const name = first === "--version" ? "version" : first;
     const command = COMMANDS.find((c) => c.name === name);
     if (command === undefined) {
-        ctx.err(`unknown command "${name}"\n\n${USAGE}`);
+        ctx.err(unknownCommand(name));
         return ExitCode.USAGE;
     }
     try {
@@ -39,6 +51,27 @@ export async function main(argv: string[], ctx: CliContext): Promise<ExitCode> {
         ctx.err(`[${name}] unexpected error: ${err instanceof Error ? err.message : String(err)}`);
         return ExitCode.FAILED;
     }
+}
+
+/** `help`: the general help; `help <command>`: that command's. */
+function help(topic: string | undefined, ctx: CliContext): ExitCode {
+    if (topic === undefined || HELP_WORDS.includes(topic)) {
+        ctx.out(USAGE);
+        return ExitCode.OK;
+    }
+    const name = topic === "--version" ? "version" : topic;
+    const command = COMMANDS.find((c) => c.name === name);
+    if (command === undefined) {
+        ctx.err(unknownCommand(name));
+        return ExitCode.USAGE;
+    }
+    ctx.out(commandHelp(command));
+    return ExitCode.OK;
+}
+
+function unknownCommand(name: string): string {
+    const words = [...COMMANDS.map((c) => c.name), "help"];
+    return `unknown command "${name}"${didYouMean(name, words)}\n\n${USAGE}`;
 }
 
 if (require.main === module) {

@@ -29,6 +29,20 @@ export function runPulumi(args: string[], env: Readonly<Record<string, string | 
 
 const stackArgs = (stack: string | undefined) => (stack ? ["--stack", stack] : []);
 
+/**
+ * The stack Pulumi has selected (`pulumi stack --show-name`, for the project in `projectDir` when
+ * given), or why there is none. Throws CliError when there is no Pulumi CLI.
+ */
+export async function selectedStack(
+    env: Readonly<Record<string, string | undefined>>,
+    projectDir?: string,
+): Promise<{ name: string } | { why: string }> {
+    const result = await runPulumi(["stack", "--show-name", ...(projectDir !== undefined ? ["--cwd", projectDir] : [])], env);
+    const name = result.stdout.trim();
+    if (result.code === 0 && name !== "") return { name };
+    return { why: result.stderr.trim().split("\n")[0] || `\`pulumi stack --show-name\` exited ${result.code}` };
+}
+
 /** One stack output's value (secrets shown: the caller writes it where the user asked). */
 export async function stackOutput(name: string, stack: string | undefined, env: Readonly<Record<string, string | undefined>>): Promise<string> {
     const result = await runPulumi(["stack", "output", name, "--show-secrets", ...stackArgs(stack)], env);

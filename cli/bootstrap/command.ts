@@ -2,7 +2,7 @@
 
 import type { TalosApi } from "../../talos/api";
 import type { Command } from "../command";
-import { EXIT_CODES_HELP } from "../command";
+import { commandHelp } from "../command";
 import { CliError, ExitCode } from "../exitcodes";
 import { durationFlag, listFlag, parseFlags } from "../flags";
 import { parseNodeRefs } from "../logadvice";
@@ -16,7 +16,7 @@ const NAME = "bootstrap";
 export const bootstrapCommand: Command = {
     name: NAME,
     summary: "bootstrap etcd on the first control plane (waits for apid; already bootstrapped is success)",
-    help: `Usage: bootstrap [flags]
+    usage: `Usage: bootstrap [flags]
 
 Waits until apid on the talosconfig's first endpoint answers Version, then calls Bootstrap once.
 Retries with backoff while the node is not up or not ready; "already bootstrapped" is success.
@@ -29,9 +29,8 @@ Flags:
   --containers A[=IP],…  the node containers, first control plane first, for the advice on timeout
 
 Environment:
-  ${TALOSCONFIG_ENV}  the talosconfig YAML itself (keeps keys off the command line)
-
-${EXIT_CODES_HELP}`,
+  ${TALOSCONFIG_ENV}  the talosconfig YAML itself (keeps keys off the command line)`,
+        exitCodes: [ExitCode.OK, ExitCode.FAILED, ExitCode.USAGE, ExitCode.FATAL, ExitCode.TIMEOUT],
 
     async run(args, ctx) {
         const flags = parseFlags(NAME, args, {
@@ -42,7 +41,7 @@ ${EXIT_CODES_HELP}`,
             containers: { type: "string" },
         });
         if (flags.help) {
-            ctx.out(this.help);
+            ctx.out(commandHelp(this));
             return;
         }
         const timeoutMs = durationFlag(NAME, "timeout", flags.timeout as string | undefined, "10m");

@@ -53,41 +53,54 @@ function upsertNamed(doc: Document, key: string, item: Named): void {
     else seq.items.push(node);
 }
 
-interface Kubeconfig {
-    clusters: Named[];
-    users: Named[];
-    contexts: Named[];
-    "current-context": string;
+/** A list entry of a kubeconfig (a cluster, user or context), as it is in the file. */
+interface Entry extends Named {
+    [key: string]: unknown;
 }
 
+/** The entry of `list` named `name`; the cluster's config was checked before (loadKubeconfig), so it is there. */
+function entryNamed(source: Record<string, unknown>, list: "clusters" | "users" | "contexts", name: unknown): Entry {
+    const entries = source[list];
+    const found = Array.isArray(entries) ? entries.find((e): e is Entry => isRecord(e) && e.name === name) : undefined;
+    if (found === undefined) throw new Error(`the cluster's kubeconfig has no ${list} entry named ${JSON.stringify(name)}`);
+    return found;
+}
+
+/**
+ * Merges the current context of `ours` (a kubeconfig the caller checked with loadKubeconfig)
+ * with its cluster and user into `existing`; the rest of `ours`, if any, is not ours to add.
+ */
 export function mergeKubeconfig(existing: string | undefined, ours: string, options: MergeOptions): MergeResult {
-    const source = parseDocument(ours).toJS() as Kubeconfig;
+    const source: unknown = parseDocument(ours).toJS();
+    if (!isRecord(source)) throw new Error("the cluster's kubeconfig is not a YAML mapping");
+    const context = source["current-context"];
+    const contextEntry = entryNamed(source, "contexts", context);
+    const spec = isRecord(contextEntry.context) ? contextEntry.context : {};
     const doc = load(existing, "kubeconfig", () => ({
         apiVersion: "v1", kind: "Config", preferences: {}, clusters: [], users: [], contexts: [], "current-context": "",
     }));
-    for (const key of ["clusters", "users", "contexts"] as const) {
-        for (const item of source[key]) upsertNamed(doc, key, item);
-    }
-    const context = source["current-context"];
+    upsertNamed(doc, "clusters", entryNamed(source, "clusters", spec.cluster));
+    upsertNamed(doc, "users", entryNamed(source, "users", spec.user));
+    upsertNamed(doc, "contexts", contextEntry);
     if (options.switchContext || !doc.get("current-context")) doc.set("current-context", context);
-    return { ...sameText(doc, existing), context };
+    return { ...sameText(doc, existing), context: contextEntry.name };
 }
 
-interface Talosconfig {
-    context: string;
-    contexts: Record<string, unknown>;
-}
-
+/** Merges the current context of `ours` (a talosconfig the caller checked with parseTalosconfig) into `existing`. */
 export function mergeTalosconfig(existing: string | undefined, ours: string, options: MergeOptions): MergeResult {
-    const source = parseDocument(ours).toJS() as Talosconfig;
+    const source: unknown = parseDocument(ours).toJS();
+    const context = isRecord(source) ? source.context : undefined;
+    const contexts = isRecord(source) && isRecord(source.contexts) ? source.contexts : {};
+    if (typeof context !== "string" || !isRecord(contexts[context])) throw new Error("the cluster's talosconfig has no current context");
     const doc = load(existing, "talosconfig", () => ({ context: "", contexts: {} }));
-    let contexts = doc.get("contexts");
-    if (!isMap(contexts)) {
-        contexts = new YAMLMap();
-        doc.set("contexts", contexts);
-    }
-    for (const [name, value] of Object.entries(source.contexts)) (contexts as YAMLMap).set(name, doc.createNode(value));
-    const context = source.context;
+    const found = doc.get("contexts");
+    const target = isMap(found) ? found : new YAMLMap();
+    if (target !== found) doc.set("contexts", target);
+    target.set(context, doc.createNode(contexts[context]));
     if (options.switchContext || !doc.get("context")) doc.set("context", context);
     return { ...sameText(doc, existing), context };
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+    return typeof value === "object" && value !== null && !Array.isArray(value);
 }

@@ -7,10 +7,10 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseSecretsYaml, SecretsFileError } from "../../talos/secretsfile";
 import type { Command } from "../command";
-import { EXIT_CODES_HELP } from "../command";
+import { commandHelp } from "../command";
 import { CliError, ExitCode } from "../exitcodes";
 import { parseFlags } from "../flags";
-import { destroy, runPulumi, setConfig, stackOutput } from "../pulumi";
+import { destroy, selectedStack, setConfig, stackOutput } from "../pulumi";
 
 const NAME = "destroy";
 
@@ -19,18 +19,17 @@ export function keptSecretsPath(stack: string): string {
     return join(".talos-docker", stack, "secrets.yaml");
 }
 
-async function selectedStack(flag: string | undefined, env: Readonly<Record<string, string | undefined>>): Promise<string> {
+async function stackToDestroy(flag: string | undefined, env: Readonly<Record<string, string | undefined>>): Promise<string> {
     if (flag) return flag;
-    const result = await runPulumi(["stack", "--show-name"], env);
-    const name = result.stdout.trim();
-    if (result.code !== 0 || name === "") throw new CliError(ExitCode.USAGE, `no Pulumi stack is selected: pass --stack NAME (${result.stderr.trim()})`);
-    return name;
+    const selected = await selectedStack(env);
+    if ("why" in selected) throw new CliError(ExitCode.USAGE, `no Pulumi stack is selected: pass --stack NAME (${selected.why})`);
+    return selected.name;
 }
 
 export const destroyCommand: Command = {
     name: NAME,
     summary: "pulumi destroy; --keep-secrets keeps the CAs and tokens for an identical re-create",
-    help: `Usage: destroy [--keep-secrets] [--stack NAME] [--yes]
+    usage: `Usage: destroy [--keep-secrets] [--stack NAME] [--yes]
 
 Runs \`pulumi destroy\`: the node containers, their volumes and the network go.
 
@@ -43,9 +42,8 @@ Flags:
   --keep-secrets   keep the cluster's secrets for the next \`pulumi up\`
   --stack NAME     the stack (default: the selected one)
   --yes            do not ask pulumi for confirmation
-  --project-dir D  the Pulumi project's directory (default: the current one)
-
-${EXIT_CODES_HELP}`,
+  --project-dir D  the Pulumi project's directory (default: the current one)`,
+        exitCodes: [ExitCode.OK, ExitCode.FAILED, ExitCode.USAGE],
 
     async run(args, ctx) {
         const flags = parseFlags(NAME, args, {
@@ -55,10 +53,10 @@ ${EXIT_CODES_HELP}`,
             "project-dir": { type: "string" },
         });
         if (flags.help) {
-            ctx.out(this.help);
+            ctx.out(commandHelp(this));
             return;
         }
-        const stack = await selectedStack(flags.stack as string | undefined, ctx.env);
+        const stack = await stackToDestroy(flags.stack as string | undefined, ctx.env);
         if (flags["keep-secrets"]) {
             const secrets = await stackOutput("talosSecrets", stack, ctx.env);
             try {

@@ -7,7 +7,8 @@ import { cidrsOverlap, freeBlock, parseCidr, type Cidr } from "../../components/
 import { LABELS } from "../cluster/target";
 import { DockerError, type ContainerSummary, type DockerApi, type EngineInfo, type NetworkDetails } from "../docker/api";
 import { settle } from "../settle";
-import type { PortState } from "./ports";
+import { cgroupCheck } from "./cgroup";
+import { movePort, portHolder, type PortAdviceContext, type PortState } from "./ports";
 
 export interface Check {
     name: string;
@@ -16,7 +17,7 @@ export interface Check {
     fix?: string;
 }
 
-export interface DoctorDeps {
+export interface DoctorDeps extends PortAdviceContext {
     docker: DockerApi;
     /** is host:port free to bind? */
     portState(host: string, port: number, timeoutMs: number): Promise<PortState>;
@@ -49,7 +50,7 @@ export async function runChecks(spec: ClusterSpec | undefined, deps: DoctorDeps,
 
     const checks: Promise<Check | Check[]>[] = [
         info.then((r) => (r.ok ? engineCheck(r.value, deps.docker.host) : engineDown(r.error, deps.docker.host, timeoutMs))),
-        info.then((r) => (r.ok ? cgroupCheck(r.value) : needsDocker("cgroup v2"))),
+        info.then((r) => (r.ok ? cgroupCheck(r.value, spec) : needsDocker("cgroup v2"))),
     ];
     if (spec !== undefined) {
         const containers = settle(deps.docker.listContainers([], left()));
@@ -65,11 +66,21 @@ export async function runChecks(spec: ClusterSpec | undefined, deps: DoctorDeps,
     return (await Promise.all(checks)).flat();
 }
 
+/**
+ * Said under an engine doctor cannot reach: not only `pulumi up` needs it. The Docker provider
+ * connects to the engine (DOCKER_HOST, or docker:host) when it is configured, so even `pulumi
+ * preview` fails without one: "docker native provider returned an unexpected error from
+ * Configure: failed to connect to any docker daemon" (Pulumi CLI 3.274.1, @pulumi/docker 5.2).
+ */
+export const PREVIEW_NEEDS_ENGINE =
+    "`pulumi preview` needs it too: the Docker provider connects to the engine when it is configured, so a preview without one fails " +
+    "(\"failed to connect to any docker daemon\"); a preview in CI needs a Docker Engine, not the cluster";
+
 /** The client's message says how to fix an engine that is not there; a silent one gets a next step here. */
 function engineDown(error: Error, host: string, timeoutMs: number): Check {
-    const check: Check = { name: "Docker Engine", status: "fail", detail: error.message };
+    const check: Check = { name: "Docker Engine", status: "fail", detail: `${error.message}\n${PREVIEW_NEEDS_ENGINE}` };
     if (error instanceof DockerError && error.kind === "timeout") {
-        check.detail = `the Docker Engine at ${host} did not answer within ${seconds(timeoutMs)}`;
+        check.detail = `the Docker Engine at ${host} did not answer within ${seconds(timeoutMs)}\n${PREVIEW_NEEDS_ENGINE}`;
         check.fix = "check that it runs and is not stuck (sudo systemctl status docker; docker info), or give it longer (--timeout 30s)";
     }
     return check;
@@ -77,16 +88,6 @@ function engineDown(error: Error, host: string, timeoutMs: number): Check {
 
 export function engineCheck(info: EngineInfo, host: string): Check {
     return { name: "Docker Engine", status: "ok", detail: `${info.serverVersion} at ${host} (${info.operatingSystem})` };
-}
-
-export function cgroupCheck(info: EngineInfo): Check {
-    if (info.cgroupVersion === "2") return { name: "cgroup v2", status: "ok", detail: "the engine runs cgroup v2" };
-    return {
-        name: "cgroup v2",
-        status: "fail",
-        detail: `the engine runs cgroup v${info.cgroupVersion}; Talos in a container needs cgroup v2`,
-        fix: "boot the host with cgroup v2 (systemd.unified_cgroup_hierarchy=1 on the kernel command line; the default of current distributions and Docker Desktop), then restart Docker",
-    };
 }
 
 export function resourceChecks(spec: ClusterSpec, info: EngineInfo): Check[] {
@@ -194,12 +195,8 @@ async function portChecks(spec: ClusterSpec, containers: ContainerSummary[] | un
             if (holder.labels[LABELS.cluster] === spec.clusterName) {
                 return { name, status: "ok", detail: `${host}:${port} (${key}) is in use by this cluster's ${holder.name}` };
             }
-            return {
-                name,
-                status: "fail",
-                detail: `${host}:${port} (${key}) is published by container ${holder.name}`,
-                fix: `stop it (docker rm -f ${holder.name}), or set talos-docker:ports.${key} to a free port`,
-            };
+            const { who, fix } = portHolder(holder, key, deps);
+            return { name, status: "fail", detail: `${host}:${port} (${key}) is published by ${who}`, fix };
         }
         const state = await deps.portState(host, port, left());
         switch (state) {
@@ -210,7 +207,7 @@ async function portChecks(spec: ClusterSpec, containers: ContainerSummary[] | un
                     name,
                     status: "fail",
                     detail: `${host}:${port} (${key}) is taken by another process`,
-                    fix: `\`ss -ltnp 'sport = :${port}'\` shows which; stop it, or set talos-docker:ports.${key} to a free port`,
+                    fix: `\`ss -ltnp 'sport = :${port}'\` shows which; stop it, or give this cluster another port: ${movePort(key, deps)}`,
                 };
             case "no-address":
                 return { name, status: "fail", detail: `${host} is not an address of this host`, fix: "set talos-docker:ports.bindAddress to 127.0.0.1 or an address of this host" };

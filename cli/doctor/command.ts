@@ -7,37 +7,40 @@ import { join, resolve } from "node:path";
 
 import { parseIPv4, type Cidr } from "../../components/ipv4";
 import type { Command } from "../command";
-import { EXIT_CODES_HELP, UNHEALTHY_HELP } from "../command";
+import { commandHelp } from "../command";
 import { CliError, ExitCode } from "../exitcodes";
 import { durationFlag, parseFlags } from "../flags";
+import { CGROUP_V1 } from "./cgroup";
 import type { Check } from "./checks";
-import { readStackConfig } from "./stackfile";
+import { pulumiSelection, readStackConfig, stackMaking, stackOfFile } from "./stackfile";
 
 const NAME = "doctor";
 
 export const doctorCommand: Command = {
     name: NAME,
     summary: "can this machine run the stack? Docker, cgroup v2, image, ports, subnet, memory, CPUs, tools",
-    help: `Usage: doctor [flags]
+    usage: `Usage: doctor [flags]
 
 Checks what \`pulumi up\` needs, for the stack's own config (Pulumi.<stack>.yaml, read as the
-program reads it): the Docker Engine answers; it runs cgroup v2; the Talos image is present or its
-registry has it; the host ports are free (or held by this cluster); the subnet overlaps no Docker
-network; the engine has the memory and CPUs the nodes ask for; pulumi, kubectl and talosctl are on
-PATH (warnings only). Each problem comes with how to fix it.
+program reads it): the Docker Engine answers (\`pulumi preview\` needs it too, not only \`pulumi up\`);
+the kubelet of the stack's Kubernetes version starts on the engine's cgroup version (Talos itself
+does not need cgroup v2 in a container; the kubelet refuses cgroup v1 by default from Kubernetes
+1.${CGROUP_V1.refusedFrom}); the Talos image is present or its registry has it; the host ports are free (or
+held by this cluster; a port another cluster's node holds is named with that cluster); the subnet
+overlaps no Docker network; the engine has the memory and CPUs the nodes ask for; pulumi, kubectl
+and talosctl are on PATH (warnings only). Each problem comes with how to fix it.
 
 Flags:
-  --stack NAME          the stack whose config to check (default: the only Pulumi.<stack>.yaml)
+  --stack NAME          the stack whose config to check (default: the one Pulumi has selected, else
+                        the only Pulumi.<stack>.yaml); a stack without a file is refused
   --project-dir DIR     the Pulumi project's directory (default: the current one)
   --timeout DURATION    deadline of each check (default 5s)
   --json                print the checks as JSON
 
 Environment:
   DOCKER_HOST           the Docker Engine (default unix:///var/run/docker.sock)
-  PATH                  where pulumi, kubectl and talosctl are looked for
-
-${EXIT_CODES_HELP}
-${UNHEALTHY_HELP}`,
+  PATH                  where pulumi, kubectl and talosctl are looked for`,
+        exitCodes: [ExitCode.OK, ExitCode.FAILED, ExitCode.USAGE, ExitCode.UNHEALTHY],
 
     async run(args, ctx) {
         const flags = parseFlags(NAME, args, {
@@ -47,12 +50,14 @@ ${UNHEALTHY_HELP}`,
             json: { type: "boolean" },
         });
         if (flags.help) {
-            ctx.out(this.help);
+            ctx.out(commandHelp(this));
             return;
         }
         const timeoutMs = durationFlag(NAME, "timeout", flags.timeout as string | undefined, "5s");
         const projectDir = resolve((flags["project-dir"] as string | undefined) ?? ".");
-        const stack = readStackConfig(projectDir, flags.stack as string | undefined);
+        const stackFlag = flags.stack as string | undefined;
+        const selection = stackFlag === undefined ? await pulumiSelection(projectDir, ctx.env) : undefined;
+        const stack = readStackConfig(projectDir, stackFlag, selection);
         const configCheck: Check = stack.error !== undefined
             ? { name: "stack config", status: "fail", detail: stack.error, fix: "correct the keys named above (pulumi config set talos-docker:<key> <value>)" }
             : { name: "stack config", status: "ok", detail: `${stack.file ?? "defaults"}: ${stack.spec!.controlPlanes.count} control plane(s) + ${stack.spec!.workers.count} worker(s), Talos ${stack.spec!.talosVersion}` };
@@ -62,7 +67,12 @@ ${UNHEALTHY_HELP}`,
         const docker = (ctx.clients?.docker ?? dockerFromEnv)(ctx.env);
         let checks: Check[];
         try {
-            checks = [configCheck, ...(await runChecks(stack.spec, { docker, portState, which: (c) => which(c, ctx.env.PATH), hostSubnets }, timeoutMs))];
+            const stackName = stack.file === undefined ? undefined : stackOfFile(stack.file);
+            const deps = {
+                docker, portState, which: (c: string) => which(c, ctx.env.PATH), hostSubnets,
+                stack: stackName, stackOfCluster: (cluster: string) => stackMaking(projectDir, cluster, stackName),
+            };
+            checks = [configCheck, ...(await runChecks(stack.spec, deps, timeoutMs))];
         } finally {
             docker.close();
         }

@@ -4,7 +4,56 @@
 
 import { createServer } from "node:net";
 
+import { LABELS } from "../cluster/target";
+import type { ContainerSummary } from "../docker/api";
 import { checkTcp, dialAddress } from "../status/tcp";
+
+/** The label kind puts on its node containers (kind@v0.32.0:pkg/cluster/internal/providers/docker/constants.go). */
+const KIND_CLUSTER_LABEL = "io.x-k8s.kind.cluster";
+
+/** What the advice for a port may name: this stack, and the stack of this project behind another cluster. */
+export interface PortAdviceContext {
+    /** the stack being checked, for the commands' --stack; undefined when doctor checks the defaults */
+    stack?: string;
+    /** the stack of this project whose config makes the Talos cluster of that name, if one does */
+    stackOfCluster?(cluster: string): string | undefined;
+}
+
+/** The command that gives this cluster another host port for `key`. */
+export function movePort(key: string, advice: PortAdviceContext): string {
+    return `pulumi config set --path talos-docker:ports.${key} <free port>${advice.stack !== undefined ? ` --stack ${advice.stack}` : ""}`;
+}
+
+/**
+ * Another container publishes the port: what it is and the commands that fit. Never `docker rm`:
+ * a node container belongs to a cluster, and removing one breaks that cluster rather than
+ * removing it.
+ */
+export function portHolder(holder: ContainerSummary, key: string, advice: PortAdviceContext): { who: string; fix: string } {
+    const otherPort = `give this cluster another port: ${movePort(key, advice)}`;
+    const talos = holder.labels[LABELS.cluster];
+    if (talos !== undefined) {
+        const stack = advice.stackOfCluster?.(talos);
+        const destroy = stack !== undefined
+            ? `pulumi destroy --stack ${stack} (its stack in this project)`
+            : `\`pulumi destroy\` in the stack that made it, or talosctl cluster destroy --name ${talos} if talosctl did`;
+        return {
+            who: `${holder.name}, a node of the Talos cluster ${talos}`,
+            fix: `if cluster ${talos} is no longer needed, destroy it: ${destroy}; else ${otherPort}`,
+        };
+    }
+    const kind = holder.labels[KIND_CLUSTER_LABEL];
+    if (kind !== undefined) {
+        return {
+            who: `${holder.name}, a node of the kind cluster ${kind}`,
+            fix: `if kind cluster ${kind} is no longer needed, delete it (kind delete cluster --name ${kind}); else ${otherPort}`,
+        };
+    }
+    return {
+        who: `container ${holder.name} (not a cluster node)`,
+        fix: `stop it if it is yours to stop (docker stop ${holder.name}); else ${otherPort}`,
+    };
+}
 
 export type PortState = "free" | "taken" | "no-address" | string;
 

@@ -12,30 +12,88 @@ import { KubeRequestError, type KubeApi, type KubeResponse } from "./api";
 
 /** A kubeconfig that cannot be used; the message is safe to print. */
 export class KubeconfigError extends Error {
-    constructor(message: string) {
-        super(`kubeconfig: ${message}`);
+    constructor(
+        /** what is wrong, without the "kubeconfig: " prefix; never a value from the file but names */
+        readonly reason: string,
+    ) {
+        super(`kubeconfig: ${reason}`);
         this.name = "KubeconfigError";
     }
 }
 
-export async function kubeClientFromKubeconfig(text: string): Promise<KubeApi> {
+/** A kubeconfig whose current context names a cluster and a user it has. */
+export interface LoadedKubeconfig {
+    kc: KubeConfig;
+    /** the names of the current context, its cluster and its user */
+    context: string;
+    cluster: string;
+    user: string;
+    /** the cluster's API server URL */
+    server: string;
+}
+
+/**
+ * The rule for a usable kubeconfig, for every command that takes one: it loads as
+ * @kubernetes/client-node loads it (kubectl's format), and its current-context names a context,
+ * that context a cluster and a user the file has. Nothing is contacted and no credential is
+ * decoded yet (kubeClientFromKubeconfig does that).
+ */
+export function loadKubeconfig(text: string): LoadedKubeconfig {
     const kc = new KubeConfig();
     try {
         kc.loadFromString(text);
     } catch (err) {
-        // js-yaml's message quotes the source around the error, which may be key material.
-        const mark = (err as { mark?: { line: number; column: number } }).mark;
-        throw new KubeconfigError(`not a valid kubeconfig${mark ? ` (YAML error at line ${mark.line + 1}, column ${mark.column + 1})` : ""}`);
+        throw new KubeconfigError(loadProblem(err));
     }
-    const cluster = kc.getCurrentCluster();
-    if (cluster === null) throw new KubeconfigError(`current-context "${kc.getCurrentContext()}" names no cluster`);
+    const context = kc.getCurrentContext() as unknown;
+    if (typeof context !== "string" || context === "") {
+        throw new KubeconfigError(
+            "current-context is not set (is this a kubeconfig? it needs clusters, users, contexts and current-context)",
+        );
+    }
+    const entry = kc.getContextObject(context);
+    if (entry === null) {
+        throw new KubeconfigError(`current-context "${context}" is not in contexts (it has: ${names(kc.getContexts())})`);
+    }
+    const cluster = kc.getCluster(entry.cluster);
+    if (cluster === null) {
+        throw new KubeconfigError(
+            `context "${context}" names cluster "${entry.cluster}", which is not in clusters (it has: ${names(kc.getClusters())})`,
+        );
+    }
+    if (entry.user === undefined) throw new KubeconfigError(`context "${context}" names no user`);
+    if (kc.getUser(entry.user) === null) {
+        throw new KubeconfigError(
+            `context "${context}" names user "${entry.user}", which is not in users (it has: ${names(kc.getUsers())})`,
+        );
+    }
+    return { kc, context, cluster: entry.cluster, user: entry.user, server: cluster.server };
+}
+
+/** Why loadFromString threw, without the source it quotes (it may be key material). */
+function loadProblem(err: unknown): string {
+    // js-yaml's error carries where; its message quotes the lines around it.
+    const mark = (err as { mark?: { line: number; column: number } }).mark;
+    if (mark !== undefined) return `not valid YAML (line ${mark.line + 1}, column ${mark.column + 1})`;
+    // client-node's own checks name the entry and the field: "clusters[0].cluster.server is missing".
+    const message = err instanceof Error ? err.message : "";
+    if (/^(clusters|users|contexts)\[\d+\](\.[a-z]+)* is missing$/.test(message)) return message;
+    return "not a YAML mapping of clusters, users, contexts and current-context";
+}
+
+function names(list: { name: string }[]): string {
+    return list.length > 0 ? list.map((e) => e.name).join(", ") : "none";
+}
+
+export async function kubeClientFromKubeconfig(text: string): Promise<KubeApi> {
+    const { kc, context, server } = loadKubeconfig(text);
     const opts: https.RequestOptions = {};
     try {
         await kc.applyToHTTPSOptions(opts);
     } catch {
-        throw new KubeconfigError(`the credentials of context "${kc.getCurrentContext()}" cannot be loaded`);
+        throw new KubeconfigError(`the credentials of context "${context}" cannot be loaded`);
     }
-    return new HttpsKubeClient(cluster.server, opts);
+    return new HttpsKubeClient(server, opts);
 }
 
 class HttpsKubeClient implements KubeApi {

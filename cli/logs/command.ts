@@ -6,7 +6,7 @@ import { StringDecoder } from "node:string_decoder";
 import { parseDuration } from "../../components/duration";
 import { LABELS } from "../cluster/target";
 import type { Command } from "../command";
-import { EXIT_CODES_HELP } from "../command";
+import { commandHelp } from "../command";
 import { DockerError } from "../docker/api";
 import { CliError, ExitCode } from "../exitcodes";
 import { countFlag, parseFlagsAndArgs } from "../flags";
@@ -17,7 +17,7 @@ const NAME = "logs";
 export const logsCommand: Command = {
     name: NAME,
     summary: "a node's console log (docker logs of its container); --follow, --since, --tail",
-    help: `Usage: logs <node> [flags]
+    usage: `Usage: logs <node> [flags]
 
 Prints the console log of a node container: Talos' boot and service messages. <node> is the
 container's name (talos-cp-01) or, within the cluster, cp-01, cp-1, cp (the first control plane),
@@ -31,9 +31,8 @@ Flags:
   --cluster NAME        look among this cluster's containers only
 
 Environment:
-  DOCKER_HOST           the Docker Engine (default unix:///var/run/docker.sock)
-
-${EXIT_CODES_HELP}`,
+  DOCKER_HOST           the Docker Engine (default unix:///var/run/docker.sock)`,
+        exitCodes: [ExitCode.OK, ExitCode.FAILED, ExitCode.USAGE],
 
     async run(args, ctx) {
         const { flags, positionals } = parseFlagsAndArgs(NAME, args, {
@@ -44,7 +43,7 @@ ${EXIT_CODES_HELP}`,
             cluster: { type: "string" },
         });
         if (flags.help) {
-            ctx.out(this.help);
+            ctx.out(commandHelp(this));
             return;
         }
         if (positionals.length !== 1) throw new CliError(ExitCode.USAGE, `${NAME}: give one node, e.g. \`logs cp-01\` (see \`${NAME} --help\`)`);

@@ -10,11 +10,12 @@ import { findContainers, LABELS, type ClusterTarget, type NodeTarget } from "../
 import type { ContainerDetails, ContainerSummary, DockerApi } from "../docker/api";
 import type { KubeApi } from "../kube/api";
 import { observe } from "../wait/flow";
-import { judge } from "../wait/readiness";
+import { judge, type Observation } from "../wait/readiness";
 import type { ServiceInfo, TalosApi } from "../../talos/api";
 import { TalosApiError } from "../../talos/api";
 import { settle, type Settled } from "../settle";
 import { serviceUp, type ContainerRow, type Finding, type KubernetesSection, type PortRow, type StatusReport, type TalosRow, type UsageRow } from "./report";
+import { expectedNodes, type ExpectedNodes } from "./expected";
 import { checkTcp, dialAddress, type PortCheck } from "./tcp";
 
 export interface StatusDeps {
@@ -109,7 +110,8 @@ export async function collectStatus(target: ClusterTarget, deps: StatusDeps, opt
             nodes = await dockerBranch();
         },
     ]);
-    const expected = target.nodes.length > 0 ? target.nodes.length : nodes.filter((n) => n.container !== undefined).length;
+    const containers = nodes.filter((n) => n.container !== undefined || n.error !== undefined).length;
+    const expected = expectedNodes(target.nodes.length, containers, nodesListed(kube));
     kubernetesSection(report, kube, expected, nodes, find);
     if (deps.talos === undefined) report.talos.skipped = "no talosconfig";
     report.healthy = !report.findings.some((f) => f.severity === "problem");
@@ -284,6 +286,11 @@ async function talosSection(report: StatusReport, nodes: NodeInfo[], talos: Talo
 
 type KubeProbe = { skipped: string } | { server: string; obs: Awaited<ReturnType<typeof observe>> } | { server: string; fatal: string };
 
+/** What the API answered for nodes, if it was asked. */
+function nodesListed(probe: KubeProbe): Observation["nodes"] {
+    return "obs" in probe ? probe.obs.nodes : undefined;
+}
+
 async function kubernetesProbe(kube: KubeApi | undefined, t: number): Promise<KubeProbe> {
     if (kube === undefined) return { skipped: "no kubeconfig" };
     try {
@@ -294,7 +301,13 @@ async function kubernetesProbe(kube: KubeApi | undefined, t: number): Promise<Ku
     }
 }
 
-function kubernetesSection(report: StatusReport, probe: KubeProbe, expected: number, nodes: NodeInfo[], find: (f: Finding) => void): void {
+function kubernetesSection(
+    report: StatusReport,
+    probe: KubeProbe,
+    expected: ExpectedNodes,
+    nodes: NodeInfo[],
+    find: (f: Finding) => void,
+): void {
     const k: KubernetesSection = { problems: [] };
     report.kubernetes = k;
     if ("skipped" in probe) {
@@ -308,10 +321,15 @@ function kubernetesSection(report: StatusReport, probe: KubeProbe, expected: num
         find({ section: "kubernetes", severity: "problem", what: probe.fatal, next: "`npm run kubeconfig` merges this stack's kubeconfig" });
         return;
     }
-    const v = judge(probe.obs, expected, probe.server, nodes.map((n) => n.name));
+    const v = judge(probe.obs, expected.count, probe.server, nodes.map((n) => n.name));
     k.api = probe.obs.api.ok ? "ok" : probe.obs.api.reason;
     if (Array.isArray(probe.obs.nodes)) {
-        k.nodesExpected = expected;
+        k.nodesExpected = expected.count;
+        k.nodesExpectedFrom = expected.from;
+        if (expected.from === "api") {
+            report.notes.push(`nodes and per-node pods are judged against the ${expected.count} Node objects the API lists: `
+                + "with no stack outputs and no node containers, a node that never registered goes unnoticed");
+        }
         k.nodesReady = probe.obs.nodes.filter((n) => n.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True")).length;
     }
     k.summary = v.ready ? v.summary : v.state;

@@ -4,7 +4,7 @@
 import type { TalosApi } from "../../talos/api";
 import { findClientConfigs } from "../cluster/target";
 import type { Command } from "../command";
-import { EXIT_CODES_HELP, UNHEALTHY_HELP } from "../command";
+import { commandHelp } from "../command";
 import { CliError, ExitCode } from "../exitcodes";
 import { durationFlag, parseFlags } from "../flags";
 import type { KubeApi } from "../kube/api";
@@ -15,7 +15,7 @@ const NAME = "status";
 export const statusCommand: Command = {
     name: NAME,
     summary: "containers, network, Talos API, Kubernetes, resources and ports, with the next step for each problem",
-    help: `Usage: status [flags]
+    usage: `Usage: status [flags]
 
 Checks the cluster in seven sections: the node containers (state, IP, health, uptime), the Docker
 network, the Talos API of every node (version and services, through the first control plane),
@@ -24,7 +24,9 @@ ports (reachable from the host?), and a summary with the next step for each prob
 deadline, so even a dead cluster reports in about --timeout.
 
 The client configs come from \`pulumi stack output\` (or --talosconfig/--kubeconfig files); the
-containers from Docker, by their talos.cluster.name label.
+containers from Docker, by their talos.cluster.name label. Nodes and per-node pods are judged
+against the nodes the stack declares, else the node containers Docker has, else the Node objects
+the API lists; the report says which.
 
 Flags:
   --stack NAME          the Pulumi stack (default: the selected one)
@@ -36,10 +38,8 @@ Flags:
   --sequential          one probe at a time (the baseline npm run bench compares against)
 
 Environment:
-  DOCKER_HOST           the Docker Engine (default unix:///var/run/docker.sock)
-
-${EXIT_CODES_HELP}
-${UNHEALTHY_HELP}`,
+  DOCKER_HOST           the Docker Engine (default unix:///var/run/docker.sock)`,
+        exitCodes: [ExitCode.OK, ExitCode.FAILED, ExitCode.USAGE, ExitCode.UNHEALTHY],
 
     async run(args, ctx) {
         const flags = parseFlags(NAME, args, {
@@ -52,7 +52,7 @@ ${UNHEALTHY_HELP}`,
             sequential: { type: "boolean" },
         });
         if (flags.help) {
-            ctx.out(this.help);
+            ctx.out(commandHelp(this));
             return;
         }
         const probeTimeoutMs = durationFlag(NAME, "timeout", flags.timeout as string | undefined, "3s");

@@ -1,6 +1,7 @@
 // The status report as a person reads it: the seven sections as aligned tables, then the summary
 // with one next step per problem. (--json prints the StatusReport itself.)
 
+import { EXPECTED_FROM } from "./expected";
 import { serviceUp, type StatusReport } from "./report";
 
 export function renderStatus(r: StatusReport): string[] {
@@ -49,7 +50,10 @@ export function renderStatus(r: StatusReport): string[] {
     if (k.skipped) out.push(`  not checked: ${k.skipped}`);
     else {
         out.push(`  API: ${k.api === "ok" ? "ready" : k.api}`);
-        if (k.nodesExpected !== undefined) out.push(`  nodes: ${k.nodesReady}/${k.nodesExpected} Ready`);
+        if (k.nodesExpected !== undefined) {
+            const from = k.nodesExpectedFrom === undefined ? "" : ` (expected: ${EXPECTED_FROM[k.nodesExpectedFrom]})`;
+            out.push(`  nodes: ${k.nodesReady}/${k.nodesExpected} Ready${from}`);
+        }
         if (k.summary) out.push(`  ${k.summary}`);
     }
 

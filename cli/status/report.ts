@@ -1,6 +1,8 @@
 // What `status` found: the seven sections of the seed's status-talos.sh as data (the --json
 // form), and the findings, each with the next step to take.
 
+import type { ExpectedFrom } from "./expected";
+
 export type SectionId = "containers" | "network" | "talos" | "kubernetes" | "resources" | "ports";
 
 export interface Finding {
@@ -62,6 +64,8 @@ export interface KubernetesSection {
     api?: string;
     nodesReady?: number;
     nodesExpected?: number;
+    /** what nodesExpected counts: the stack's nodes, Docker's node containers, or the API's Node objects */
+    nodesExpectedFrom?: ExpectedFrom;
     /** "API ready, 3/3 nodes Ready, CoreDNS 2/2, …" or the problems */
     summary?: string;
     problems: string[];

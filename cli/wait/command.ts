@@ -1,7 +1,7 @@
 // `wait`: block until Kubernetes is usable (API ready, all nodes Ready, kube-system pods ready).
 
 import type { Command } from "../command";
-import { EXIT_CODES_HELP } from "../command";
+import { commandHelp } from "../command";
 import { CliError, ExitCode } from "../exitcodes";
 import { countFlag, durationFlag, listFlag, parseFlags } from "../flags";
 import type { KubeApi } from "../kube/api";
@@ -16,7 +16,7 @@ const NAME = "wait";
 export const waitCommand: Command = {
     name: NAME,
     summary: "wait until Kubernetes is ready: /readyz, all nodes Ready, CoreDNS, kube-proxy and flannel running",
-    help: `Usage: wait --nodes N [flags]
+    usage: `Usage: wait --nodes N [flags]
 
 Polls the Kubernetes API of the kubeconfig's current context (every 500 ms) until /readyz
 answers, N nodes are Ready, and the kube-system pods of CoreDNS, kube-proxy and flannel are
@@ -29,9 +29,8 @@ Flags:
   --containers A[=IP],…  the node containers (named after their nodes), for the advice on timeout
 
 Environment:
-  ${KUBECONFIG_ENV}  the kubeconfig YAML itself (keeps keys off the command line)
-
-${EXIT_CODES_HELP}`,
+  ${KUBECONFIG_ENV}  the kubeconfig YAML itself (keeps keys off the command line)`,
+        exitCodes: [ExitCode.OK, ExitCode.FAILED, ExitCode.USAGE, ExitCode.FATAL, ExitCode.TIMEOUT],
 
     async run(args, ctx) {
         const flags = parseFlags(NAME, args, {
@@ -41,7 +40,7 @@ ${EXIT_CODES_HELP}`,
             containers: { type: "string" },
         });
         if (flags.help) {
-            ctx.out(this.help);
+            ctx.out(commandHelp(this));
             return;
         }
         const expectedNodes = countFlag(NAME, "nodes", flags.nodes as string | undefined);

@@ -24,8 +24,11 @@ export interface TalosContext {
 
 /** A talosconfig that cannot be used; the message is safe to print. */
 export class TalosconfigError extends Error {
-    constructor(message: string) {
-        super(`talosconfig: ${message}`);
+    constructor(
+        /** what is wrong, without the "talosconfig: " prefix; it names fields, never their values */
+        readonly reason: string,
+    ) {
+        super(`talosconfig: ${reason}`);
         this.name = "TalosconfigError";
     }
 }

@@ -167,7 +167,7 @@ describe("bootstrap input", () => {
 
     it("rejects an unknown flag and a bad duration", async () => {
         expect((await runCli(["bootstrap", "--nodes", "3"], {})).err).toEqual([
-            "[bootstrap] error: bootstrap: Unknown option '--nodes' (see `bootstrap --help`)",
+            "[bootstrap] error: bootstrap: unknown flag --nodes (see `bootstrap --help`)",
         ]);
         const run = await runCli(["bootstrap", "--timeout", "ten"], {});
         expect(run.code).toBe(ExitCode.USAGE);

@@ -4,8 +4,9 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, st
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { parse } from "yaml";
+import { parse, stringify } from "yaml";
 import { MergeError, mergeKubeconfig, mergeTalosconfig } from "../../cli/clientconfigs/merge";
+import { KubeconfigError, loadKubeconfig } from "../../cli/kube/client";
 import { userConfigPath } from "../../cli/clientconfigs/files";
 import { renderKubeconfig, renderTalosconfig } from "../../talos/clientconfig";
 import { runCli } from "./support/harness";
@@ -70,9 +71,43 @@ describe("mergeKubeconfig", () => {
         expect(merged.clusters).toHaveLength(1);
     });
 
+    it("merges only the current context of ours, with its cluster and user", () => {
+        const two = parse(ours);
+        two.clusters.push({ name: "extra", cluster: { server: "https://10.0.0.1:6443" } });
+        two.contexts.push({ name: "extra", context: { cluster: "extra", user: "admin@talos" } });
+        const merged = parse(mergeKubeconfig(undefined, stringify(two), { switchContext: true }).text);
+        expect(merged.clusters.map((c: { name: string }) => c.name)).toEqual(["talos"]);
+        expect(merged.contexts.map((c: { name: string }) => c.name)).toEqual(["admin@talos"]);
+    });
+
     it("refuses to touch a file that is not a kubeconfig", () => {
         expect(() => mergeKubeconfig("clusters: [unclosed\n", ours, { switchContext: true })).toThrow(new MergeError("is not valid YAML (line 2, column 1); fix or move it, then run again"));
         expect(() => mergeKubeconfig("- a\n- b\n", ours, { switchContext: true })).toThrow("is not a kubeconfig (not a YAML map)");
+    });
+});
+
+describe("loadKubeconfig: the one rule for a usable kubeconfig", () => {
+    it("accepts ours and names its current context, cluster, user and server", () => {
+        expect(loadKubeconfig(ours)).toMatchObject({ context: "admin@talos", cluster: "talos", user: "admin@talos", server: "https://127.0.0.1:6444" });
+    });
+
+    it.each([
+        ["", "not a YAML mapping of clusters, users, contexts and current-context"],
+        ["clusters: [unclosed\n", "not valid YAML (line 2, column 1)"],
+        ["hello\n", "current-context is not set (is this a kubeconfig? it needs clusters, users, contexts and current-context)"],
+        [oursTalos, "current-context is not set (is this a kubeconfig? it needs clusters, users, contexts and current-context)"],
+        ["clusters:\n- name: a\n", "clusters[0].cluster is missing"],
+        ["current-context: x\ncontexts: []\n", 'current-context "x" is not in contexts (it has: none)'],
+        ["current-context: x\ncontexts:\n- name: x\n  context: {cluster: c, user: u}\n", 'context "x" names cluster "c", which is not in clusters (it has: none)'],
+        ["current-context: x\nclusters:\n- name: c\n  cluster: {server: https://a}\ncontexts:\n- name: x\n  context: {cluster: c}\n", 'context "x" names no user'],
+        ["current-context: x\nclusters:\n- name: c\n  cluster: {server: https://a}\ncontexts:\n- name: x\n  context: {cluster: c, user: u}\nusers:\n- name: v\n", 'context "x" names user "u", which is not in users (it has: v)'],
+    ])("refuses %j: %s", (text, reason) => {
+        expect(() => loadKubeconfig(text)).toThrow(new KubeconfigError(reason));
+    });
+
+    it("never quotes the file: a YAML error next to a key leaves the key out", () => {
+        const text = "users:\n- name: a\n  user:\n    client-key-data: U1VQRVJTRUNSRVQ=\n    token: [unclosed\n";
+        expect(() => loadKubeconfig(text)).toThrow(new KubeconfigError("not valid YAML (line 6, column 1)"));
     });
 });
 
@@ -153,6 +188,51 @@ describe("the commands", () => {
         expect(run.code).toBe(2);
         expect(run.err).toEqual([`[kubeconfig] error: ${file} is not valid YAML (line 2, column 1); fix or move it, then run again`]);
         expect(readFileSync(file, "utf8")).toBe("clusters: [unclosed\n");
+    });
+
+    it("refuses a --from file that is not a kubeconfig, naming the file and what is wrong; --print prints nothing", async () => {
+        const file = join(dir, "refused");
+        const files = { "bad.yaml": "clusters: [unclosed\n", "talos.yaml": oursTalos };
+        const merged = await runCli(["kubeconfig", "--from", "bad.yaml"], { KUBECONFIG: file }, { files });
+        expect(merged.code).toBe(2);
+        expect(merged.err).toEqual(["[kubeconfig] error: bad.yaml (--from) is not a usable kubeconfig: not valid YAML (line 2, column 1); nothing was merged"]);
+        expect(existsSync(file)).toBe(false);
+        const printed = await runCli(["kubeconfig", "--print", "--from", "bad.yaml"], {}, { files });
+        expect(printed.code).toBe(2);
+        expect(printed.out).toEqual([]);
+        expect(printed.err).toEqual(["[kubeconfig] error: bad.yaml (--from) is not a usable kubeconfig: not valid YAML (line 2, column 1); nothing was printed"]);
+        const talos = await runCli(["kubeconfig", "--print", "--from", "talos.yaml"], {}, { files });
+        expect(talos.err).toEqual(["[kubeconfig] error: talos.yaml (--from) is not a usable kubeconfig: current-context is not set (is this a kubeconfig? it needs clusters, users, contexts and current-context); nothing was printed"]);
+    });
+
+    it("talosconfig refuses a kubeconfig: no `context: null`, no context \"0\", exit 2", async () => {
+        const file = join(dir, "talos-refused");
+        const run = await runCli(["talosconfig", "--from", "kube.yaml"], { TALOSCONFIG: file }, { files: { "kube.yaml": ours } });
+        expect(run.code).toBe(2);
+        expect(run.err).toEqual(["[talosconfig] error: kube.yaml (--from) is not a usable talosconfig: `context` is not set and no context was named; nothing was merged"]);
+        expect(existsSync(file)).toBe(false);
+        // A talosconfig whose context lacks its key: named by field, and the key material never printed.
+        const keyless = oursTalos.replace(/\n {8}key: .*\n/, "\n");
+        const env = await runCli(["talosconfig", "--print"], { TALOS_DOCKER_TALOSCONFIG: keyless });
+        expect(env.err).toEqual(["[talosconfig] error: $TALOS_DOCKER_TALOSCONFIG is not a usable talosconfig: contexts.talos.key is missing; nothing was printed"]);
+        expect(env.out).toEqual([]);
+    });
+
+    it("refuses a bad $TALOS_DOCKER_KUBECONFIG without quoting it", async () => {
+        const text = "users:\n- name: a\n  user:\n    client-key-data: U1VQRVJTRUNSRVQ=\n    token: [unclosed\n";
+        const run = await runCli(["kubeconfig", "--print"], { TALOS_DOCKER_KUBECONFIG: text });
+        expect(run.code).toBe(2);
+        expect(run.err).toEqual(["[kubeconfig] error: $TALOS_DOCKER_KUBECONFIG is not a usable kubeconfig: not valid YAML (line 6, column 1); nothing was printed"]);
+    });
+
+    it("refuses a stack output that is not a kubeconfig, naming the stack", async () => {
+        const bin = join(dir, "bin-bad");
+        mkdirSync(bin, { recursive: true });
+        writeFileSync(join(bin, "pulumi"), "#!/bin/sh\necho 'not: [a kubeconfig'\n", { mode: 0o755 });
+        const run = await runCli(["kubeconfig", "--print", "--stack", "dev"], { PATH: `${bin}:/usr/bin:/bin` });
+        expect(run.code).toBe(2);
+        expect(run.err).toEqual(["[kubeconfig] error: the output kubeconfig of stack dev is not a usable kubeconfig: not valid YAML (line 2, column 1); nothing was printed"]);
+        expect(run.out).toEqual([]);
     });
 
     it("without a source it asks the Pulumi stack, and says what to do when pulumi is missing", async () => {

@@ -2,7 +2,7 @@
 // together under one deadline, what the engine being down or silent does to them, the ports a
 // container explains, the printed report and its exit codes, --json, and an invalid stack config.
 
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, type AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 
 import { parseClusterSpec } from "../../components/config";
-import { runChecks, TOOLS, type Check, type DoctorDeps } from "../../cli/doctor/checks";
+import { PREVIEW_NEEDS_ENGINE, runChecks, TOOLS, type Check, type DoctorDeps } from "../../cli/doctor/checks";
 import { DockerError, type EngineInfo } from "../../cli/docker/api";
 import { ExitCode } from "../../cli/exitcodes";
 import { FakeDocker, fakeNode } from "../support/fake-docker";
@@ -26,7 +26,13 @@ describe("doctor: the checks together", () => {
         const docker = new FakeDocker();
         docker.down = true;
         const checks = byName(await runChecks(reference, deps(docker), 1000));
-        expect(checks["Docker Engine"]).toEqual({ name: "Docker Engine", status: "fail", detail: "the Docker Engine at unix:///fake/docker.sock is not running (ECONNREFUSED): start it" });
+        expect(checks["Docker Engine"]).toEqual({
+            name: "Docker Engine",
+            status: "fail",
+            detail: "the Docker Engine at unix:///fake/docker.sock is not running (ECONNREFUSED): start it\n" +
+                "`pulumi preview` needs it too: the Docker provider connects to the engine when it is configured, so a preview without one fails " +
+                "(\"failed to connect to any docker daemon\"); a preview in CI needs a Docker Engine, not the cluster",
+        });
         for (const name of ["cgroup v2", "memory", "CPUs", "image", "subnet"]) expect(checks[name]).toEqual({ name, status: "skip", detail: "needs the Docker Engine" });
         expect(checks["port 6444"]).toMatchObject({ status: "ok", detail: "127.0.0.1:6444 (kubernetesApi) is free" });
         expect(checks.kubectl).toMatchObject({ status: "warn", fix: "install it: https://kubernetes.io/docs/tasks/tools/" });
@@ -44,7 +50,7 @@ describe("doctor: the checks together", () => {
         expect(checks["Docker Engine"]).toEqual({
             name: "Docker Engine",
             status: "fail",
-            detail: "the Docker Engine at unix:///fake/docker.sock did not answer within 0.3 s",
+            detail: `the Docker Engine at unix:///fake/docker.sock did not answer within 0.3 s\n${PREVIEW_NEEDS_ENGINE}`,
             fix: "check that it runs and is not stuck (sudo systemctl status docker; docker info), or give it longer (--timeout 30s)",
         });
     });
@@ -72,10 +78,12 @@ describe("doctor: the checks together", () => {
         expect(byName(await runChecks(reference, deps(docker), 1000)).image).toMatchObject({ status: "fail", detail: `${image} is not present and cannot be pulled: the registry of ${image}: manifest unknown` });
     });
 
-    it("ports: a container of another cluster publishing one, this cluster's holding one, a process holding one, one below 1024 not bindable", async () => {
+    it("ports: a node of another cluster publishing one is named as such, never `docker rm`; this cluster's holding one is fine; a process; one not bindable", async () => {
         const docker = new FakeDocker();
+        const kind = fakeNode({ name: "kind-control-plane", cluster: "-", role: "controlplane", ip: "172.18.0.2", network: "kind", ports: [{ containerPort: 6443, hostPort: 6444 }] });
+        kind.labels = { "io.x-k8s.kind.cluster": "kind", "io.x-k8s.kind.role": "control-plane" };
         docker.containers = [
-            fakeNode({ name: "kind-control-plane", cluster: "kind", role: "controlplane", ip: "172.18.0.2", network: "kind", ports: [{ containerPort: 6443, hostPort: 6444 }] }),
+            kind,
             fakeNode({ name: "talos-worker-01", cluster: "talos", role: "worker", ip: "172.30.0.3", network: "talos-net", ports: [{ containerPort: 80, hostPort: 80 }] }),
         ];
         const asked: string[] = [];
@@ -83,18 +91,47 @@ describe("doctor: the checks together", () => {
             asked.push(`${host}:${port}`);
             return port === 50000 ? "taken" : port === 443 ? "EPERM" : "free";
         };
-        const checks = byName(await runChecks(reference, deps(docker, { portState }), 1000));
+        const checks = byName(await runChecks(reference, deps(docker, { portState, stack: "dev" }), 1000));
         expect(checks["port 6444"]).toEqual({
             name: "port 6444",
             status: "fail",
-            detail: "127.0.0.1:6444 (kubernetesApi) is published by container kind-control-plane",
-            fix: "stop it (docker rm -f kind-control-plane), or set talos-docker:ports.kubernetesApi to a free port",
+            detail: "127.0.0.1:6444 (kubernetesApi) is published by kind-control-plane, a node of the kind cluster kind",
+            fix: "if kind cluster kind is no longer needed, delete it (kind delete cluster --name kind); else give this cluster another port: pulumi config set --path talos-docker:ports.kubernetesApi <free port> --stack dev",
         });
         expect(checks["port 80"]).toEqual({ name: "port 80", status: "ok", detail: "127.0.0.1:80 (http) is in use by this cluster's talos-worker-01" });
-        expect(checks["port 50000"]).toMatchObject({ status: "fail", detail: "127.0.0.1:50000 (talosApi) is taken by another process", fix: expect.stringContaining("ss -ltnp 'sport = :50000'") });
+        expect(checks["port 50000"]).toEqual({
+            name: "port 50000",
+            status: "fail",
+            detail: "127.0.0.1:50000 (talosApi) is taken by another process",
+            fix: "`ss -ltnp 'sport = :50000'` shows which; stop it, or give this cluster another port: pulumi config set --path talos-docker:ports.talosApi <free port> --stack dev",
+        });
         expect(checks["port 443"]).toMatchObject({ status: "warn", detail: "127.0.0.1:443 (https) could not be checked (EPERM)" });
         // Only the ports no container explains are tried, and only on the bind address.
         expect(asked.sort()).toEqual(["127.0.0.1:443", "127.0.0.1:50000"]);
+    });
+
+    it("ports: another Talos cluster's node names that cluster and its stack's destroy; a plain container is to stop, not remove", async () => {
+        const docker = new FakeDocker();
+        docker.containers = [
+            fakeNode({ name: "lab-cp-01", cluster: "lab", role: "controlplane", ip: "172.31.0.2", network: "lab-net", ports: [{ containerPort: 50000, hostPort: 50000 }] }),
+            { ...fakeNode({ name: "web", cluster: "-", role: "worker", ip: "172.17.0.2", network: "bridge", ports: [{ containerPort: 80, hostPort: 80 }] }), labels: {} },
+        ];
+        const withStack = byName(await runChecks(reference, deps(docker, { stackOfCluster: (c) => (c === "lab" ? "lab" : undefined) }), 1000));
+        expect(withStack["port 50000"]).toEqual({
+            name: "port 50000",
+            status: "fail",
+            detail: "127.0.0.1:50000 (talosApi) is published by lab-cp-01, a node of the Talos cluster lab",
+            fix: "if cluster lab is no longer needed, destroy it: pulumi destroy --stack lab (its stack in this project); else give this cluster another port: pulumi config set --path talos-docker:ports.talosApi <free port>",
+        });
+        expect(withStack["port 80"]).toEqual({
+            name: "port 80",
+            status: "fail",
+            detail: "127.0.0.1:80 (http) is published by container web (not a cluster node)",
+            fix: "stop it if it is yours to stop (docker stop web); else give this cluster another port: pulumi config set --path talos-docker:ports.http <free port>",
+        });
+        const unknown = byName(await runChecks(reference, deps(docker), 1000));
+        expect(unknown["port 50000"].fix).toBe("if cluster lab is no longer needed, destroy it: `pulumi destroy` in the stack that made it, or talosctl cluster destroy --name lab if talosctl did; else give this cluster another port: pulumi config set --path talos-docker:ports.talosApi <free port>");
+        for (const c of [...Object.values(withStack), ...Object.values(unknown)]) expect(c.fix ?? "").not.toContain("docker rm");
     });
 
     it("without a spec (the config is invalid) only the engine, cgroup and tools are checked", async () => {
@@ -122,16 +159,18 @@ describe("doctor: the command", () => {
         runCli(["doctor", "--project-dir", dir, ...args], { PATH: dir, ...env }, { clients: { docker: () => docker } });
 
     it("prints a line a check, the fix under each problem, and a summary; exit 5 on a failure", async () => {
-        // doctor binds the ports for real: free ones of 127.0.0.1.
-        writeFileSync(join(dir, "Pulumi.lab.yaml"), `config:\n  talos-docker:clusterName: lab\n  talos-docker:ports: ${JSON.stringify(await freePorts())}\n`);
+        // doctor binds the ports for real: free ones of 127.0.0.1. Kubernetes 1.35 on cgroup v1: the kubelet refuses it.
+        writeFileSync(join(dir, "Pulumi.lab.yaml"), "config:\n  talos-docker:clusterName: lab\n  talos-docker:talosVersion: v1.12.11\n" +
+            `  talos-docker:kubernetesVersion: 1.35.4\n  talos-docker:ports: ${JSON.stringify(await freePorts())}\n`);
         const docker = new FakeDocker();
         docker.info_ = { ...docker.info_, cgroupVersion: "1" };
         const r = await run([], docker);
         expect(r.code).toBe(ExitCode.UNHEALTHY);
         expect(r.err).toEqual(["[doctor] error: 1 check failed"]);
         expect(r.out[0]).toBe(`Checking ${join(dir, "Pulumi.lab.yaml")} against this machine`);
-        expect(r.out).toContain("  ✗ cgroup v2      the engine runs cgroup v1; Talos in a container needs cgroup v2");
-        expect(r.out).toContain(" ".repeat(19) + "fix: boot the host with cgroup v2 (systemd.unified_cgroup_hierarchy=1 on the kernel command line; the default of current distributions and Docker Desktop), then restart Docker");
+        expect(r.out).toContain("  ✗ cgroup v2      the engine runs cgroup v1: the kubelet of Kubernetes 1.35.4 refuses to start on it (failCgroupV1 defaults to true from 1.35), so no node becomes Ready; Talos itself runs");
+        expect(r.out).toContain(" ".repeat(19) + "fix: boot the host with cgroup v2 (systemd.unified_cgroup_hierarchy=1 on the kernel command line; the default of current distributions and Docker Desktop), then restart Docker; " +
+            "or set talos-docker:kubernetesVersion to a 1.34 release or older (if talosVersion supports it); or let the kubelet run on cgroup v1 anyway, deprecated: add `machine: {kubelet: {extraConfig: {failCgroupV1: false}}}` to talos-docker:configPatches.all");
         expect(r.out).toContain("  ! talosctl       not on PATH (talks to Talos (make shell-cp, talosctl dashboard))");
         expect(r.out).toContain("  ✓ subnet         172.30.0.0/24 overlaps no Docker network");
         expect(r.out.at(-1)).toBe("1 problem to fix before pulumi up");
@@ -144,6 +183,13 @@ describe("doctor: the command", () => {
         const text = await run([], docker);
         expect(text.code).toBe(ExitCode.OK);
         expect(text.out.at(-1)).toBe("Ready for pulumi up (3 warnings)");
+        // Kubernetes 1.31 (the default) on cgroup v1: the kubelet runs, in maintenance mode; a warning, not a failure.
+        const v1 = new FakeDocker();
+        v1.info_ = { ...v1.info_, cgroupVersion: "1" };
+        const onV1 = await run([], v1);
+        expect(onV1.code).toBe(ExitCode.OK);
+        expect(onV1.out).toContain("  ! cgroup v2      the engine runs cgroup v1: the kubelet of Kubernetes 1.31.1 runs on it, but cgroup v1 is in maintenance mode from 1.31 and refused by default from 1.35");
+        expect(onV1.out.at(-1)).toBe("Ready for pulumi up (4 warnings)");
         const json = await run(["--json"], docker);
         expect(json.code).toBe(ExitCode.OK);
         const report = JSON.parse(json.out.join("\n")) as { ok: boolean; stackFile: string; checks: Check[] };
@@ -169,22 +215,86 @@ describe("doctor: the command", () => {
         writeFileSync(join(dir, "kubectl"), "");
         writeFileSync(join(dir, "talosctl"), "#!/bin/sh\n");
         chmodSync(join(dir, "talosctl"), 0o755);
-        const r = await run(["--json", "--stack", "none"], new FakeDocker());
+        const r = await run(["--json"], new FakeDocker());
         const checks = (JSON.parse(r.out.join("\n")) as { checks: Check[] }).checks;
         expect(checks.filter((c) => TOOLS.some((t) => t.command === c.name)).map((c) => `${c.name}:${c.status}`)).toEqual(["pulumi:warn", "kubectl:warn", "talosctl:ok"]);
+    });
+
+    /** A `pulumi` on PATH that logs its argv and answers `stack --show-name` with `selected` (or fails like Pulumi without one). */
+    function fakePulumi(selected: string | undefined): string {
+        const bin = join(dir, "bin");
+        mkdirSync(bin, { recursive: true });
+        const answer = selected === undefined ? `echo "error: no stack selected; please use \\\`pulumi stack select\\\`" >&2; exit 255` : `echo ${selected}`;
+        writeFileSync(join(bin, "pulumi"), `#!/bin/sh\necho "$@" >> "${dir}/calls"\n${answer}\n`, { mode: 0o755 });
+        return bin;
+    }
+
+    it("checks the stack Pulumi has selected for the project, not the defaults, when several have files", async () => {
+        writeFileSync(join(dir, "Pulumi.dev.yaml"), `config:\n  talos-docker:clusterName: dev\n  talos-docker:ports: ${JSON.stringify(await freePorts())}\n`);
+        writeFileSync(join(dir, "Pulumi.prod.yaml"), `config:\n  talos-docker:clusterName: prod\n  talos-docker:ports: ${JSON.stringify(await freePorts())}\n`);
+        const bin = fakePulumi("prod");
+        const r = await run([], new FakeDocker(), { PATH: `${bin}:/usr/bin:/bin` });
+        expect(r.err).toEqual([]);
+        expect(r.out.slice(0, 2)).toEqual([`Checking ${join(dir, "Pulumi.prod.yaml")} against this machine`, "  note: stack prod: the one Pulumi has selected"]);
+        expect(r.out).toContain("  ✓ stack config   " + `${join(dir, "Pulumi.prod.yaml")}: 1 control plane(s) + 2 worker(s), Talos v1.8.3`);
+        expect(readFileSync(join(dir, "calls"), "utf8")).toBe(`stack --show-name --cwd ${dir}\n`);
+    });
+
+    it("refuses a --stack without a file (a typo), and several stack files with nothing selected, exit 2", async () => {
+        writeFileSync(join(dir, "Pulumi.dev.yaml"), "config: {}\n");
+        const typo = await run(["--stack", "devv"], new FakeDocker());
+        expect(typo.code).toBe(ExitCode.USAGE);
+        expect(typo.out).toEqual([]);
+        expect(typo.err).toEqual([`[doctor] error: doctor: stack "devv" has no Pulumi.devv.yaml in ${dir} (stacks with a file: dev): check the name given to --stack; did you mean dev?`]);
+        writeFileSync(join(dir, "Pulumi.prod.yaml"), "config: {}\n");
+        const none = await run([], new FakeDocker(), { PATH: `${fakePulumi(undefined)}:/usr/bin:/bin` });
+        expect(none.code).toBe(ExitCode.USAGE);
+        expect(none.err).toEqual([`[doctor] error: doctor: no Pulumi stack is selected (error: no stack selected; please use \`pulumi stack select\`) and several have a file in ${dir} (dev, prod): pass --stack NAME`]);
+        const noCli = await run([], new FakeDocker());
+        expect(noCli.err).toEqual([`[doctor] error: doctor: no Pulumi stack is selected (the Pulumi CLI (pulumi) is not on PATH) and several have a file in ${dir} (dev, prod): pass --stack NAME`]);
+    });
+
+    it("a port held by a node of another stack's cluster names that stack: destroy it, or move this stack's port", async () => {
+        const ports = await freePorts();
+        writeFileSync(join(dir, "Pulumi.dev.yaml"), `config:\n  talos-docker:ports: ${JSON.stringify(ports)}\n`);
+        writeFileSync(join(dir, "Pulumi.lab.yaml"), "config:\n  talos-docker:clusterName: lab\n");
+        const docker = new FakeDocker();
+        docker.containers = [fakeNode({ name: "lab-cp-01", cluster: "lab", role: "controlplane", ip: "172.31.0.2", network: "lab-net", ports: [{ containerPort: 6443, hostPort: ports.kubernetesApi }] })];
+        const r = await run(["--stack", "dev", "--json"], docker);
+        expect(r.code).toBe(ExitCode.UNHEALTHY);
+        const checks = (JSON.parse(r.out.join("\n")) as { checks: Check[] }).checks;
+        expect(checks.find((c) => c.name === `port ${ports.kubernetesApi}`)).toEqual({
+            name: `port ${ports.kubernetesApi}`,
+            status: "fail",
+            detail: `127.0.0.1:${ports.kubernetesApi} (kubernetesApi) is published by lab-cp-01, a node of the Talos cluster lab`,
+            fix: "if cluster lab is no longer needed, destroy it: pulumi destroy --stack lab (its stack in this project); else give this cluster another port: pulumi config set --path talos-docker:ports.kubernetesApi <free port> --stack dev",
+        });
+    });
+
+    it("refuses the selected stack when it has no file, naming those that have", async () => {
+        writeFileSync(join(dir, "Pulumi.dev.yaml"), "config: {}\n");
+        const r = await run([], new FakeDocker(), { PATH: `${fakePulumi("staging")}:/usr/bin:/bin` });
+        expect(r.code).toBe(ExitCode.USAGE);
+        expect(r.err).toEqual([`[doctor] error: doctor: the selected stack "staging" has no Pulumi.staging.yaml in ${dir} (stacks with a file: dev): pass --stack NAME, or select another (pulumi stack select NAME)`]);
     });
 
     it("no engine at DOCKER_HOST: the failure says how to start one", async () => {
         const r = await runCli(["doctor", "--project-dir", dir, "--json"], { DOCKER_HOST: `unix://${join(dir, "no.sock")}`, PATH: dir });
         expect(r.code).toBe(ExitCode.UNHEALTHY);
         const checks = (JSON.parse(r.out.join("\n")) as { checks: Check[] }).checks;
-        expect(checks.find((c) => c.name === "Docker Engine")).toMatchObject({ status: "fail", detail: `the Docker Engine at unix://${join(dir, "no.sock")} is not running (ENOENT): start it (sudo systemctl start docker, or Docker Desktop), or set DOCKER_HOST to where it listens` });
+        expect(checks.find((c) => c.name === "Docker Engine")).toMatchObject({ status: "fail", detail: `the Docker Engine at unix://${join(dir, "no.sock")} is not running (ENOENT): start it (sudo systemctl start docker, or Docker Desktop), or set DOCKER_HOST to where it listens\n${PREVIEW_NEEDS_ENGINE}` });
+    });
+
+    it("an unreachable engine says, in the report, that pulumi preview needs one too", async () => {
+        const r = await runCli(["doctor", "--project-dir", dir], { DOCKER_HOST: `unix://${join(dir, "no.sock")}`, PATH: dir });
+        const i = r.out.findIndex((l) => l.startsWith("  ✗ Docker Engine"));
+        expect(r.out[i + 1]).toBe(`${" ".repeat(19)}${PREVIEW_NEEDS_ENGINE}`);
     });
 
     it("an unusable DOCKER_HOST is the engine check's failure, not a crash", async () => {
         const r = await runCli(["doctor", "--project-dir", dir, "--json"], { DOCKER_HOST: "ssh://somewhere", PATH: dir });
         expect(r.code).toBe(ExitCode.UNHEALTHY);
         const checks = (JSON.parse(r.out.join("\n")) as { checks: Check[] }).checks;
-        expect(checks.find((c) => c.name === "Docker Engine")).toMatchObject({ status: "fail", detail: 'DOCKER_HOST "ssh://somewhere" is not unix:///path or tcp://host:port' });
+        expect(checks.find((c) => c.name === "Docker Engine")).toMatchObject({ status: "fail", detail: `DOCKER_HOST "ssh://somewhere" is not unix:///path or tcp://host:port\n${PREVIEW_NEEDS_ENGINE}` });
     });
 });

@@ -197,6 +197,8 @@ describe("status", () => {
         expect(report.source).toBe("stack dev");
         expect(report.cluster).toBe("talos");
         expect(report.containers.rows.map((r) => [r.name, r.state])).toEqual([["talos-cp-01", "running"], ["talos-worker-01", "running"], ["talos-worker-02", "missing"]]);
+        // Two containers, but the stack declares three nodes: those are what Kubernetes is judged against.
+        expect(report.kubernetes).toMatchObject({ nodesReady: 3, nodesExpected: 3, nodesExpectedFrom: "stack" });
         // The stack knows its IP: the Talos API is still asked about it.
         expect(report.talos.rows.map((r) => r.version)).toEqual(["v1.8.3", "v1.8.3", "v1.8.3"]);
         expect(report.findings[0]).toEqual({
@@ -206,6 +208,34 @@ describe("status", () => {
             next: "`pulumi refresh` so Pulumi notices it is gone, then `pulumi up` recreates it",
         });
         expect(run.code).toBe(ExitCode.UNHEALTHY);
+    });
+
+    it("with only --kubeconfig, judges against the Node objects the API lists, says so, and still misses no per-node pod", async () => {
+        const kubeProxy = kube.pods.findIndex((p) => p.metadata.labels?.["k8s-app"] === "kube-proxy" && p.spec?.nodeName === "talos-worker-02");
+        kube.pods.splice(kubeProxy, 1);
+        try {
+            const args = ["status", "--kubeconfig", "/kubeconfig", "--timeout", "1s"];
+            const run = await runCli([...args, "--json"], { PATH: "/nonexistent" }, { files: files(), clients: { docker: () => new FakeDocker() } });
+            expect(run.code).toBe(ExitCode.UNHEALTHY);
+            const report = JSON.parse(run.out.join("\n")) as StatusReport;
+            expect(report.kubernetes).toMatchObject({ api: "ok", nodesReady: 3, nodesExpected: 3, nodesExpectedFrom: "api", problems: ["kube-proxy: 2 of 3 pods exist"] });
+            expect(report.notes).toContain("nodes and per-node pods are judged against the 3 Node objects the API lists: with no stack outputs and no node containers, a node that never registered goes unnoticed");
+            expect(report.findings.map((f) => f.what)).toEqual(["Docker has no containers of cluster test", "no Docker network is labelled talos.cluster.name=test", "kube-proxy: 2 of 3 pods exist"]);
+            const text = await runCli(args, { PATH: "/nonexistent" }, { files: files(), clients: { docker: () => new FakeDocker() } });
+            expect(text.out).toContain("  nodes: 3/3 Ready (expected: the Node objects the API lists (no stack outputs, no node containers))");
+        } finally {
+            kube.setHealthy(NODES);
+        }
+    });
+
+    it("judges against the node containers Docker has when the stack declares none", async () => {
+        const run = await status(await healthyDocker());
+        expect(run.report?.kubernetes).toMatchObject({ nodesReady: 3, nodesExpected: 3, nodesExpectedFrom: "containers" });
+        const docker = await healthyDocker();
+        docker.containers.push(fakeNode({ name: "talos-worker-03", cluster: "talos", role: "worker", ip: "172.30.0.5", network: NET }));
+        const four = await status(docker);
+        expect(four.report?.kubernetes).toMatchObject({ nodesReady: 3, nodesExpected: 4, nodesExpectedFrom: "containers" });
+        expect(four.report?.kubernetes.problems).toContain("only 3 of 4 nodes have registered (missing: talos-worker-03)");
     });
 
     it("runs the probes side by side: 20 slow stats take about one, --sequential takes twenty", async () => {

@@ -1,4 +1,4 @@
-// doctor's judgements, pure: memory and CPUs against the engine, cgroup version, the subnet
+// doctor's judgements, pure: memory and CPUs against the engine, the subnet
 // against existing networks (and the free block it proposes), tools on PATH, and the stack file
 // read as the program reads its config.
 
@@ -11,8 +11,9 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 
 import { parseClusterSpec } from "../../components/config";
 import { cidrsOverlap, formatIPv4, freeBlock, parseCidr, type Cidr } from "../../components/ipv4";
-import { cgroupCheck, resourceChecks, subnetCheck, toolCheck, TOOLS } from "../../cli/doctor/checks";
+import { resourceChecks, subnetCheck, toolCheck, TOOLS } from "../../cli/doctor/checks";
 import { readStackConfig } from "../../cli/doctor/stackfile";
+import { CliError, ExitCode } from "../../cli/exitcodes";
 import type { EngineInfo, NetworkDetails } from "../../cli/docker/api";
 
 const GiB = 2 ** 30;
@@ -40,11 +41,6 @@ describe("doctor: memory and CPUs", () => {
 
     it("warns when the engine does not say how much memory it has", () => {
         expect(resourceChecks(reference, engine({ memoryBytes: 0 }))[0]).toMatchObject({ status: "warn", detail: "the nodes ask for 12.0 GiB; the engine did not say how much it has" });
-    });
-
-    it("fails cgroup v1 with how to switch", () => {
-        expect(cgroupCheck(engine()).status).toBe("ok");
-        expect(cgroupCheck(engine({ cgroupVersion: "1" }))).toMatchObject({ status: "fail", detail: "the engine runs cgroup v1; Talos in a container needs cgroup v2" });
     });
 });
 
@@ -140,11 +136,35 @@ describe("doctor: the stack file", () => {
         expect(readStackConfig(dir, "team.lab").file).toBe(join(dir, "Pulumi.team.lab.yml"));
     });
 
-    it("says when it checks the defaults, and why", () => {
-        writeFileSync(join(dir, "Pulumi.a.yaml"), "config: {}\n");
-        writeFileSync(join(dir, "Pulumi.b.yaml"), "config: {}\n");
-        expect(readStackConfig(dir, undefined).notes).toEqual(["several stacks (Pulumi.a.yaml, Pulumi.b.yaml): checking the defaults; name one with --stack"]);
-        expect(readStackConfig(dir, "c").notes).toEqual([`no ${join(dir, "Pulumi.c.yaml")}: checking the defaults`]);
+    it("checks the defaults only when there is no stack file at all, and says so", () => {
+        expect(readStackConfig(dir, undefined, { why: "no stack selected" })).toMatchObject({ file: undefined, notes: [`no Pulumi.<stack>.yaml in ${dir}: checking the defaults`] });
+        expect(readStackConfig(dir, undefined, { why: "no stack selected" }).spec?.clusterName).toBe("talos");
+    });
+
+    it("refuses a stack without a file, naming the stacks that have one", () => {
+        writeFileSync(join(dir, "Pulumi.dev.yaml"), "config: {}\n");
+        writeFileSync(join(dir, "Pulumi.prod.yml"), "config: {}\n");
+        expect(() => readStackConfig(dir, "devv")).toThrow(new CliError(ExitCode.USAGE,
+            `doctor: stack "devv" has no Pulumi.devv.yaml in ${dir} (stacks with a file: dev, prod): check the name given to --stack; did you mean dev?`));
+        expect(() => readStackConfig(dir, undefined, { name: "staging" })).toThrow(new CliError(ExitCode.USAGE,
+            `doctor: the selected stack "staging" has no Pulumi.staging.yaml in ${dir} (stacks with a file: dev, prod): pass --stack NAME, or select another (pulumi stack select NAME)`));
+        rmSync(join(dir, "Pulumi.dev.yaml"));
+        rmSync(join(dir, "Pulumi.prod.yml"));
+        expect(() => readStackConfig(dir, "dev")).toThrow(`doctor: stack "dev" has no Pulumi.dev.yaml in ${dir} (no stack has a file there): check the name given to --stack`);
+    });
+
+    it("takes the stack Pulumi has selected; without a selection the only stack file, never the defaults beside several", () => {
+        writeFileSync(join(dir, "Pulumi.dev.yaml"), "config:\n  talos-docker:clusterName: dev\n");
+        writeFileSync(join(dir, "Pulumi.prod.yaml"), "config:\n  talos-docker:clusterName: prod\n");
+        expect(readStackConfig(dir, undefined, { name: "prod" })).toMatchObject({ file: join(dir, "Pulumi.prod.yaml"), spec: { clusterName: "prod" }, notes: ["stack prod: the one Pulumi has selected"] });
+        expect(readStackConfig(dir, "dev", { name: "prod" }).spec?.clusterName).toBe("dev");
+        expect(() => readStackConfig(dir, undefined, { why: "the Pulumi CLI (pulumi) is not on PATH" })).toThrow(new CliError(ExitCode.USAGE,
+            `doctor: no Pulumi stack is selected (the Pulumi CLI (pulumi) is not on PATH) and several have a file in ${dir} (dev, prod): pass --stack NAME`));
+        rmSync(join(dir, "Pulumi.prod.yaml"));
+        expect(readStackConfig(dir, undefined, { why: "the Pulumi CLI (pulumi) is not on PATH" })).toMatchObject({
+            file: join(dir, "Pulumi.dev.yaml"),
+            notes: ["no Pulumi stack is selected (the Pulumi CLI (pulumi) is not on PATH): checking the only stack file, stack dev"],
+        });
     });
 
     it("skips encrypted values with a note, and returns the config's problems as pulumi up prints them", () => {

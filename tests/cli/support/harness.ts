@@ -3,7 +3,8 @@
 
 import { performance } from "node:perf_hooks";
 
-import { main } from "../../../cli/main";
+import { COMMANDS } from "../../../cli/commands";
+import { main, MAIN_EXIT_CODES } from "../../../cli/main";
 import { systemClock, type CliContext, type Clock } from "../../../cli/context";
 import type { ExitCode } from "../../../cli/exitcodes";
 import { renderKubeconfig, renderTalosconfig } from "../../../talos/clientconfig";
@@ -58,5 +59,21 @@ export async function runCli(argv: string[], env: Record<string, string>, opts: 
     };
     const start = performance.now();
     const code = await main(argv, ctx);
-    return { code, out, err, ms: performance.now() - start };
+    const ms = performance.now() - start;
+    assertDeclared(argv, code);
+    return { code, out, err, ms };
+}
+
+/**
+ * Every run in the tests checks that its exit code is one the command's help lists (main's own
+ * for help, --version and unknown commands): a code a command returns but does not declare fails
+ * the test that reached it. tests/cli/exitcodes.test.ts reaches every declared code.
+ */
+function assertDeclared(argv: string[], code: ExitCode): void {
+    const name = argv[0] === "--version" ? "version" : argv[0];
+    const command = COMMANDS.find((c) => c.name === name);
+    const declared = command?.exitCodes ?? MAIN_EXIT_CODES;
+    if (!declared.includes(code)) {
+        throw new Error(`\`${argv.join(" ")}\` ended with exit code ${code}, which ${command ? `${name}'s help` : "the general help"} does not list (${declared.join(", ")})`);
+    }
 }
