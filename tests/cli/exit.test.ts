@@ -46,14 +46,14 @@ let baseEnv: Record<string, string>;
 
 beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), "talos-docker-exit-"));
-    [silent, engine] = await Promise.all([
-        silentListener(),
-        engineStub(Array.from({ length: MANY_CONTAINERS }, (_, i) => ({
-            name: `test-worker-${String(i + 1).padStart(3, "0")}-${"long".repeat(100)}`,
-            ip: `10.5.${Math.floor(i / 250)}.${(i % 250) + 2}`,
-            labels: { "talos.owned": "true", "talos.cluster.name": "test", "talos.type": "worker" },
-        }))),
-    ]);
+    silent = await silentListener();
+    engine = await engineStub(Array.from({ length: MANY_CONTAINERS }, (_, i) => ({
+        name: `test-worker-${String(i + 1).padStart(3, "0")}-${"long".repeat(100)}`,
+        ip: `10.5.0.${i + 2}`,
+        labels: { "talos.owned": "true", "talos.cluster.name": "test", "talos.type": "worker" },
+        // status' TCP probe of a published port, against the silent listener
+        ports: i === 0 ? [{ containerPort: 50000, hostPort: silent.port }] : [],
+    })));
     const pki = await makeTestPki();
     // Our talosconfig's context and kubeconfig's cluster are "test": status looks for that cluster.
     files = { talosconfig: join(dir, "talosconfig"), kubeconfig: join(dir, "kubeconfig") };
@@ -142,8 +142,13 @@ const CASES: Record<string, Case> = {
         check: (run) => {
             // Several times what a pipe holds, all of it read after the process had finished.
             expect(run.stdout.length).toBeGreaterThan(4 * 65_536);
-            const report = JSON.parse(run.stdout) as { containers: { rows: unknown[] }; talos: { endpoint: string; rows: { error?: string }[] } };
+            const report = JSON.parse(run.stdout) as {
+                containers: { rows: unknown[] };
+                talos: { endpoint: string; rows: { error?: string }[] };
+                ports: { rows: { hostPort: number; reachable: boolean }[] };
+            };
             expect(report.containers.rows).toHaveLength(MANY_CONTAINERS);
+            expect(report.ports.rows).toEqual([expect.objectContaining({ hostPort: silent.port, reachable: true })]);
             expect(report.talos.endpoint).toBe(`127.0.0.1:${silent.port}`);
             expect(report.talos.rows.filter((r) => r.error !== undefined)).toHaveLength(MANY_CONTAINERS);
         },

@@ -52,6 +52,8 @@ export interface StubContainer {
     name: string;
     ip: string;
     labels: Record<string, string>;
+    /** TCP ports published on 127.0.0.1 */
+    ports?: { containerPort: number; hostPort: number }[];
 }
 
 /**
@@ -82,7 +84,10 @@ function details(c: StubContainer) {
         RestartCount: 0,
         Config: { Image: "ghcr.io/siderolabs/talos:v1.8.3", Labels: c.labels, Tty: false },
         State: { Status: "running", Running: true, StartedAt: new Date().toISOString(), ExitCode: 0, OOMKilled: false },
-        NetworkSettings: { Ports: {}, Networks: { test: { IPAddress: c.ip } } },
+        NetworkSettings: {
+            Ports: Object.fromEntries((c.ports ?? []).map((p) => [`${p.containerPort}/tcp`, [{ HostIp: "127.0.0.1", HostPort: String(p.hostPort) }]])),
+            Networks: { test: { IPAddress: c.ip } },
+        },
     };
 }
 
