@@ -20,14 +20,14 @@ import { kubeconfigFor, makeTestPki, talosconfigFor } from "./support/harness";
 import { engineStub, runProcess, silentListener, stopAll, type Listener, type ProcessRun } from "./support/processes";
 
 /**
- * Start-up and work on top of the command's own deadline: node, tsx and the clients' modules
- * take 0.5 to 2 s of CPU (the Kubernetes client most), several processes run at once, and the
- * machine may be busy with other tests. This bound catches a process that does not end, or ends
- * long after its deadline; the sharp one is the next.
+ * Start-up on top of the command's own deadline. Alone on an idle machine a command ends 0.4 to
+ * 1.7 s after its deadline (node, tsx and the clients' modules, the Kubernetes client most); here
+ * four start at once on 2 cores, beside the rest of the suite. This bound catches a process that
+ * does not end, or ends far past its deadline; the sharp one is the next.
  */
-const STARTUP_MS = 8_000;
+const STARTUP_MS = 15_000;
 /** From the last output a process wrote to its exit: it ends once it has said it is done. */
-const EXIT_AFTER_OUTPUT_MS = 1_500;
+const EXIT_AFTER_OUTPUT_MS = 2_000;
 
 const ENTRY = ["--import", "tsx", "cli/main.ts"];
 const WITHOUT_EXIT = ["--import", "tsx", "tests/cli/support/main-without-exit.ts"];
@@ -216,6 +216,6 @@ describe.concurrent("every command ends when it is done, against endpoints that 
                 if (c.slowStdoutMs === undefined) expect(run.afterOutputMs, said).toBeLessThan(EXIT_AFTER_OUTPUT_MS);
                 c.check?.(run);
             }
-        }, 60_000);
+        }, 120_000);
     }
 });
