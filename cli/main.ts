@@ -1,5 +1,5 @@
-#!/usr/bin/env -S node --import tsx
-// The operator CLI: `npm run <command> -- [flags]` or `tsx cli/main.ts <command> [flags]`.
+// The operator CLI: `npm run <command> -- [flags]`, `node --import tsx cli/main.ts <command> [flags]`
+// (as the Pulumi command resources run it), or the `talos-docker` bin (cli/talos-docker.cjs).
 // `main` takes its context as an argument, so tests run the whole CLI in-process against fakes.
 
 import type { CliContext } from "./context";
@@ -74,15 +74,43 @@ function unknownCommand(name: string): string {
     return `unknown command "${name}"${didYouMean(name, words)}\n\n${USAGE}`;
 }
 
-if (require.main === module) {
+/**
+ * The CLI as a process: run it, then exit with its code once stdout and stderr are flushed. Every
+ * command closes its clients, so the process would end by itself; the explicit exit makes sure a
+ * handle left open (by us or a library) can never keep it running after it has said it is done,
+ * which `pulumi up` would wait for (bootstrap and wait run as its commands).
+ */
+export async function runAsProcess(argv: string[]): Promise<never> {
     silenceIpServernameWarning();
-    main(process.argv.slice(2), processContext()).then(
-        (code) => {
-            process.exitCode = code;
-        },
-        (err: unknown) => {
-            process.stderr.write(`unexpected error: ${err instanceof Error ? err.message : String(err)}\n`);
-            process.exitCode = ExitCode.FAILED;
-        },
-    );
+    let code: ExitCode;
+    try {
+        code = await main(argv, processContext());
+    } catch (err) {
+        process.stderr.write(`unexpected error: ${err instanceof Error ? err.message : String(err)}\n`);
+        code = ExitCode.FAILED;
+    }
+    await Promise.all([flushed(process.stdout), flushed(process.stderr)]);
+    process.exit(code);
+}
+
+/**
+ * Resolves once everything written to `stream` so far has been handed to the OS. Writes to a pipe
+ * are asynchronous in Node: exiting before they complete cuts the output short at the pipe's
+ * buffer (64 KiB on Linux), as a large `status --json` read by a slow reader would be. Writes
+ * complete in order, so an empty write's callback runs after all the earlier ones. A reader that
+ * went away (EPIPE) ends the wait too.
+ */
+function flushed(stream: NodeJS.WriteStream): Promise<void> {
+    return new Promise((resolve) => {
+        if (stream.destroyed || stream.writableLength === 0) {
+            resolve();
+            return;
+        }
+        stream.once("error", () => resolve());
+        stream.write("", () => resolve());
+    });
+}
+
+if (require.main === module) {
+    void runAsProcess(process.argv.slice(2));
 }

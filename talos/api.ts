@@ -4,6 +4,8 @@
 // `nodes` metadata: apid answers for itself (talos@v1.8.3:internal/app/apid/pkg/director/director.go `Director`: no
 // `node`/`nodes` metadata → the local backend).
 
+import type { Socket } from "node:net";
+
 import * as grpc from "@grpc/grpc-js";
 
 import { classifyTalosError, TalosApiError } from "./api/errors";
@@ -42,6 +44,49 @@ export interface TalosApi {
     close(): void;
 }
 
+type SecureConnector = ReturnType<grpc.ChannelCredentials["_createSecureConnector"]>;
+
+/**
+ * TLS credentials whose connections still in their handshake end when the channel closes.
+ * grpc-js leaves them running: closing a channel shuts its subchannel's connector down, which
+ * closes an established HTTP/2 session but not a socket still in the TLS handshake
+ * (grpc-js@1.14.7 src/transport.ts `Http2SubchannelConnector.shutdown`). Against an endpoint that
+ * accepts TCP and never answers, that socket would keep the process alive after `close()` for
+ * as long as the endpoint holds it. The subchannel destroys its secure connector when its last
+ * reference goes (src/subchannel.ts `unref`): that is when these sockets are destroyed.
+ */
+class HandshakesEndOnClose extends grpc.ChannelCredentials {
+    constructor(private readonly tls: grpc.ChannelCredentials) {
+        super();
+    }
+
+    _isSecure(): boolean {
+        return this.tls._isSecure();
+    }
+
+    _equals(other: grpc.ChannelCredentials): boolean {
+        return other === this;
+    }
+
+    _createSecureConnector(...args: Parameters<grpc.ChannelCredentials["_createSecureConnector"]>): SecureConnector {
+        const connector = this.tls._createSecureConnector(...args);
+        const handshaking = new Set<Socket>();
+        return {
+            connect(socket) {
+                handshaking.add(socket);
+                return connector.connect(socket).finally(() => handshaking.delete(socket));
+            },
+            waitForReady: () => connector.waitForReady(),
+            getCallCredentials: () => connector.getCallCredentials(),
+            destroy() {
+                for (const socket of handshaking) socket.destroy();
+                handshaking.clear();
+                connector.destroy();
+            },
+        };
+    }
+}
+
 export class TalosClient implements TalosApi {
     readonly endpoint: string;
     private readonly credentials: grpc.ChannelCredentials;
@@ -50,12 +95,12 @@ export class TalosClient implements TalosApi {
     constructor(target: TalosEndpoint) {
         this.endpoint = target.endpoint;
         try {
-            this.credentials = grpc.credentials.createSsl(
+            this.credentials = new HandshakesEndOnClose(grpc.credentials.createSsl(
                 Buffer.from(target.ca),
                 // Node's TLS reads Ed25519 keys only as `PRIVATE KEY` (PKCS#8): talos/pem.ts.
                 Buffer.from(fromTalosEd25519Pem(target.key)),
                 Buffer.from(target.crt),
-            );
+            ));
         } catch {
             // The underlying message can quote PEM: keep it out.
             throw new TalosApiError("fatal", grpc.status.INVALID_ARGUMENT, "bad credentials", "talosconfig: the CA, certificate or key is not PEM that TLS can use");

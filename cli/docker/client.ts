@@ -1,11 +1,14 @@
 // DockerApi over dockerode, the maintained Engine API client for Node. It reaches the engine the
 // way the docker CLI does: $DOCKER_HOST (unix:// or tcp://, with $DOCKER_TLS_VERIFY and
 // $DOCKER_CERT_PATH), else /var/run/docker.sock. Every call has its own deadline, so one stuck
-// request cannot hold a whole status report.
+// request cannot hold a whole status report; `close()` ends every connection still open.
 
 import { readFileSync } from "node:fs";
+import * as http from "node:http";
+import * as https from "node:https";
 import { join } from "node:path";
 import { PassThrough } from "node:stream";
+import { inspect } from "node:util";
 
 import Docker from "dockerode";
 
@@ -51,6 +54,8 @@ function connectionOptions(host: string, env: Env): Docker.DockerOptions {
 
 class DockerodeApi implements DockerApi {
     private readonly docker: Docker;
+    /** Every request's connection, so `close()` can end the ones a deadline left behind. */
+    private readonly agent: http.Agent;
 
     constructor(
         readonly host: string,
@@ -58,7 +63,16 @@ class DockerodeApi implements DockerApi {
         /** set when the environment names no usable engine: every call rejects with it */
         private readonly unusable?: DockerError,
     ) {
-        this.docker = new Docker(opts);
+        this.agent = opts.protocol === "https" ? new https.Agent() : new http.Agent();
+        // docker-modem formats every request's options, agent included, for its debug log even
+        // when that log is off (docker-modem@5.0.7 lib/modem.js `buildRequest`: util.inspect with
+        // depth null): all the agent's sockets and queued requests, each time, so a hundred calls
+        // at once took seconds. The agent prints as its name instead.
+        Object.defineProperty(this.agent, inspect.custom, { value: () => "[docker agent]" });
+        // docker-modem takes the agent for every request (lib/modem.js `dial`); @types/dockerode
+        // does not list the option.
+        const withAgent: Docker.DockerOptions & { agent: http.Agent } = { ...opts, agent: this.agent };
+        this.docker = new Docker(withAgent);
     }
 
     info(timeoutMs: number): Promise<EngineInfo> {
@@ -174,7 +188,10 @@ class DockerodeApi implements DockerApi {
     }
 
     close(): void {
-        // dockerode keeps no connections open between calls (no keep-alive agent by default).
+        // A call whose deadline passed has given up on its request, not ended it: against an
+        // engine that accepts and never answers, its socket would stay open, and the process
+        // with it. The agent holds them all (no keep-alive: none is left idle).
+        this.agent.destroy();
     }
 
     private async call<T>(what: string, timeoutMs: number, fn: () => Promise<T>): Promise<T> {
