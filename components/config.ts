@@ -1,7 +1,7 @@
 // Stack config → a typed, defaulted, validated ClusterSpec. Pure: no Pulumi imports, so every
 // rule is tested without mocks. Defaults live in DEFAULTS and nowhere else in the program
 // (Pulumi.yaml repeats them for `pulumi config`, and a test keeps the two equal).
-import { isSupportedKubernetes, parseTalosVersion, talosImage, TALOS_MINORS, versionContract } from "../talos/versions";
+import { isSupportedKubernetes, parseTalosVersion, talosImage, TALOS_MINORS, versionContract, type VersionContract } from "../talos/versions";
 import { checkMachineConfig, MachineRole } from "../talos/machineconfig";
 import { ConfigPatch, parsePatch, PatchError } from "../talos/patches";
 import type { SecretsBundle } from "../talos/secretsbundle";
@@ -122,20 +122,60 @@ const KUBERNETES_VERSION = /^v?([0-9]+)\.([0-9]+)\.([0-9]+)$/;
 export function parseClusterSpec(raw: RawConfig, io?: ConfigIo): ClusterSpec {
     const p = new Problems();
     const objects = readObjects(raw, p);
+    checkTopLevelKeys(p, raw);
 
+    const clusterName = parseClusterName(p, raw.clusterName);
+    const { talosVersion, kubernetesVersion, contract } = parseVersions(p, raw);
+    const image = parseImage(p, raw.image, talosVersion, contract);
+    const { gateway: gatewayValue, ...networkFields } = parseNetworkFields(p, objects.network);
+    const controlPlanes = pool(p, "controlPlanes", objects.controlPlanes, DEFAULTS.controlPlanes, LIMITS.controlPlanes);
+    const workers = pool(p, "workers", objects.workers, DEFAULTS.workers, LIMITS.workers);
+    const gateway = checkSubnet(p, networkFields.subnet, gatewayValue, controlPlanes.count + workers.count);
+    const network = { ...networkFields, gateway };
+    const ports = parsePorts(p, objects.ports);
+    const patchLists = parsePatchLists(p, objects.configPatches);
+    const storage = parseStorage(p, objects.storage);
+    const timeouts = parseTimeouts(p, objects.timeouts);
+    const importedSecrets = raw.secretsFile === undefined ? undefined : readSecretsFile(p, raw.secretsFile, io);
+
+    if (p.list.length > 0) throw new ConfigError(p.list);
+    const spec: ClusterSpec = {
+        clusterName, talosVersion, kubernetesVersion, image, network, controlPlanes, workers, ports,
+        configPatches: {
+            all: patchLists.all.map((l) => l.patch),
+            controlPlane: patchLists.controlPlane.map((l) => l.patch),
+            worker: patchLists.worker.map((l) => l.patch),
+        },
+        storage, timeouts,
+        ...(importedSecrets ? { importedSecrets } : {}),
+    };
+    // Patches can only be tried once everything they are applied to is valid.
+    checkPatchesApply(p, spec, patchLists);
+    if (p.list.length > 0) throw new ConfigError(p.list);
+    return spec;
+}
+
+/** Anything in the namespace that is not one of CONFIG_KEYS is a typo. */
+function checkTopLevelKeys(p: Problems, raw: RawConfig): void {
     for (const key of Object.keys(raw)) {
         if (raw[key] !== undefined && !(CONFIG_KEYS as readonly string[]).includes(key)) {
             p.add(key, parseJson(raw[key]), `unknown key; the keys are ${CONFIG_KEYS.join(", ")}`);
         }
     }
+}
 
-    const clusterName = raw.clusterName ?? DEFAULTS.clusterName;
+function parseClusterName(p: Problems, value: string | undefined): string {
+    const clusterName = value ?? DEFAULTS.clusterName;
     if (!DNS_LABEL.test(clusterName) || clusterName.length > LIMITS.clusterNameLength) {
         p.add("clusterName", clusterName,
             `must be a DNS label of at most ${LIMITS.clusterNameLength} characters (lower-case letters, digits ` +
                 `and '-', starting and ending with a letter or digit), since node names are <clusterName>-worker-NN`);
     }
+    return clusterName;
+}
 
+/** talosVersion and kubernetesVersion, which must be a pair Talos supports. */
+function parseVersions(p: Problems, raw: RawConfig): { talosVersion: string; kubernetesVersion: string; contract?: VersionContract } {
     const talosVersion = raw.talosVersion ?? DEFAULTS.talosVersion;
     const contract = versionContract(talosVersion);
     if (!contract) {
@@ -154,28 +194,32 @@ export function parseClusterSpec(raw: RawConfig, io?: ConfigIo): ClusterSpec {
             `Talos ${talosVersion} supports Kubernetes ${contract.kubernetes.min} to ${contract.kubernetes.max} ` +
                 `(its default is ${contract.kubernetes.default})`);
     }
+    return { talosVersion, kubernetesVersion, ...(contract ? { contract } : {}) };
+}
 
-    const image = raw.image ?? (contract ? talosImage(talosVersion) : "");
-    if (raw.image !== undefined && !/^[^\s]+$/.test(raw.image)) {
-        p.add("image", raw.image, "must be an image reference such as ghcr.io/siderolabs/talos:v1.8.3");
+/** The node image: set, or derived from talosVersion. */
+function parseImage(p: Problems, value: string | undefined, talosVersion: string, contract: VersionContract | undefined): string {
+    if (value !== undefined && !/^[^\s]+$/.test(value)) {
+        p.add("image", value, "must be an image reference such as ghcr.io/siderolabs/talos:v1.8.3");
     }
+    return value ?? (contract ? talosImage(talosVersion) : "");
+}
 
-    const net = objects.network;
-    const network = {
-        name: str(p, "network.name", net.name, DEFAULTS.network.name),
+/** The network's own fields; the gateway is checked against the subnet once the node count is known. */
+function parseNetworkFields(p: Problems, net: Record<string, unknown>): { name: string; subnet: string; mtu: number; gateway: unknown } {
+    const name = str(p, "network.name", net.name, DEFAULTS.network.name);
+    if (!DOCKER_NAME.test(name)) {
+        p.add("network.name", name, "must be a Docker network name ([a-zA-Z0-9][a-zA-Z0-9_.-]*)");
+    }
+    return {
+        name,
         subnet: str(p, "network.subnet", net.subnet, DEFAULTS.network.subnet),
-        gateway: "",
         mtu: int(p, "network.mtu", net.mtu, DEFAULTS.network.mtu, LIMITS.mtu.min, LIMITS.mtu.max),
+        gateway: net.gateway,
     };
-    if (!DOCKER_NAME.test(network.name)) {
-        p.add("network.name", network.name, "must be a Docker network name ([a-zA-Z0-9][a-zA-Z0-9_.-]*)");
-    }
+}
 
-    const controlPlanes = pool(p, "controlPlanes", objects.controlPlanes, DEFAULTS.controlPlanes, LIMITS.controlPlanes);
-    const workers = pool(p, "workers", objects.workers, DEFAULTS.workers, LIMITS.workers);
-    network.gateway = checkSubnet(p, network.subnet, net.gateway, controlPlanes.count + workers.count);
-
-    const po = objects.ports;
+function parsePorts(p: Problems, po: Record<string, unknown>): ClusterSpec["ports"] {
     const ports = {
         bindAddress: str(p, "ports.bindAddress", po.bindAddress, DEFAULTS.ports.bindAddress),
         kubernetesApi: int(p, "ports.kubernetesApi", po.kubernetesApi, DEFAULTS.ports.kubernetesApi, 1, 65535),
@@ -192,20 +236,20 @@ export function parseClusterSpec(raw: RawConfig, io?: ConfigIo): ClusterSpec {
         if (other) p.add(`ports.${key}`, ports[key], `collides with ports.${other}; each host port must be different`);
         seen.set(ports[key], key);
     }
+    return ports;
+}
 
-    const cp = objects.configPatches;
-    const patchLists = {
+type PatchLists = Record<"all" | "controlPlane" | "worker", LabelledPatch[]>;
+
+function parsePatchLists(p: Problems, cp: Record<string, unknown>): PatchLists {
+    return {
         all: patches(p, "configPatches.all", cp.all),
         controlPlane: patches(p, "configPatches.controlPlane", cp.controlPlane),
         worker: patches(p, "configPatches.worker", cp.worker),
     };
-    const configPatches = {
-        all: patchLists.all.map((l) => l.patch),
-        controlPlane: patchLists.controlPlane.map((l) => l.patch),
-        worker: patchLists.worker.map((l) => l.patch),
-    };
+}
 
-    const st = objects.storage;
+function parseStorage(p: Problems, st: Record<string, unknown>): ClusterSpec["storage"] {
     const storage = {
         enabled: bool(p, "storage.enabled", st.enabled, DEFAULTS.storage.enabled),
         path: str(p, "storage.path", st.path, DEFAULTS.storage.path),
@@ -218,24 +262,14 @@ export function parseClusterSpec(raw: RawConfig, io?: ConfigIo): ClusterSpec {
     const reclaim = st.reclaimPolicy ?? DEFAULTS.storage.reclaimPolicy;
     if (reclaim === "Delete" || reclaim === "Retain") storage.reclaimPolicy = reclaim;
     else p.add("storage.reclaimPolicy", reclaim, "must be Delete or Retain");
+    return storage;
+}
 
-    const timeouts = {
-        bootstrap: duration(p, "timeouts.bootstrap", objects.timeouts.bootstrap, DEFAULTS.timeouts.bootstrap),
-        ready: duration(p, "timeouts.ready", objects.timeouts.ready, DEFAULTS.timeouts.ready),
+function parseTimeouts(p: Problems, to: Record<string, unknown>): ClusterSpec["timeouts"] {
+    return {
+        bootstrap: duration(p, "timeouts.bootstrap", to.bootstrap, DEFAULTS.timeouts.bootstrap),
+        ready: duration(p, "timeouts.ready", to.ready, DEFAULTS.timeouts.ready),
     };
-
-    const importedSecrets = raw.secretsFile === undefined ? undefined : readSecretsFile(p, raw.secretsFile, io);
-
-    if (p.list.length > 0) throw new ConfigError(p.list);
-    const spec: ClusterSpec = {
-        clusterName, talosVersion, kubernetesVersion, image, network, controlPlanes, workers, ports,
-        configPatches, storage, timeouts,
-        ...(importedSecrets ? { importedSecrets } : {}),
-    };
-    // Patches can only be tried once everything they are applied to is valid.
-    checkPatchesApply(p, spec, patchLists);
-    if (p.list.length > 0) throw new ConfigError(p.list);
-    return spec;
 }
 
 type ObjectKey = keyof typeof OBJECT_KEYS;
@@ -417,7 +451,7 @@ function patches(p: Problems, key: string, value: unknown): LabelledPatch[] {
  * patch that fails (unknown key, missing path, a form this Talos version refuses). A patch in
  * `all` that fails for both roles is reported once.
  */
-function checkPatchesApply(p: Problems, spec: ClusterSpec, lists: Record<"all" | "controlPlane" | "worker", LabelledPatch[]>): void {
+function checkPatchesApply(p: Problems, spec: ClusterSpec, lists: PatchLists): void {
     const reported = new Set<string>();
     const cidr = parseCidr(spec.network.subnet);
     const endpoint = `https://${"error" in cidr ? "127.0.0.1" : hostAddress(cidr, 2)}:6443`;
