@@ -8,7 +8,8 @@ import type { SecretsBundle } from "../talos/secretsbundle";
 import { parseSecretsYaml, SecretsFileError } from "../talos/secretsfile";
 import { stringify as toYaml } from "yaml";
 import { parseDuration } from "./duration";
-import { isWritableNodePath, ReclaimPolicy } from "./storagemanifest";
+import { DEFAULT_STORAGE_PATH, isValidStoragePath, STORAGE_PATH_RULE } from "../talos/config/storage";
+import type { ReclaimPolicy } from "./storagemanifest";
 import { cidrContains, hostAddress, parseCidr, parseIPv4 } from "./ipv4";
 
 export const CONFIG_NAMESPACE = "talos-docker";
@@ -55,7 +56,7 @@ export const DEFAULTS = {
     workers: { count: 2, cpus: 2, memoryMiB: 4096 },
     ports: { bindAddress: "127.0.0.1", kubernetesApi: 6444, talosApi: 50000, http: 80, https: 443 },
     configPatches: { all: [], controlPlane: [], worker: [] },
-    storage: { enabled: true, path: "/var/local-path-provisioner", isDefault: true, reclaimPolicy: "Delete" },
+    storage: { enabled: true, path: DEFAULT_STORAGE_PATH, isDefault: true, reclaimPolicy: "Delete" },
     timeouts: { bootstrap: "10m", ready: "15m" },
 } as const;
 
@@ -256,8 +257,8 @@ function parseStorage(p: Problems, st: Record<string, unknown>): ClusterSpec["st
         isDefault: bool(p, "storage.isDefault", st.isDefault, DEFAULTS.storage.isDefault),
         reclaimPolicy: DEFAULTS.storage.reclaimPolicy as ReclaimPolicy,
     };
-    if (!isWritableNodePath(storage.path)) {
-        p.add("storage.path", storage.path, "must be an absolute path under /var (the rest of a Talos node is read-only)");
+    if (!isValidStoragePath(storage.path)) {
+        p.add("storage.path", storage.path, `must be ${STORAGE_PATH_RULE} (the rest of a Talos node is read-only)`);
     }
     const reclaim = st.reclaimPolicy ?? DEFAULTS.storage.reclaimPolicy;
     if (reclaim === "Delete" || reclaim === "Retain") storage.reclaimPolicy = reclaim;

@@ -6,7 +6,7 @@ import { dockerGenerateOptions } from "./config/container";
 import { generateDocuments } from "./config/generate";
 import type { MachineRole } from "./config/input";
 import { schemaProblems } from "./config/schema";
-import { isValidStoragePath, storagePatch } from "./config/storage";
+import { isValidStoragePath, STORAGE_PATH_RULE, storagePatch } from "./config/storage";
 import { PatchError, applyPatches, type ConfigPatch } from "./patches";
 import type { SecretsBundle } from "./secretsbundle";
 import { TALOS_MINORS, isSupportedKubernetes, parseKubernetesVersion, versionContract, type VersionContract } from "./versions";
@@ -73,7 +73,7 @@ export function validateMachineConfigInput(input: MachineConfigInput): string[] 
         }
     }
     if (input.storagePath !== undefined && !isValidStoragePath(input.storagePath)) {
-        problems.push(`storagePath: "${input.storagePath}" is not an absolute path under /var`);
+        problems.push(`storagePath: "${input.storagePath}" is not ${STORAGE_PATH_RULE}`);
     }
     for (const [host, endpoints] of Object.entries(input.registryMirrors ?? {})) {
         if (host === "" || endpoints.length === 0) {
