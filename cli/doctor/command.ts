@@ -5,13 +5,14 @@ import { accessSync, constants, statSync } from "node:fs";
 import { networkInterfaces } from "node:os";
 import { join, resolve } from "node:path";
 
+import { formatProblems } from "../../components/config";
 import { parseIPv4, type Cidr } from "../../components/ipv4";
 import type { Command } from "../command";
 import { EXIT_CODES_HELP, UNHEALTHY_HELP } from "../command";
 import { CliError, ExitCode } from "../exitcodes";
 import { durationFlag, parseFlags } from "../flags";
 import type { Check } from "./checks";
-import { readStackConfig } from "./stackfile";
+import { readStackConfig, type StackConfig } from "./stackfile";
 
 const NAME = "doctor";
 
@@ -53,9 +54,7 @@ ${UNHEALTHY_HELP}`,
         const timeoutMs = durationFlag(NAME, "timeout", flags.timeout as string | undefined, "5s");
         const projectDir = resolve((flags["project-dir"] as string | undefined) ?? ".");
         const stack = readStackConfig(projectDir, flags.stack as string | undefined);
-        const configCheck: Check = stack.error !== undefined
-            ? { name: "stack config", status: "fail", detail: stack.error, fix: "correct the keys named above (pulumi config set talos-docker:<key> <value>)" }
-            : { name: "stack config", status: "ok", detail: `${stack.file ?? "defaults"}: ${stack.spec!.controlPlanes.count} control plane(s) + ${stack.spec!.workers.count} worker(s), Talos ${stack.spec!.talosVersion}` };
+        const configCheck = stackConfigCheck(stack);
 
         // With a broken config, the checks that need none still run: Docker and the tools.
         const [{ dockerFromEnv }, { runChecks }, { portState }] = await Promise.all([import("../docker/client"), import("./checks"), import("./ports")]);
@@ -88,6 +87,21 @@ ${UNHEALTHY_HELP}`,
 };
 
 const MARK: Record<Check["status"], string> = { ok: "✓", warn: "!", fail: "✗", skip: "-" };
+
+/**
+ * The stack config as `pulumi up` would judge it: its problems (fail) or warnings (warn), each
+ * with its own fix line, printed as the program prints them.
+ */
+function stackConfigCheck(stack: StackConfig): Check {
+    const warnings = stack.warnings.length === 0 ? [] : [`${stack.warnings.length} warning${stack.warnings.length === 1 ? "" : "s"}:`, ...formatProblems(stack.warnings)];
+    if (stack.error !== undefined || stack.spec === undefined) {
+        return { name: "stack config", status: "fail", detail: [stack.error ?? "the stack config could not be read", ...warnings].join("\n") };
+    }
+    const { spec } = stack;
+    const summary = `${stack.file ?? "defaults"}: ${spec.controlPlanes.count} control plane(s) + ${spec.workers.count} worker(s), Talos ${spec.talosVersion}`;
+    if (warnings.length > 0) return { name: "stack config", status: "warn", detail: [summary, ...warnings].join("\n") };
+    return { name: "stack config", status: "ok", detail: summary };
+}
 
 /** An executable file named `command` in a directory of PATH. */
 function which(command: string, path: string | undefined): string | undefined {

@@ -3,18 +3,20 @@
 // judges exactly the cluster `pulumi up` would declare.
 
 import { existsSync, readdirSync, readFileSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { basename, join, resolve } from "node:path";
 
 import { parse } from "yaml";
 
-import { CONFIG_NAMESPACE, ConfigError, parseClusterSpec, type ClusterSpec } from "../../components/config";
+import { CONFIG_NAMESPACE, ConfigError, parseStackConfig, type ClusterSpec, type ConfigProblem } from "../../components/config";
 
 export interface StackConfig {
     /** the stack file, or undefined when none was found (defaults then) */
     file?: string;
     spec?: ClusterSpec;
-    /** the config's problems, as `pulumi up` would print them */
+    /** the config's problems, each with its fix, as `pulumi up` would print them */
     error?: string;
+    /** what is allowed but unwise, each with its fix, as `pulumi up` would warn of it */
+    warnings: ConfigProblem[];
     notes: string[];
 }
 
@@ -40,7 +42,7 @@ export function readStackConfig(projectDir: string, stack: string | undefined): 
         try {
             doc = parse(readFileSync(found.file, "utf8")) as typeof doc;
         } catch (err) {
-            return { file: found.file, error: `${found.file} is not YAML: ${(err as Error).message.split("\n")[0]}`, notes };
+            return { file: found.file, error: `${found.file} is not YAML: ${(err as Error).message.split("\n")[0]}`, warnings: [], notes };
         }
         for (const [key, value] of Object.entries(doc?.config ?? {})) {
             if (!key.startsWith(`${CONFIG_NAMESPACE}:`) || value === undefined || value === null) continue;
@@ -61,10 +63,13 @@ export function readStackConfig(projectDir: string, stack: string | undefined): 
             }
         },
     };
+    // Fixes name the file doctor read; `pulumi config` acts on the selected stack unless told which.
+    const options = { io, ...(found.file === undefined ? {} : { stackFile: basename(found.file) }), ...(stack === undefined ? {} : { stack }) };
     try {
-        return { file: found.file, spec: parseClusterSpec(raw, io), notes };
+        const { spec, warnings } = parseStackConfig(raw, options);
+        return { file: found.file, spec, warnings, notes };
     } catch (err) {
-        if (err instanceof ConfigError) return { file: found.file, error: err.message, notes };
+        if (err instanceof ConfigError) return { file: found.file, error: err.message, warnings: [...err.warnings], notes };
         throw err;
     }
 }

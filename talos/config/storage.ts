@@ -3,6 +3,8 @@
 // documentation gives (talos@v1.9.6:website/content/v1.8/kubernetes-guides/configuration/local-storage.md),
 // applied before the user's patches so they can still change it.
 
+import { posix } from "node:path";
+
 import type { ConfigPatch } from "../patch/types";
 
 /** Where local-path-provisioner keeps volumes on Talos, per the same guide. */
@@ -30,6 +32,12 @@ export function isValidStoragePath(path: string): boolean {
         !path.endsWith("/") &&
         segments.slice(1).every((s) => s !== "" && s !== "." && s !== "..")
     );
+}
+
+/** The valid spelling of the directory `path` names (`/var/foo/` → `/var/foo`), or undefined when it has none. */
+export function normalizeStoragePath(path: string): string | undefined {
+    const normal = posix.normalize(path).replace(/\/+$/, "");
+    return isValidStoragePath(normal) ? normal : undefined;
 }
 
 export function storagePatch(path: string): ConfigPatch {

@@ -29,7 +29,7 @@ export function applyJson6902(document: unknown, operations: readonly Json6902Op
             doc = applyOne(doc, op);
         } catch (e) {
             if (e instanceof OpFailure) {
-                throw new PatchError(`JSON6902 patch, operation ${i + 1} (${op.op} "${op.path}"): ${e.message}`);
+                throw new PatchError(`JSON6902 patch, operation ${i + 1} (${op.op} "${op.path}"): ${e.message}`, [op.path]);
             }
             throw e;
         }

@@ -158,8 +158,15 @@ describe("doctor: the command", () => {
         expect(r.code).toBe(ExitCode.UNHEALTHY);
         const i = r.out.findIndex((l) => l.startsWith("  ✗ stack config"));
         expect(r.out[i]).toBe("  ✗ stack config   invalid stack configuration (2 problems); nothing was created:");
-        expect(r.out[i + 1]).toBe(`${" ".repeat(21)}- talos-docker:workers.count = 500: must be an integer from 0 to 250`);
-        expect(r.out[i + 2]).toContain(`cannot be read (no such file: ${join(dir, "missing.yaml")})`);
+        // Each problem with its own fix, as pulumi up prints them, and no generic fix line.
+        expect(r.out.slice(i + 1, i + 5)).toEqual([
+            `${" ".repeat(21)}- talos-docker:workers.count = 500: must be an integer from 0 to 250`,
+            `${" ".repeat(21)}  fix: pulumi config set --path 'talos-docker:workers.count' 250`,
+            `${" ".repeat(21)}- talos-docker:secretsFile = "missing.yaml": cannot be read (no such file: ${join(dir, "missing.yaml")}); ` +
+                "give the path of a talosctl secrets.yaml, relative to the project directory",
+            `${" ".repeat(21)}  fix: write it (talosctl gen secrets -o missing.yaml), or pulumi config rm talos-docker:secretsFile to generate new secrets`,
+        ]);
+        expect(r.out[i + 5]).not.toMatch(/^\s+fix:/);
         expect(r.out).toContain("  ✓ Docker Engine  28.2.2 at unix:///fake/docker.sock (fake)");
         expect(r.out.some((l) => l.includes("subnet") || l.includes("port "))).toBe(false);
     });

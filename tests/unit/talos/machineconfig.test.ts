@@ -232,7 +232,10 @@ describe("configs Talos would not load", () => {
     it("rejects a patch that adds a key Talos does not know", () => {
         const patches = [parsePatch("machine:\n  notAField: true\n  kubelet:\n    extraMount: []\n")];
         expect(() => machineConfigDocuments(input("1.10", "worker", { patches }))).toThrow(
-            new PatchError("the patched config does not load in Talos v1.10: machine.kubelet.extraMount: unknown field; machine.notAField: unknown field"),
+            new PatchError("the patched config does not load in Talos v1.10: machine.kubelet.extraMount: unknown field; machine.notAField: unknown field", [
+                "machine.kubelet.extraMount",
+                "machine.notAField",
+            ]),
         );
     });
 
