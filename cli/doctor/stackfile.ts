@@ -5,9 +5,8 @@
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { basename, join, resolve } from "node:path";
 
-import { parse } from "yaml";
-
 import { CONFIG_NAMESPACE, ConfigError, parseStackConfig, type ClusterSpec, type ConfigProblem } from "../../components/config";
+import { isPlainObject, parseYamlDocuments } from "../../talos/yaml";
 
 export interface StackConfig {
     /** the stack file, or undefined when none was found (defaults then) */
@@ -38,20 +37,10 @@ export function readStackConfig(projectDir: string, stack: string | undefined): 
     const notes = found.note ? [found.note] : [];
     const raw: Record<string, string> = {};
     if (found.file !== undefined) {
-        let doc: { config?: Record<string, unknown> } | null;
-        try {
-            doc = parse(readFileSync(found.file, "utf8")) as typeof doc;
-        } catch (err) {
-            return { file: found.file, error: `${found.file} is not YAML: ${(err as Error).message.split("\n")[0]}`, warnings: [], notes };
-        }
-        for (const [key, value] of Object.entries(doc?.config ?? {})) {
-            if (!key.startsWith(`${CONFIG_NAMESPACE}:`) || value === undefined || value === null) continue;
-            const name = key.slice(CONFIG_NAMESPACE.length + 1);
-            if (typeof value === "object" && value !== null && "secure" in value) {
-                notes.push(`${key} is encrypted: doctor cannot read it and checks the default`);
-                continue;
-            }
-            raw[name] = typeof value === "string" ? value : JSON.stringify(value);
+        const read = stackFileConfig(found.file, notes);
+        if ("error" in read) return { file: found.file, error: read.error.message, warnings: [], notes };
+        for (const [key, value] of Object.entries(read.config)) {
+            if (key.startsWith(`${CONFIG_NAMESPACE}:`)) raw[key.slice(CONFIG_NAMESPACE.length + 1)] = value;
         }
     }
     const io = {
@@ -72,4 +61,59 @@ export function readStackConfig(projectDir: string, stack: string | undefined): 
         if (err instanceof ConfigError) return { file: found.file, error: err.message, warnings: [...err.warnings], notes };
         throw err;
     }
+}
+
+/**
+ * The stack file's `config:` as Pulumi hands it to the program: key → string (objects as JSON).
+ * Encrypted values (`secure:`) are left out, each with a note: doctor cannot decrypt them. A file
+ * that does not parse is one problem naming its line and column, never its text.
+ */
+function stackFileConfig(file: string, notes: string[]): { config: Record<string, string> } | { error: ConfigError } {
+    const problem = (message: string, fix: string) => ({ error: new ConfigError([{ key: file, message, fix }]) });
+    let text: string;
+    try {
+        text = readFileSync(file, "utf8");
+    } catch (err) {
+        return problem(`cannot be read (${(err as NodeJS.ErrnoException).code ?? String(err)})`, `make ${file} readable, or name another stack with --stack`);
+    }
+    const { documents, problems } = parseYamlDocuments(text);
+    if (problems.length > 0) {
+        const [first] = problems;
+        const where = first.line === undefined ? "" : ` at line ${first.line}, column ${first.column ?? 1}`;
+        const more = problems.length === 1 ? "" : ` (and ${problems.length - 1} more after it)`;
+        return problem(`is not valid YAML${where}: ${first.message}${more}`, `edit ${file}${where}; pulumi config cannot change a file it cannot read`);
+    }
+    const doc = documents[0] ?? {};
+    const config = isPlainObject(doc) ? (doc.config ?? {}) : undefined;
+    if (!isPlainObject(config)) {
+        return problem("is not a Pulumi stack file: its config must be a mapping of key: value", `edit ${file} to have config: with one key: value a line`);
+    }
+    const result: Record<string, string> = {};
+    for (const [key, value] of Object.entries(config)) {
+        const readable = withoutEncrypted(value, key, notes);
+        if (readable === undefined || readable === null) continue;
+        result[key] = typeof readable === "string" ? readable : JSON.stringify(readable);
+    }
+    return { config: result };
+}
+
+/** A value set with `pulumi config set --secret`: `{secure: <ciphertext>}`. */
+function isEncrypted(value: unknown): boolean {
+    return isPlainObject(value) && Object.keys(value).length === 1 && typeof value.secure === "string";
+}
+
+/** The value without its encrypted parts (at any depth, as `--path --secret` writes them), each noted. */
+function withoutEncrypted(value: unknown, path: string, notes: string[]): unknown {
+    if (isEncrypted(value)) {
+        notes.push(`${path} is encrypted: doctor cannot read it and checks the default`);
+        return undefined;
+    }
+    if (Array.isArray(value)) {
+        return value.map((item, i) => withoutEncrypted(item, `${path}[${i}]`, notes)).filter((item) => item !== undefined);
+    }
+    if (isPlainObject(value)) {
+        const fields = Object.entries(value).map(([k, v]) => [k, withoutEncrypted(v, `${path}.${k}`, notes)] as const);
+        return Object.fromEntries(fields.filter(([, v]) => v !== undefined));
+    }
+    return value;
 }

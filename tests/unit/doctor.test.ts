@@ -147,6 +147,39 @@ describe("doctor: the stack file", () => {
         expect(readStackConfig(dir, "c").notes).toEqual([`no ${join(dir, "Pulumi.c.yaml")}: checking the defaults`]);
     });
 
+    it("a stack file that is not YAML: the whole reason, with line and column, and none of the file's text", () => {
+        const file = join(dir, "Pulumi.dev.yaml");
+        const ciphertext = "v1:Zm9vYmFyYmF6cXV4";
+        writeFileSync(file, `config:\n  talos-docker:secretsFile:\n    secure: ${ciphertext}\n  talos-docker:workers:\n    count: 3\n   memoryMiB: 2048\n`);
+        const s = readStackConfig(dir, "dev");
+        expect(s.spec).toBeUndefined();
+        expect(s.error?.split("\n")).toEqual([
+            "invalid stack configuration (1 problem); nothing was created:",
+            `  - ${file}: is not valid YAML at line 6, column 1: All mapping items must start at the same column`,
+            `    fix: edit ${file} at line 6, column 1; pulumi config cannot change a file it cannot read`,
+        ]);
+        // A token the parser cannot place is quoted in its own message; here that would be a value.
+        writeFileSync(file, `config:\n  talos-docker:clusterName: lab\n- a\n  b: ${ciphertext}\n`);
+        const again = readStackConfig(dir, "dev").error ?? "";
+        expect(again).toMatch(/is not valid YAML at line 3, column 1: .+ \(and \d+ more after it\)$/m);
+        expect(again).not.toContain(ciphertext);
+    });
+
+    it("a stack file whose config is not a mapping", () => {
+        writeFileSync(join(dir, "Pulumi.dev.yaml"), "config:\n  - talos-docker:clusterName\n");
+        expect(readStackConfig(dir, "dev").error).toContain("is not a Pulumi stack file: its config must be a mapping of key: value");
+    });
+
+    it("an encrypted value inside an object is left out with a note; its ciphertext is never shown", () => {
+        const ciphertext = "v1:c2VjcmV0IG5ldHdvcms=";
+        writeFileSync(join(dir, "Pulumi.dev.yaml"), `config:\n  talos-docker:network:\n    name:\n      secure: ${ciphertext}\n    subnet: 10.0.0.0/30\n`);
+        const s = readStackConfig(dir, "dev");
+        expect(s.notes).toEqual(["talos-docker:network.name is encrypted: doctor cannot read it and checks the default"]);
+        expect(s.error).toContain('talos-docker:network.subnet = "10.0.0.0/30": too small for 3 nodes');
+        expect(s.error).not.toContain(ciphertext);
+        expect(s.error).not.toContain("secure");
+    });
+
     it("skips encrypted values with a note, and returns the config's problems as pulumi up prints them", () => {
         writeFileSync(join(dir, "Pulumi.dev.yaml"), "config:\n  talos-docker:secretsFile:\n    secure: AAABAxyz\n  talos-docker:network:\n    subnet: 10.0.0.0/30\n");
         const s = readStackConfig(dir, "dev");
