@@ -13,7 +13,7 @@ import type { ReclaimPolicy } from "./storagemanifest";
 import { cidrContains, formatIPv4, hostAddress, parseCidr, parseIPv4 } from "./ipv4";
 import { ConfigError, ourKey, Problems, shellWord, type ConfigProblem, type ProblemsOptions } from "./configproblems";
 import { nearestKey, nextFreePort, proposeBoolean, proposeDnsLabel, proposeDockerName, unknownKeyFix } from "./configfixes";
-import { checkPatchesApply, parsePatchLists } from "./configpatches";
+import { checkPatchesApply, parsedPatches, parsePatchLists } from "./configpatches";
 
 export { CONFIG_NAMESPACE, ConfigError, describeProblem, formatProblems, formatWarning, type ConfigProblem } from "./configproblems";
 
@@ -135,25 +135,26 @@ export function parseStackConfig(raw: RawConfig, options: ParseOptions = {}): Pa
     const timeouts = parseTimeouts(p, objects.timeouts);
     const importedSecrets = raw.secretsFile === undefined ? undefined : readSecretsFile(p, raw.secretsFile, options.io);
 
-    if (p.errors.length > 0) throw new ConfigError(p.errors, p.notes, p.warnings);
-    const spec: ClusterSpec = {
-        clusterName, talosVersion, kubernetesVersion, image, network, controlPlanes, workers, ports,
-        configPatches: {
-            all: patchLists.all.map((l) => l.patch),
-            controlPlane: patchLists.controlPlane.map((l) => l.patch),
-            worker: patchLists.worker.map((l) => l.patch),
-        },
-        storage, timeouts,
-        ...(importedSecrets ? { importedSecrets } : {}),
-    };
-    // Patches can only be tried once everything they are applied to is valid.
-    const cidr = parseCidr(spec.network.subnet);
+    // The patches are tried on the best spec there is: the defaults stand in for keys that are
+    // wrong, so a patch's own problems are reported beside theirs, and theirs are not repeated.
+    const cidr = parseCidr(network.subnet);
     checkPatchesApply(p, {
-        clusterName, talosVersion, kubernetesVersion,
+        clusterName, kubernetesVersion,
+        ...(contract ? { talosVersion } : {}),
         controlPlaneEndpoint: `https://${"error" in cidr ? "127.0.0.1" : hostAddress(cidr, 2)}:6443`,
         storagePath: storage.enabled ? storage.path : undefined,
     }, patchLists);
     if (p.errors.length > 0) throw new ConfigError(p.errors, p.notes, p.warnings);
+    const spec: ClusterSpec = {
+        clusterName, talosVersion, kubernetesVersion, image, network, controlPlanes, workers, ports,
+        configPatches: {
+            all: parsedPatches(patchLists.all),
+            controlPlane: parsedPatches(patchLists.controlPlane),
+            worker: parsedPatches(patchLists.worker),
+        },
+        storage, timeouts,
+        ...(importedSecrets ? { importedSecrets } : {}),
+    };
     return { spec, warnings: p.warnings };
 }
 

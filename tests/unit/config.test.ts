@@ -388,3 +388,60 @@ describe("each problem's fix fits it", () => {
         ]);
     });
 });
+
+describe("a patch problem is reported beside the other keys' problems", () => {
+    const badPatch = { machine: { kubelet: { nonsense: true } } };
+    const patchProblem = (version: string, minor: string) =>
+        `talos-docker:configPatches.all[0] = {"machine":{"kubelet":{"nonsense":true}}}: does not apply to the controlplane config of Talos ${version}: ` +
+        `the patched config does not load in Talos ${minor}: machine.kubelet.nonsense: unknown field`;
+
+    it("with another key wrong, both are listed", () => {
+        expect(problems({ workers: { memoryMiB: 512 }, configPatches: { all: [badPatch] } })).toEqual([
+            "talos-docker:workers.memoryMiB = 512: must be an integer of at least 1024 (Talos' minimum for a worker, in MiB)",
+            patchProblem("v1.8.3", "v1.8"),
+        ]);
+    });
+
+    it("a wrong key is not echoed as a patch problem: the patches are tried with its default", () => {
+        const good = [{ machine: { nodeLabels: { tier: "batch" } } }];
+        for (const wrong of [
+            { kubernetesVersion: "1.40.0" },
+            { clusterName: "Not A Label" },
+            { storage: { path: "/var/foo/" } },
+            { network: { subnet: "nonsense" } },
+        ]) {
+            expect(problems({ ...wrong, configPatches: { all: good } })).toHaveLength(1);
+            expect(problems({ ...wrong, configPatches: { all: [badPatch] } })).toEqual([expect.any(String), patchProblem("v1.8.3", "v1.8")]);
+        }
+    });
+
+    it("with talosVersion wrong, the patches are not guessed at: one note says so", () => {
+        let error: unknown;
+        try {
+            parseClusterSpec(asRawConfig({ talosVersion: "v2.0.0", configPatches: { all: [badPatch] } }));
+        } catch (err) {
+            error = err;
+        }
+        expect((error as ConfigError).problems.map((p) => p.key)).toEqual(["talos-docker:talosVersion"]);
+        expect((error as ConfigError).message.split("\n").at(-1)).toBe(
+            "  note: talos-docker:configPatches not checked: a patch is checked against the config of talosVersion, which is not valid",
+        );
+    });
+
+    it("patches after one that does not parse are not tried (they may build on it), and a note says so", () => {
+        let error: unknown;
+        try {
+            parseClusterSpec(asRawConfig({ configPatches: {
+                all: ["machine: [unclosed"],
+                worker: ["- op: replace\n  path: /machine/nodeLabels/tier\n  value: web\n"],
+            } }));
+        } catch (err) {
+            error = err;
+        }
+        const { problems: list, message } = error as ConfigError;
+        expect(list.map((p) => p.key)).toEqual(["talos-docker:configPatches.all[0]"]);
+        expect(message.split("\n").slice(-1)).toEqual([
+            "  note: talos-docker:configPatches.worker[0] not checked: it applies after talos-docker:configPatches.all[0], which does not parse",
+        ]);
+    });
+});
