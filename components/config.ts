@@ -127,6 +127,7 @@ export function parseStackConfig(raw: RawConfig, options: ParseOptions = {}): Pa
     const { gateway: gatewayValue, ...networkFields } = parseNetworkFields(p, objects.network);
     const controlPlanes = pool(p, "controlPlanes", objects.controlPlanes, DEFAULTS.controlPlanes, LIMITS.controlPlanes);
     const workers = pool(p, "workers", objects.workers, DEFAULTS.workers, LIMITS.workers);
+    warnEvenControlPlanes(p, controlPlanes.count);
     const gateway = checkSubnet(p, networkFields.subnet, gatewayValue, controlPlanes.count + workers.count);
     const network = { ...networkFields, gateway };
     const ports = parsePorts(p, objects.ports);
@@ -442,6 +443,23 @@ function pool(
         }
     }
     return { count, cpus, memoryMiB };
+}
+
+/**
+ * Warns of an even control-plane count. Allowed, as Talos allows it, but it buys no fault
+ * tolerance: etcd needs a majority of its members, so 2 control planes survive no failure (as 1)
+ * and 4 survive one (as 3), with one more node that can fail. Not refused: it is a step on the
+ * way from one odd count to the next, and a way to watch etcd lose its quorum.
+ */
+function warnEvenControlPlanes(p: Problems, count: number): void {
+    if (count % 2 !== 0) return;
+    const tolerated = Math.floor((count - 1) / 2);
+    const survives = tolerated === 0 ? "no failure" : `${tolerated} failure${tolerated === 1 ? "" : "s"}`;
+    const odd = [count - 1, count + 1].filter((n) => n <= LIMITS.controlPlanes.count.max);
+    p.warn("controlPlanes.count", count,
+        `an even count adds no fault tolerance: etcd needs a majority (${count / 2 + 1} of ${count}) to keep working, ` +
+            `so ${count} control planes survive ${survives}, the same as ${count - 1}; use ${odd.join(" or ")}`,
+        p.set("controlPlanes.count", odd[odd.length - 1]));
 }
 
 /** The longest prefix whose block holds the network, gateway, `nodeCount` nodes and broadcast addresses. */

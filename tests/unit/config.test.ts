@@ -445,3 +445,33 @@ describe("a patch problem is reported beside the other keys' problems", () => {
         ]);
     });
 });
+
+describe("warnings: allowed, but said", () => {
+    it.each([
+        [2, "an even count adds no fault tolerance: etcd needs a majority (2 of 2) to keep working, so 2 control planes survive no failure, the same as 1; use 1 or 3", 3],
+        [4, "an even count adds no fault tolerance: etcd needs a majority (3 of 4) to keep working, so 4 control planes survive 1 failure, the same as 3; use 3 or 5", 5],
+        [6, "an even count adds no fault tolerance: etcd needs a majority (4 of 6) to keep working, so 6 control planes survive 2 failures, the same as 5; use 5 or 7", 7],
+    ])("%i control planes", (count, message, proposed) => {
+        const { spec, warnings } = parseStackConfig(asRawConfig({ controlPlanes: { count } }));
+        expect(spec.controlPlanes.count).toBe(count);
+        expect(warnings.map((w) => ({ text: describeProblem(w), fix: w.fix }))).toEqual([{
+            text: `talos-docker:controlPlanes.count = ${count}: ${message}`,
+            fix: `pulumi config set --path 'talos-docker:controlPlanes.count' ${proposed}`,
+        }]);
+    });
+
+    it("odd counts warn of nothing", () => {
+        for (const count of [1, 3, 5, 7]) expect(parseStackConfig(asRawConfig({ controlPlanes: { count } })).warnings).toEqual([]);
+    });
+
+    it("a config with problems keeps its warnings beside them", () => {
+        let error: unknown;
+        try {
+            parseStackConfig(asRawConfig({ controlPlanes: { count: 2 }, workers: { count: -1 } }));
+        } catch (err) {
+            error = err;
+        }
+        expect((error as ConfigError).warnings.map((w) => w.key)).toEqual(["talos-docker:controlPlanes.count"]);
+        expect((error as ConfigError).message).not.toContain("even count");
+    });
+});

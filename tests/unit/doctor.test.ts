@@ -180,6 +180,15 @@ describe("doctor: the stack file", () => {
         expect(s.error).not.toContain("secure");
     });
 
+    it("a valid config's warnings come beside its spec", () => {
+        writeFileSync(join(dir, "Pulumi.dev.yaml"), "config:\n  talos-docker:controlPlanes:\n    count: 2\n");
+        const s = readStackConfig(dir, "dev");
+        expect(s.spec?.controlPlanes.count).toBe(2);
+        expect(s.warnings.map((w) => [w.key, w.fix])).toEqual([
+            ["talos-docker:controlPlanes.count", "pulumi config set --stack dev --path 'talos-docker:controlPlanes.count' 3"],
+        ]);
+    });
+
     it("skips encrypted values with a note, and returns the config's problems as pulumi up prints them", () => {
         writeFileSync(join(dir, "Pulumi.dev.yaml"), "config:\n  talos-docker:secretsFile:\n    secure: AAABAxyz\n  talos-docker:network:\n    subnet: 10.0.0.0/30\n");
         const s = readStackConfig(dir, "dev");
