@@ -12,7 +12,8 @@ import { parseDuration } from "./duration";
 import type { ReclaimPolicy } from "./storagemanifest";
 import { cidrContains, formatIPv4, hostAddress, parseCidr, parseIPv4 } from "./ipv4";
 import { ConfigError, ourKey, Problems, shellWord, type ConfigProblem, type ProblemsOptions } from "./configproblems";
-import { nearestKey, nextFreePort, proposeBoolean, proposeDnsLabel, proposeDockerName, unknownKeyFix } from "./configfixes";
+import { moveFix, nearestKey, nextFreePort, proposeBoolean, proposeDnsLabel, proposeDockerName, unknownKeyFix } from "./configfixes";
+import { checkOtherNamespaces, configValue, splitNamespaces } from "./confignamespaces";
 import { checkPatchesApply, parsedPatches, parsePatchLists } from "./configpatches";
 
 export { CONFIG_NAMESPACE, ConfigError, describeProblem, formatProblems, formatWarning, type ConfigProblem } from "./configproblems";
@@ -117,9 +118,23 @@ export function parseClusterSpec(raw: RawConfig, io?: ConfigIo): ClusterSpec {
 
 /** parseClusterSpec, with the warnings of a valid config beside the spec. */
 export function parseStackConfig(raw: RawConfig, options: ParseOptions = {}): ParsedConfig {
+    return parse(raw, {}, options);
+}
+
+/**
+ * Pulumi's whole stack config, every namespace (`talos-docker:clusterName`, `docker:host`, …):
+ * ours parsed, the others checked for keys of ours written there.
+ */
+export function parseAllConfig(all: Readonly<Record<string, string>>, options: ParseOptions = {}): ParsedConfig {
+    const { ours, others } = splitNamespaces(all);
+    return parse(ours, others, options);
+}
+
+function parse(raw: RawConfig, others: Readonly<Record<string, string>>, options: ParseOptions): ParsedConfig {
     const p = new Problems(options);
     const objects = readObjects(raw, p);
     checkTopLevelKeys(p, raw);
+    checkOtherNamespaces(p, others, CONFIG_KEYS);
 
     const clusterName = parseClusterName(p, raw.clusterName);
     const { talosVersion, kubernetesVersion, contract } = parseVersions(p, raw);
@@ -163,11 +178,21 @@ export function parseStackConfig(raw: RawConfig, options: ParseOptions = {}): Pa
 function checkTopLevelKeys(p: Problems, raw: RawConfig): void {
     for (const key of Object.keys(raw)) {
         if (raw[key] === undefined || (CONFIG_KEYS as readonly string[]).includes(key)) continue;
-        const value = parseJson(raw[key]);
-        const meant = nearestKey(key, CONFIG_KEYS) ?? fieldNamed(key);
-        p.add(key, value, `unknown key; the keys are ${CONFIG_KEYS.join(", ")}${didYouMean(meant)}`,
-            unknownKeyFix(p, key, value, meant));
+        const value = configValue(raw[key]);
+        // "network.subnet" at the top level: `pulumi config set` without --path.
+        const path = isFieldPath(key) ? key : undefined;
+        const meant = path ?? nearestKey(key, CONFIG_KEYS) ?? fieldNamed(key);
+        const hint = path === undefined ? didYouMean(meant) : `; did you mean the path ${ourKey(path)} (set with --path)?`;
+        // A top-level key, even one with a dot in its name: removed without --path.
+        const removal = p.rmFullKey(ourKey(key));
+        p.add(key, value, `unknown key; the keys are ${CONFIG_KEYS.join(", ")}${hint}`,
+            meant === undefined ? removal : moveFix(p, removal, meant, value));
     }
+}
+
+function isFieldPath(key: string): boolean {
+    const [object, field, ...rest] = key.split(".");
+    return rest.length === 0 && field !== undefined && object in OBJECT_KEYS && (OBJECT_KEYS[object as ObjectKey] as readonly string[]).includes(field);
 }
 
 /** `subnet` → `network.subnet`: a field written at the top level, when only one object has it. */
@@ -354,7 +379,7 @@ function readObjects(raw: RawConfig, p: Problems): Record<ObjectKey, Record<stri
         result[key] = {};
         const text = raw[key];
         if (text === undefined) continue;
-        const value = parseJson(text);
+        const value = configValue(text);
         if (!isPlainObject(value)) {
             p.add(key, value, `must be an object with the keys ${OBJECT_KEYS[key].join(", ")}`,
                 `${p.rm(key)}, then set each field on its own (${p.set(`${key}.${OBJECT_KEYS[key][0]}`, "<value>")})`);
@@ -371,15 +396,6 @@ function readObjects(raw: RawConfig, p: Problems): Record<ObjectKey, Record<stri
         result[key] = value;
     }
     return result;
-}
-
-/** Structured values arrive as JSON; anything else is the user's plain string. */
-function parseJson(text: string | undefined): unknown {
-    try {
-        return JSON.parse(text ?? "");
-    } catch {
-        return text;
-    }
 }
 
 function str(p: Problems, key: string, value: unknown, fallback: string): string {

@@ -4,7 +4,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
-import { ClusterSpec, CONFIG_NAMESPACE, ConfigError, ConfigIo, formatWarning, parseStackConfig, ParseOptions, RawConfig } from "./config";
+import { ClusterSpec, ConfigError, ConfigIo, formatWarning, parseAllConfig, ParseOptions } from "./config";
 
 /** Files named in config are relative to the project directory, where Pulumi runs the program. */
 const projectFiles: ConfigIo = {
@@ -19,13 +19,11 @@ const projectFiles: ConfigIo = {
 };
 
 export function readStackConfig(): ClusterSpec {
-    const prefix = `${CONFIG_NAMESPACE}:`;
-    const raw: Record<string, string> = {};
-    for (const [key, value] of Object.entries(pulumi.runtime.allConfig())) {
-        // Keys may arrive as "talos-docker:config:key" from older engines; both mean the same key.
-        if (key.startsWith(prefix)) raw[key.slice(prefix.length).replace(/^config:/, "")] = value;
-    }
-    return parseOrRunError(raw, projectFiles, { secretKeys: secretConfigKeys(), stackFile: `Pulumi.${pulumi.getStack()}.yaml` });
+    // Every namespace: the parser also refuses keys of ours written in another one.
+    return parseOrRunError(pulumi.runtime.allConfig(), projectFiles, {
+        secretKeys: secretConfigKeys(),
+        stackFile: `Pulumi.${pulumi.getStack()}.yaml`,
+    });
 }
 
 /**
@@ -42,15 +40,15 @@ function secretConfigKeys(): string[] {
     }
 }
 
-/** The spec, with each warning logged; every problem at once as a RunError. */
+/** The spec of the whole stack config (`namespace:key` → value), each warning logged; every problem at once as a RunError. */
 export function parseOrRunError(
-    raw: RawConfig,
+    all: Readonly<Record<string, string>>,
     io: ConfigIo = projectFiles,
     options: Omit<ParseOptions, "io"> = {},
     warn: (message: string) => void = (message) => void pulumi.log.warn(message),
 ): ClusterSpec {
     try {
-        const { spec, warnings } = parseStackConfig(raw, { ...options, io });
+        const { spec, warnings } = parseAllConfig(all, { ...options, io });
         for (const warning of warnings) warn(formatWarning(warning));
         return spec;
     } catch (err) {

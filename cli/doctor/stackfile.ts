@@ -5,7 +5,7 @@
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { basename, join, resolve } from "node:path";
 
-import { CONFIG_NAMESPACE, ConfigError, parseStackConfig, type ClusterSpec, type ConfigProblem } from "../../components/config";
+import { CONFIG_NAMESPACE, ConfigError, parseAllConfig, type ClusterSpec, type ConfigProblem } from "../../components/config";
 import { isPlainObject, parseYamlDocuments } from "../../talos/yaml";
 
 export interface StackConfig {
@@ -35,13 +35,12 @@ export function findStackFile(projectDir: string, stack: string | undefined): { 
 export function readStackConfig(projectDir: string, stack: string | undefined): StackConfig {
     const found = findStackFile(projectDir, stack);
     const notes = found.note ? [found.note] : [];
-    const raw: Record<string, string> = {};
+    let config: Record<string, string> = {};
+    let secretKeys: string[] = [];
     if (found.file !== undefined) {
         const read = stackFileConfig(found.file, notes);
         if ("error" in read) return { file: found.file, error: read.error.message, warnings: [], notes };
-        for (const [key, value] of Object.entries(read.config)) {
-            if (key.startsWith(`${CONFIG_NAMESPACE}:`)) raw[key.slice(CONFIG_NAMESPACE.length + 1)] = value;
-        }
+        ({ config, secretKeys } = read);
     }
     const io = {
         readFile(path: string) {
@@ -53,9 +52,9 @@ export function readStackConfig(projectDir: string, stack: string | undefined): 
         },
     };
     // Fixes name the file doctor read; `pulumi config` acts on the selected stack unless told which.
-    const options = { io, ...(found.file === undefined ? {} : { stackFile: basename(found.file) }), ...(stack === undefined ? {} : { stack }) };
+    const options = { io, secretKeys, ...(found.file === undefined ? {} : { stackFile: basename(found.file) }), ...(stack === undefined ? {} : { stack }) };
     try {
-        const { spec, warnings } = parseStackConfig(raw, options);
+        const { spec, warnings } = parseAllConfig(config, options);
         return { file: found.file, spec, warnings, notes };
     } catch (err) {
         if (err instanceof ConfigError) return { file: found.file, error: err.message, warnings: [...err.warnings], notes };
@@ -65,10 +64,11 @@ export function readStackConfig(projectDir: string, stack: string | undefined): 
 
 /**
  * The stack file's `config:` as Pulumi hands it to the program: key → string (objects as JSON).
- * Encrypted values (`secure:`) are left out, each with a note: doctor cannot decrypt them. A file
- * that does not parse is one problem naming its line and column, never its text.
+ * Our encrypted values (`secure:`) are left out, each with a note: doctor cannot decrypt them;
+ * another namespace's key that holds one is kept as a secret key, whose value is never shown. A
+ * file that does not parse is one problem naming its line and column, never its text.
  */
-function stackFileConfig(file: string, notes: string[]): { config: Record<string, string> } | { error: ConfigError } {
+function stackFileConfig(file: string, notes: string[]): { config: Record<string, string>; secretKeys: string[] } | { error: ConfigError } {
     const problem = (message: string, fix: string) => ({ error: new ConfigError([{ key: file, message, fix }]) });
     let text: string;
     try {
@@ -89,12 +89,24 @@ function stackFileConfig(file: string, notes: string[]): { config: Record<string
         return problem("is not a Pulumi stack file: its config must be a mapping of key: value", `edit ${file} to have config: with one key: value a line`);
     }
     const result: Record<string, string> = {};
+    const secretKeys: string[] = [];
     for (const [key, value] of Object.entries(config)) {
+        if (!key.startsWith(`${CONFIG_NAMESPACE}:`) && hasEncrypted(value)) {
+            secretKeys.push(key);
+            result[key] = "";
+            continue;
+        }
         const readable = withoutEncrypted(value, key, notes);
         if (readable === undefined || readable === null) continue;
         result[key] = typeof readable === "string" ? readable : JSON.stringify(readable);
     }
-    return { config: result };
+    return { config: result, secretKeys };
+}
+
+function hasEncrypted(value: unknown): boolean {
+    if (isEncrypted(value)) return true;
+    if (Array.isArray(value)) return value.some(hasEncrypted);
+    return isPlainObject(value) && Object.values(value).some(hasEncrypted);
 }
 
 /** A value set with `pulumi config set --secret`: `{secure: <ciphertext>}`. */

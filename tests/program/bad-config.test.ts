@@ -13,6 +13,7 @@ beforeAll(async () => {
         workers: { count: 300 },
         ports: { http: 6444 },
         configPatches: { worker: [{ machine: { kubelet: { nonsense: true } } }] },
+        "talos:clusterName": "lab",
     });
 });
 
@@ -23,7 +24,9 @@ it("throws a RunError, which Pulumi prints without a stack trace", () => {
 it("names every problem at once, each with its fix on the line below", () => {
     const message = (program.error as Error).message;
     expect(message.split("\n")).toEqual([
-        "invalid stack configuration (5 problems); nothing was created:",
+        "invalid stack configuration (6 problems); nothing was created:",
+        '  - talos:clusterName = "lab": is not read: this program reads the talos-docker namespace only; did you mean talos-docker:clusterName?',
+        "    fix: pulumi config rm talos:clusterName && pulumi config set talos-docker:clusterName lab",
         expect.stringMatching(/^ {2}- talos-docker:clusterName = "Not_A_Label": must be a DNS label/),
         "    fix: pulumi config set talos-docker:clusterName not-a-label",
         '  - talos-docker:kubernetesVersion = "1.35.0": Talos v1.8.3 supports Kubernetes 1.26 to 1.31 (its default is 1.31.2)',

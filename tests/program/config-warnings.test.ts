@@ -11,7 +11,7 @@ beforeAll(async () => {
     vi.spyOn(pulumi.log, "warn").mockImplementation(async (message: string) => {
         warned.push(message);
     });
-    program = await loadProgram({ controlPlanes: { count: 2 } });
+    program = await loadProgram({ controlPlanes: { count: 2 }, "myteam:owner": "ops", "docker:host": "unix:///var/run/docker.sock" });
     if (program.error) throw program.error;
 });
 
@@ -19,8 +19,11 @@ afterAll(() => {
     vi.restoreAllMocks();
 });
 
-it("logs the even control-plane count as a warning, with its fix on the line below", () => {
+it("logs each warning (an even control-plane count, a key nobody reads) with its fix on the line below", () => {
     expect(warned).toEqual([
+        // Another namespace: maybe another tool's. The Docker provider's own key is left alone.
+        'myteam:owner = "ops": is not read by this program (namespace talos-docker) or its providers (pulumi, docker, kubernetes, command, tls, random)\n' +
+            "  fix: pulumi config rm myteam:owner, unless another tool reads it from this stack",
         "talos-docker:controlPlanes.count = 2: an even count adds no fault tolerance: etcd needs a majority (2 of 2) to keep working, " +
             "so 2 control planes survive no failure, the same as 1; use 1 or 3\n" +
             "  fix: pulumi config set --path 'talos-docker:controlPlanes.count' 3",

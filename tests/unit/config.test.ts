@@ -2,7 +2,8 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
-import { ConfigError, DEFAULTS, describeProblem, parseClusterSpec, parseStackConfig, type ParseOptions } from "../../components/config";
+import { ConfigError, DEFAULTS, describeProblem, parseAllConfig, parseClusterSpec, parseStackConfig, type ConfigProblem, type ParseOptions } from "../../components/config";
+import { PROVIDER_NAMESPACES } from "../../components/confignamespaces";
 import { setCommand } from "../../components/configproblems";
 import { asRawConfig, projectRoot as root, stackFile } from "../support/stack";
 
@@ -473,5 +474,82 @@ describe("warnings: allowed, but said", () => {
         }
         expect((error as ConfigError).warnings.map((w) => w.key)).toEqual(["talos-docker:controlPlanes.count"]);
         expect((error as ConfigError).message).not.toContain("even count");
+    });
+});
+
+describe("keys in other namespaces", () => {
+    /** What the whole config (namespaces included) yields: problems and warnings, as printed, with fixes. */
+    function judged(all: Record<string, unknown>, options: ParseOptions = {}) {
+        const show = (list: readonly ConfigProblem[]) => list.map((p) => ({ text: describeProblem(p), fix: p.fix }));
+        const config = Object.fromEntries(Object.entries(all).map(([k, v]) => [k, typeof v === "string" ? v : JSON.stringify(v)]));
+        try {
+            return { problems: [], warnings: show(parseAllConfig(config, options).warnings) };
+        } catch (err) {
+            if (!(err instanceof ConfigError)) throw err;
+            return { problems: show(err.problems), warnings: show(err.warnings) };
+        }
+    }
+
+    it("a key of ours in another namespace is refused, and moved where the program reads it", () => {
+        expect(judged({ "talos:clusterName": "lab", "talos:workers": { count: 3 } })).toEqual({
+            problems: [
+                {
+                    text: 'talos:clusterName = "lab": is not read: this program reads the talos-docker namespace only; did you mean talos-docker:clusterName?',
+                    fix: "pulumi config rm talos:clusterName && pulumi config set talos-docker:clusterName lab",
+                },
+                {
+                    text: 'talos:workers = {"count":3}: is not read: this program reads the talos-docker namespace only; did you mean talos-docker:workers?',
+                    fix: "pulumi config rm talos:workers && pulumi config set --path 'talos-docker:workers.count' 3",
+                },
+            ],
+            warnings: [],
+        });
+    });
+
+    it("the providers' and Pulumi's namespaces are left alone", () => {
+        const all = Object.fromEntries(PROVIDER_NAMESPACES.map((ns) => [`${ns}:clusterName`, "x"]));
+        expect(judged({ ...all, "docker:host": "unix:///var/run/docker.sock", "pulumi:tags": { team: "a" } })).toEqual({ problems: [], warnings: [] });
+    });
+
+    it("the providers' namespaces are those of the program's @pulumi packages", () => {
+        const pkg = JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as { dependencies: Record<string, string> };
+        const packages = Object.keys(pkg.dependencies).filter((d) => d.startsWith("@pulumi/")).map((d) => d.slice("@pulumi/".length));
+        expect([...PROVIDER_NAMESPACES].sort()).toEqual(packages.sort());
+    });
+
+    it("any other key of another namespace is a warning: another tool may read it", () => {
+        expect(judged({ "myteam:owner": "ops", "talos:clusterNme": "lab" })).toEqual({
+            problems: [],
+            warnings: [
+                {
+                    text: 'myteam:owner = "ops": is not read by this program (namespace talos-docker) or its providers (pulumi, docker, kubernetes, command, tls, random)',
+                    fix: "pulumi config rm myteam:owner, unless another tool reads it from this stack",
+                },
+                {
+                    text: 'talos:clusterNme = "lab": is not read by this program (namespace talos-docker) or its providers (pulumi, docker, kubernetes, command, tls, random); did you mean talos-docker:clusterName?',
+                    fix: "pulumi config rm talos:clusterNme, unless another tool reads it from this stack",
+                },
+            ],
+        });
+    });
+
+    it("a secret key of another namespace shows no value", () => {
+        expect(judged({ "talos:clusterName": "hush" }, { secretKeys: ["talos:clusterName"] }).problems).toEqual([{
+            text: "talos:clusterName = [secret]: is not read: this program reads the talos-docker namespace only; did you mean talos-docker:clusterName?",
+            fix: "remove it (pulumi config rm talos:clusterName)",
+        }]);
+    });
+
+    it("our own keys, in both spellings engines use", () => {
+        const { spec } = parseAllConfig({ "talos-docker:clusterName": "lab", "talos-docker:config:workers": '{"count":0}' });
+        expect([spec.clusterName, spec.workers.count]).toEqual(["lab", 0]);
+    });
+
+    it("a nested key set without --path is a top-level key with a dot: removed as such, set as a path", () => {
+        expect(judged({ "talos-docker:network.subnet": "10.9.0.0/24" }).problems).toEqual([{
+            text: 'talos-docker:network.subnet = "10.9.0.0/24": unknown key; the keys are clusterName, talosVersion, kubernetesVersion, image, network, ' +
+                "controlPlanes, workers, ports, configPatches, storage, timeouts, secretsFile; did you mean the path talos-docker:network.subnet (set with --path)?",
+            fix: "pulumi config rm talos-docker:network.subnet && pulumi config set --path 'talos-docker:network.subnet' 10.9.0.0/24",
+        }]);
     });
 });

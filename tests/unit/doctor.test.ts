@@ -180,6 +180,19 @@ describe("doctor: the stack file", () => {
         expect(s.error).not.toContain("secure");
     });
 
+    it("a key of ours in another namespace is refused, as pulumi up refuses it; another namespace's secret is never shown", () => {
+        const ciphertext = "v1:b3RoZXIgdG9vbA==";
+        writeFileSync(join(dir, "Pulumi.dev.yaml"), `config:\n  talos:clusterName: lab\n  othertool:token:\n    secure: ${ciphertext}\n  docker:host: unix:///run/docker.sock\n`);
+        const s = readStackConfig(dir, "dev");
+        expect(s.error?.split("\n").slice(1)).toEqual([
+            '  - talos:clusterName = "lab": is not read: this program reads the talos-docker namespace only; did you mean talos-docker:clusterName?',
+            "    fix: pulumi config rm --stack dev talos:clusterName && pulumi config set --stack dev talos-docker:clusterName lab",
+        ]);
+        expect(s.warnings.map((w) => `${w.key} = ${w.value}`)).toEqual(["othertool:token = [secret]"]);
+        expect(JSON.stringify(s)).not.toContain(ciphertext);
+        expect(s.notes).toEqual([]);
+    });
+
     it("a valid config's warnings come beside its spec", () => {
         writeFileSync(join(dir, "Pulumi.dev.yaml"), "config:\n  talos-docker:controlPlanes:\n    count: 2\n");
         const s = readStackConfig(dir, "dev");
