@@ -2,7 +2,10 @@
 // rule is tested without mocks. Defaults live in DEFAULTS and nowhere else in the program
 // (Pulumi.yaml repeats them for `pulumi config`, and a test keeps the two equal). Every problem
 // carries its fix (./configproblems.ts); the values a fix proposes come from ./configfixes.ts.
-import { contractFor, isSupportedKubernetes, parseTalosVersion, talosImage, TALOS_MINORS, versionContract, type TalosMinor, type VersionContract } from "../talos/versions";
+import {
+    contractFor, imageTalosVersion, isSupportedKubernetes, parseTalosVersion, sameTalosRelease, talosImage, TALOS_IMAGE_REPOSITORY,
+    TALOS_MINORS, versionContract, type TalosMinor, type VersionContract,
+} from "../talos/versions";
 import type { ConfigPatch } from "../talos/patches";
 import type { SecretsBundle } from "../talos/secretsbundle";
 import { parseSecretsYaml, SecretsFileError } from "../talos/secretsfile";
@@ -278,13 +281,31 @@ function proposeKubernetesVersion(value: string, contract: VersionContract | und
     return contract === undefined || isSupportedKubernetes(contract, release) ? release : undefined;
 }
 
-/** The node image: set, or derived from talosVersion. */
+/**
+ * The node image: set, or derived from talosVersion. An image whose tag is another Talos release
+ * than talosVersion is refused: the machine configs are rendered for talosVersion's contract and
+ * checked against it, so the nodes would boot a config made for another release. An image by
+ * digest only, or with a tag that is not a version (a local build), is taken as talosVersion's.
+ */
 function parseImage(p: Problems, value: string | undefined, talosVersion: string, contract: VersionContract | undefined): string {
-    if (value !== undefined && !/^[^\s]+$/.test(value)) {
-        p.add("image", value, "must be an image reference such as ghcr.io/siderolabs/talos:v1.8.3",
+    if (value === undefined) return contract ? talosImage(talosVersion) : "";
+    if (!/^[^\s]+$/.test(value)) {
+        p.add("image", value, `must be an image reference such as ${talosImage(DEFAULTS.talosVersion)}`,
             `${p.rm("image")} (the image then follows talosVersion)`);
+        return value;
     }
-    return value ?? (contract ? talosImage(talosVersion) : "");
+    const tagged = imageTalosVersion(value);
+    // With talosVersion wrong there is nothing to compare with; that problem is reported already.
+    if (tagged === undefined || contract === undefined || sameTalosRelease(tagged.tag, talosVersion)) return value;
+    const followVersion = tagged.repository === TALOS_IMAGE_REPOSITORY
+        ? `${p.rm("image")} to run ${talosVersion}`
+        : `${p.set("image", `${tagged.repository}:${talosVersion}`)} to run ${talosVersion}`;
+    const runImage = versionContract(tagged.tag) === undefined ? "" : `${p.set("talosVersion", tagged.tag)} to run that release, or `;
+    p.add("image", value,
+        `is Talos ${tagged.tag} but talosVersion is ${talosVersion}: the machine configs are made for talosVersion, ` +
+            "so the image must be that release (an image by digest, or with a tag that is not a version, such as a local build, is not compared)",
+        `${runImage}${followVersion}`);
+    return value;
 }
 
 /** The network's own fields; the gateway is checked against the subnet once the node count is known. */

@@ -198,9 +198,33 @@ function requireTalosVersion(talosVersion: string): string {
     return talosVersion;
 }
 
+/** Where Talos publishes its node image (talosctl cluster create's default `--image`). */
+export const TALOS_IMAGE_REPOSITORY = "ghcr.io/siderolabs/talos";
+
 /** The node image the Docker provisioner runs, e.g. ghcr.io/siderolabs/talos:v1.8.3. Throws when the version does not parse. */
 export function talosImage(talosVersion: string): string {
-    return `ghcr.io/siderolabs/talos:${requireTalosVersion(talosVersion)}`;
+    return `${TALOS_IMAGE_REPOSITORY}:${requireTalosVersion(talosVersion)}`;
+}
+
+/**
+ * The Talos release an image reference's tag names ("v1.9.0" for ghcr.io/siderolabs/talos:v1.9.0,
+ * also with a digest after it), or undefined: no tag, or a tag that is not a version.
+ */
+export function imageTalosVersion(image: string): { repository: string; tag: string } | undefined {
+    const name = image.split("@")[0];
+    const slash = name.lastIndexOf("/");
+    const colon = name.lastIndexOf(":");
+    // A colon before the last slash is a registry's port (localhost:5000/talos), not a tag.
+    if (colon <= slash) return undefined;
+    const tag = name.slice(colon + 1);
+    return parseTalosVersion(tag) === undefined ? undefined : { repository: name.slice(0, colon), tag };
+}
+
+/** Whether two Talos versions are the same release (v1.9.0 and v1.9.0-beta.1 are; a suffix is a build of it). */
+export function sameTalosRelease(a: string, b: string): boolean {
+    const x = parseTalosVersion(a);
+    const y = parseTalosVersion(b);
+    return x !== undefined && y !== undefined && x.major === y.major && x.minor === y.minor && x.patch === y.patch;
 }
 
 /** talosctl's default `--install-image`, e.g. ghcr.io/siderolabs/installer:v1.8.3. Throws when the version does not parse. */

@@ -553,3 +553,41 @@ describe("keys in other namespaces", () => {
         }]);
     });
 });
+
+describe("an image of another Talos release than talosVersion", () => {
+    const why = "the machine configs are made for talosVersion, so the image must be that release " +
+        "(an image by digest, or with a tag that is not a version, such as a local build, is not compared)";
+
+    it("is refused, with both ways to make them agree", () => {
+        expect(found({ image: "ghcr.io/siderolabs/talos:v1.9.0" })).toEqual([{
+            text: `talos-docker:image = "ghcr.io/siderolabs/talos:v1.9.0": is Talos v1.9.0 but talosVersion is v1.8.3: ${why}`,
+            fix: "pulumi config set talos-docker:talosVersion v1.9.0 to run that release, or pulumi config rm talos-docker:image to run v1.8.3",
+        }]);
+    });
+
+    it("from a mirror, the fix keeps the mirror", () => {
+        expect(found({ image: "registry.local:5000/siderolabs/talos:v1.8.2" })[0].fix).toBe(
+            "pulumi config set talos-docker:talosVersion v1.8.2 to run that release, or " +
+                "pulumi config set talos-docker:image registry.local:5000/siderolabs/talos:v1.8.3 to run v1.8.3",
+        );
+    });
+
+    it("of a release this program does not support, only the image can change", () => {
+        expect(found({ image: "ghcr.io/siderolabs/talos:v1.14.0" })[0].fix).toBe("pulumi config rm talos-docker:image to run v1.8.3");
+    });
+
+    it.each([
+        "ghcr.io/siderolabs/talos:v1.8.3",
+        "ghcr.io/siderolabs/talos:v1.8.3@sha256:0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c4b5a69788796a5b4c3d2e1f0",
+        "ghcr.io/siderolabs/talos@sha256:0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c4b5a69788796a5b4c3d2e1f0",
+        "ghcr.io/siderolabs/talos:v1.8.3-custom.1",
+        "localhost:5000/talos",
+        "talos:dev",
+    ])("accepts %s with talosVersion v1.8.3", (image) => {
+        expect(parseClusterSpec({ image }).image).toBe(image);
+    });
+
+    it("is not compared when talosVersion is itself wrong", () => {
+        expect(problems({ talosVersion: "v2.0.0", image: "ghcr.io/siderolabs/talos:v1.9.0" }).map((p) => p.split(" = ")[0])).toEqual(["talos-docker:talosVersion"]);
+    });
+});

@@ -3,10 +3,12 @@ import { describe, expect, it } from "vitest";
 import {
     TALOS_MINORS,
     contractFor,
+    imageTalosVersion,
     installerImage,
     isSupportedKubernetes,
     parseKubernetesVersion,
     parseTalosVersion,
+    sameTalosRelease,
     talosImage,
     versionContract,
     type TalosMinor,
@@ -121,5 +123,24 @@ describe("images", () => {
     it("refuses a version that does not parse", () => {
         expect(() => talosImage("1.8.3")).toThrow('"1.8.3" is not a Talos version (expected vMAJOR.MINOR.PATCH, e.g. v1.8.3)');
         expect(() => installerImage("")).toThrow('"" is not a Talos version (expected vMAJOR.MINOR.PATCH, e.g. v1.8.3)');
+    });
+});
+
+describe("the Talos release an image names", () => {
+    it.each([
+        ["ghcr.io/siderolabs/talos:v1.9.0", { repository: "ghcr.io/siderolabs/talos", tag: "v1.9.0" }],
+        ["localhost:5000/talos:v1.8.3-custom@sha256:abcd", { repository: "localhost:5000/talos", tag: "v1.8.3-custom" }],
+        ["localhost:5000/talos", undefined],
+        ["ghcr.io/siderolabs/talos@sha256:abcd", undefined],
+        ["talos:dev", undefined],
+        ["talos:1.9.0", undefined],
+    ])("%s", (image, want) => {
+        expect(imageTalosVersion(image)).toEqual(want);
+    });
+
+    it("a build of a release is that release; another patch is not", () => {
+        expect(sameTalosRelease("v1.9.0-beta.1", "v1.9.0")).toBe(true);
+        expect(sameTalosRelease("v1.8.2", "v1.8.3")).toBe(false);
+        expect(sameTalosRelease("latest", "latest")).toBe(false);
     });
 });
