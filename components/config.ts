@@ -3,8 +3,8 @@
 // (Pulumi.yaml repeats them for `pulumi config`, and a test keeps the two equal). Every problem
 // carries its fix (./configproblems.ts); the values a fix proposes come from ./configfixes.ts.
 import {
-    contractFor, imageTalosVersion, isSupportedKubernetes, parseTalosVersion, sameTalosRelease, talosImage, TALOS_IMAGE_REPOSITORY,
-    TALOS_MINORS, versionContract, type TalosMinor, type VersionContract,
+    contractFor, imageTalosVersion, isSupportedKubernetes, isTalosRelease, nearestTalosMinor, parseTalosVersion, sameTalosRelease,
+    talosImage, TALOS_IMAGE_REPOSITORY, TALOS_MINORS, versionContract, type VersionContract,
 } from "../talos/versions";
 import type { ConfigPatch } from "../talos/patches";
 import type { SecretsBundle } from "../talos/secretsbundle";
@@ -159,7 +159,8 @@ function parse(raw: RawConfig, others: Readonly<Record<string, string>>, options
     const cidr = parseCidr(network.subnet);
     checkPatchesApply(p, {
         clusterName, kubernetesVersion,
-        ...(contract ? { talosVersion } : {}),
+        // A patch that does not exist (v1.8.99, reported) is checked as its minor's latest.
+        ...(contract ? { talosVersion: isTalosRelease(talosVersion) ? talosVersion : contract.latestRelease } : {}),
         controlPlaneEndpoint: `https://${"error" in cidr ? "127.0.0.1" : hostAddress(cidr, 2)}:6443`,
         storagePath: storage.enabled ? storage.path : undefined,
     }, patchLists);
@@ -236,6 +237,11 @@ function parseVersions(p: Problems, raw: RawConfig): { talosVersion: string; kub
             ? `Talos v${parsed.major}.${parsed.minor} is not supported; supported minors are ${TALOS_MINORS.map((m) => `v${m}`).join(", ")}`
             : `is not a Talos release such as ${DEFAULTS.talosVersion}`,
         p.set("talosVersion", proposeTalosVersion(talosVersion)));
+    } else if (!isTalosRelease(talosVersion)) {
+        // The minor is known, so what depends on its contract is still checked.
+        p.add("talosVersion", talosVersion,
+            `is not a Talos release: v${contract.minor} has v${contract.minor}.0 to ${contract.latestRelease}, its latest`,
+            p.set("talosVersion", contract.latestRelease));
     }
 
     const rawKubernetes = raw.kubernetesVersion ?? DEFAULTS.kubernetesVersion;
@@ -256,21 +262,11 @@ function parseVersions(p: Problems, raw: RawConfig): { talosVersion: string; kub
     return { talosVersion, kubernetesVersion, ...(contract ? { contract } : {}) };
 }
 
-/** The supported release nearest to what was written: itself with a "v", its minor's, else the oldest or newest minor's. */
+/** The release nearest to what was written: itself with a "v", else the latest of its minor, or of the oldest or newest minor. */
 function proposeTalosVersion(value: string): string {
     const withV = value.startsWith("v") ? value : `v${value}`;
-    if (versionContract(withV) !== undefined) return withV;
-    return contractFor(nearestMinor(parseTalosVersion(withV))).referenceVersion;
-}
-
-function nearestMinor(version: { major: number; minor: number } | undefined): TalosMinor {
-    const oldest = TALOS_MINORS[0];
-    const newest = TALOS_MINORS[TALOS_MINORS.length - 1];
-    if (version === undefined) return newest;
-    const own = TALOS_MINORS.find((m) => m === `${version.major}.${version.minor}`);
-    if (own !== undefined) return own;
-    const [major, minor] = oldest.split(".").map(Number);
-    return version.major < major || (version.major === major && version.minor < minor) ? oldest : newest;
+    if (isTalosRelease(withV)) return withV;
+    return contractFor(nearestTalosMinor(parseTalosVersion(withV))).latestRelease;
 }
 
 /** `1.31` → `1.31.0` when the Talos minor runs 1.31; undefined when nothing near it is a release that fits. */
@@ -296,7 +292,7 @@ function parseImage(p: Problems, value: string | undefined, talosVersion: string
     }
     const tagged = imageTalosVersion(value);
     // With talosVersion wrong there is nothing to compare with; that problem is reported already.
-    if (tagged === undefined || contract === undefined || sameTalosRelease(tagged.tag, talosVersion)) return value;
+    if (tagged === undefined || !isTalosRelease(talosVersion) || sameTalosRelease(tagged.tag, talosVersion)) return value;
     const followVersion = tagged.repository === TALOS_IMAGE_REPOSITORY
         ? `${p.rm("image")} to run ${talosVersion}`
         : `${p.set("image", `${tagged.repository}:${talosVersion}`)} to run ${talosVersion}`;

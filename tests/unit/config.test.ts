@@ -130,13 +130,16 @@ describe("validation names the key, the value and what is allowed", () => {
             "pulumi config set --path 'talos-docker:ports.bindAddress' 127.0.0.1"],
         ["Talos minor too old", { talosVersion: "v1.7.6" },
             'talos-docker:talosVersion = "v1.7.6": Talos v1.7 is not supported; supported minors are v1.8, v1.9, v1.10, v1.11, v1.12, v1.13',
-            "pulumi config set talos-docker:talosVersion v1.8.3"],
+            "pulumi config set talos-docker:talosVersion v1.8.4"],
         ["Talos minor too new", { talosVersion: "v1.14.0" },
             'talos-docker:talosVersion = "v1.14.0": Talos v1.14 is not supported; supported minors are v1.8, v1.9, v1.10, v1.11, v1.12, v1.13',
             "pulumi config set talos-docker:talosVersion v1.13.9"],
         ["Talos version not a version", { talosVersion: "latest" },
             'talos-docker:talosVersion = "latest": is not a Talos release such as v1.8.3',
             "pulumi config set talos-docker:talosVersion v1.13.9"],
+        ["Talos patch release that does not exist", { talosVersion: "v1.8.99" },
+            'talos-docker:talosVersion = "v1.8.99": is not a Talos release: v1.8 has v1.8.0 to v1.8.4, its latest',
+            "pulumi config set talos-docker:talosVersion v1.8.4"],
         ["Talos version without its v", { talosVersion: "1.8.3" },
             'talos-docker:talosVersion = "1.8.3": is not a Talos release such as v1.8.3',
             "pulumi config set talos-docker:talosVersion v1.8.3"],
@@ -589,5 +592,19 @@ describe("an image of another Talos release than talosVersion", () => {
 
     it("is not compared when talosVersion is itself wrong", () => {
         expect(problems({ talosVersion: "v2.0.0", image: "ghcr.io/siderolabs/talos:v1.9.0" }).map((p) => p.split(" = ")[0])).toEqual(["talos-docker:talosVersion"]);
+    });
+});
+
+describe("a Talos patch release that does not exist", () => {
+    it("is the only problem: the image is not compared with it, the patches are checked as its minor's latest", () => {
+        const list = problems({ talosVersion: "v1.8.99", image: "ghcr.io/siderolabs/talos:v1.8.4", configPatches: { worker: [{ machine: { bogus: 1 } }] } });
+        expect(list.map((p) => p.split(" = ")[0])).toEqual(["talos-docker:talosVersion", "talos-docker:configPatches.worker[0]"]);
+        expect(list[1]).toContain("does not apply to the worker config of Talos v1.8.4: ");
+    });
+
+    it("every supported minor's releases from .0 to its latest pass", () => {
+        for (const version of ["v1.8.0", "v1.8.4", "v1.9.6", "v1.12.11", "v1.13.9", "v1.13.0-beta.0"]) {
+            expect(problems({ talosVersion: version, kubernetesVersion: "1.31.1" })).toEqual([]);
+        }
     });
 });
