@@ -3,23 +3,29 @@
 // (Pulumi.yaml repeats them for `pulumi config`, and a test keeps the two equal). Every problem
 // carries its fix (./configproblems.ts); the values a fix proposes come from ./configfixes.ts.
 import {
-    contractFor, imageTalosVersion, isSupportedKubernetes, isTalosRelease, nearestTalosMinor, parseTalosVersion, sameTalosRelease,
-    talosImage, TALOS_IMAGE_REPOSITORY, TALOS_MINORS, versionContract, type VersionContract,
+    contractFor, imageTalosVersion, isSupportedKubernetes, isTalosRelease, nearestTalosMinor, parseTalosVersion,
+    sameTalosRelease, talosImage, TALOS_IMAGE_REPOSITORY, TALOS_MINORS, versionContract, type VersionContract,
 } from "../talos/versions";
 import type { ConfigPatch } from "../talos/patches";
 import type { SecretsBundle } from "../talos/secretsbundle";
 import { parseSecretsYaml, SecretsFileError } from "../talos/secretsfile";
-import { DEFAULT_STORAGE_PATH, isValidStoragePath, normalizeStoragePath, STORAGE_PATH_RULE } from "../talos/config/storage";
+import {
+    DEFAULT_STORAGE_PATH, isValidStoragePath, normalizeStoragePath, STORAGE_PATH_RULE,
+} from "../talos/config/storage";
 import { isPlainObject } from "../talos/yaml";
 import { parseDuration } from "./duration";
 import type { ReclaimPolicy } from "./storagemanifest";
 import { cidrContains, formatIPv4, hostAddress, parseCidr, parseIPv4 } from "./ipv4";
 import { ConfigError, ourKey, Problems, shellWord, type ConfigProblem, type ProblemsOptions } from "./configproblems";
-import { moveFix, nearestKey, nextFreePort, proposeBoolean, proposeDnsLabel, proposeDockerName, unknownKeyFix } from "./configfixes";
+import {
+    moveFix, nearestKey, nextFreePort, proposeBoolean, proposeDnsLabel, proposeDockerName, unknownKeyFix,
+} from "./configfixes";
 import { checkOtherNamespaces, configValue, splitNamespaces } from "./confignamespaces";
 import { checkPatchesApply, parsedPatches, parsePatchLists } from "./configpatches";
 
-export { CONFIG_NAMESPACE, ConfigError, describeProblem, formatProblems, formatWarning, type ConfigProblem } from "./configproblems";
+export {
+    CONFIG_NAMESPACE, ConfigError, describeProblem, formatProblems, formatWarning, type ConfigProblem,
+} from "./configproblems";
 
 export type { ReclaimPolicy };
 
@@ -159,7 +165,7 @@ function parse(raw: RawConfig, others: Readonly<Record<string, string>>, options
     const cidr = parseCidr(network.subnet);
     checkPatchesApply(p, {
         clusterName, kubernetesVersion,
-        // A patch that does not exist (v1.8.99, reported) is checked as its minor's latest.
+        // A talosVersion that is no release (v1.8.99, reported) is checked as its minor's latest.
         ...(contract ? { talosVersion: isTalosRelease(talosVersion) ? talosVersion : contract.latestRelease } : {}),
         controlPlaneEndpoint: `https://${"error" in cidr ? "127.0.0.1" : hostAddress(cidr, 2)}:6443`,
         storagePath: storage.enabled ? storage.path : undefined,
@@ -186,7 +192,9 @@ function checkTopLevelKeys(p: Problems, raw: RawConfig): void {
         // "network.subnet" at the top level: `pulumi config set` without --path.
         const path = isFieldPath(key) ? key : undefined;
         const meant = path ?? nearestKey(key, CONFIG_KEYS) ?? fieldNamed(key);
-        const hint = path === undefined ? didYouMean(meant) : `; did you mean the path ${ourKey(path)} (set with --path)?`;
+        const hint = path === undefined
+            ? didYouMean(meant)
+            : `; did you mean the path ${ourKey(path)} (set with --path)?`;
         // A top-level key, even one with a dot in its name: removed without --path.
         const removal = p.rmFullKey(ourKey(key));
         p.add(key, value, `unknown key; the keys are ${CONFIG_KEYS.join(", ")}${hint}`,
@@ -196,7 +204,8 @@ function checkTopLevelKeys(p: Problems, raw: RawConfig): void {
 
 function isFieldPath(key: string): boolean {
     const [object, field, ...rest] = key.split(".");
-    return rest.length === 0 && field !== undefined && object in OBJECT_KEYS && (OBJECT_KEYS[object as ObjectKey] as readonly string[]).includes(field);
+    if (rest.length > 0 || field === undefined || !(object in OBJECT_KEYS)) return false;
+    return (OBJECT_KEYS[object as ObjectKey] as readonly string[]).includes(field);
 }
 
 /** `subnet` → `network.subnet`: a field written at the top level, when only one object has it. */
@@ -228,19 +237,24 @@ function parseClusterName(p: Problems, value: string | undefined): string {
  * talosVersion and kubernetesVersion, which must be a pair Talos supports. A Kubernetes version
  * that is wrong is replaced by the Talos minor's default, so what depends on it is still checked.
  */
-function parseVersions(p: Problems, raw: RawConfig): { talosVersion: string; kubernetesVersion: string; contract?: VersionContract } {
+function parseVersions(
+    p: Problems,
+    raw: RawConfig,
+): { talosVersion: string; kubernetesVersion: string; contract?: VersionContract } {
     const talosVersion = raw.talosVersion ?? DEFAULTS.talosVersion;
     const contract = versionContract(talosVersion);
     if (!contract) {
         const parsed = parseTalosVersion(talosVersion);
+        const minors = TALOS_MINORS.map((m) => `v${m}`).join(", ");
         p.add("talosVersion", talosVersion, parsed
-            ? `Talos v${parsed.major}.${parsed.minor} is not supported; supported minors are ${TALOS_MINORS.map((m) => `v${m}`).join(", ")}`
+            ? `Talos v${parsed.major}.${parsed.minor} is not supported; supported minors are ${minors}`
             : `is not a Talos release such as ${DEFAULTS.talosVersion}`,
         p.set("talosVersion", proposeTalosVersion(talosVersion)));
     } else if (!isTalosRelease(talosVersion)) {
         // The minor is known, so what depends on its contract is still checked.
         p.add("talosVersion", talosVersion,
-            `is not a Talos release: v${contract.minor} has v${contract.minor}.0 to ${contract.latestRelease}, its latest`,
+            `is not a Talos release: v${contract.minor} has v${contract.minor}.0 to ${contract.latestRelease}, ` +
+                "its latest",
             p.set("talosVersion", contract.latestRelease));
     }
 
@@ -262,7 +276,10 @@ function parseVersions(p: Problems, raw: RawConfig): { talosVersion: string; kub
     return { talosVersion, kubernetesVersion, ...(contract ? { contract } : {}) };
 }
 
-/** The release nearest to what was written: itself with a "v", else the latest of its minor, or of the oldest or newest minor. */
+/**
+ * The release nearest to what was written: itself with a "v", else the latest of its minor, or of
+ * the oldest or the newest minor.
+ */
 function proposeTalosVersion(value: string): string {
     const withV = value.startsWith("v") ? value : `v${value}`;
     if (isTalosRelease(withV)) return withV;
@@ -283,7 +300,12 @@ function proposeKubernetesVersion(value: string, contract: VersionContract | und
  * checked against it, so the nodes would boot a config made for another release. An image by
  * digest only, or with a tag that is not a version (a local build), is taken as talosVersion's.
  */
-function parseImage(p: Problems, value: string | undefined, talosVersion: string, contract: VersionContract | undefined): string {
+function parseImage(
+    p: Problems,
+    value: string | undefined,
+    talosVersion: string,
+    contract: VersionContract | undefined,
+): string {
     if (value === undefined) return contract ? talosImage(talosVersion) : "";
     if (!/^[^\s]+$/.test(value)) {
         p.add("image", value, `must be an image reference such as ${talosImage(DEFAULTS.talosVersion)}`,
@@ -292,20 +314,25 @@ function parseImage(p: Problems, value: string | undefined, talosVersion: string
     }
     const tagged = imageTalosVersion(value);
     // With talosVersion wrong there is nothing to compare with; that problem is reported already.
-    if (tagged === undefined || !isTalosRelease(talosVersion) || sameTalosRelease(tagged.tag, talosVersion)) return value;
+    if (tagged === undefined || !isTalosRelease(talosVersion)) return value;
+    if (sameTalosRelease(tagged.tag, talosVersion)) return value;
     const followVersion = tagged.repository === TALOS_IMAGE_REPOSITORY
         ? `${p.rm("image")} to run ${talosVersion}`
         : `${p.set("image", `${tagged.repository}:${talosVersion}`)} to run ${talosVersion}`;
-    const runImage = versionContract(tagged.tag) === undefined ? "" : `${p.set("talosVersion", tagged.tag)} to run that release, or `;
+    const runImage = isTalosRelease(tagged.tag) ? `${p.set("talosVersion", tagged.tag)} to run that release, or ` : "";
     p.add("image", value,
         `is Talos ${tagged.tag} but talosVersion is ${talosVersion}: the machine configs are made for talosVersion, ` +
-            "so the image must be that release (an image by digest, or with a tag that is not a version, such as a local build, is not compared)",
+            "so the image must be that release (an image by digest, or with a tag that is not a version, " +
+            "such as a local build, is not compared)",
         `${runImage}${followVersion}`);
     return value;
 }
 
 /** The network's own fields; the gateway is checked against the subnet once the node count is known. */
-function parseNetworkFields(p: Problems, net: Record<string, unknown>): { name: string; subnet: string; mtu: number; gateway: unknown } {
+function parseNetworkFields(
+    p: Problems,
+    net: Record<string, unknown>,
+): { name: string; subnet: string; mtu: number; gateway: unknown } {
     let name = str(p, "network.name", net.name, DEFAULTS.network.name);
     if (!DOCKER_NAME.test(name)) {
         p.add("network.name", name, "must be a Docker network name ([a-zA-Z0-9][a-zA-Z0-9_.-]*)",
@@ -326,32 +353,32 @@ const PORT_KEYS = ["kubernetesApi", "talosApi", "http", "https"] as const;
 function parsePorts(p: Problems, po: Record<string, unknown>): ClusterSpec["ports"] {
     let bindAddress = str(p, "ports.bindAddress", po.bindAddress, DEFAULTS.ports.bindAddress);
     if (parseIPv4(bindAddress) === undefined) {
-        p.add("ports.bindAddress", bindAddress, "must be an IPv4 address of this host, such as 127.0.0.1 (or 0.0.0.0 for all)",
+        p.add("ports.bindAddress", bindAddress,
+            "must be an IPv4 address of this host, such as 127.0.0.1 (or 0.0.0.0 for all)",
             p.set("ports.bindAddress", DEFAULTS.ports.bindAddress));
         bindAddress = DEFAULTS.ports.bindAddress;
     }
     const ports: ClusterSpec["ports"] = { ...DEFAULTS.ports, bindAddress };
-    const valid = PORT_KEYS.filter((key) => {
+    const outOfRange: (typeof PORT_KEYS)[number][] = [];
+    for (const key of PORT_KEYS) {
         const value = po[key];
-        if (value === undefined) return true;
-        if (typeof value === "number" && Number.isInteger(value) && value >= 1 && value <= 65535) {
-            ports[key] = value;
-            return true;
-        }
-        return false;
-    });
-    const taken = () => PORT_KEYS.map((key) => ports[key]);
-    for (const key of PORT_KEYS.filter((k) => !valid.includes(k))) {
+        if (value === undefined) continue;
+        if (typeof value === "number" && Number.isInteger(value) && value >= 1 && value <= 65535) ports[key] = value;
+        else outOfRange.push(key);
+    }
+    const taken = PORT_KEYS.map((key) => ports[key]);
+    for (const key of outOfRange) {
+        const others = PORT_KEYS.filter((k) => k !== key).map((k) => ports[k]);
         p.add(`ports.${key}`, po[key], "must be an integer from 1 to 65535",
-            p.set(`ports.${key}`, nextFreePort(DEFAULTS.ports[key], PORT_KEYS.filter((k) => k !== key).map((k) => ports[k]))));
+            p.set(`ports.${key}`, nextFreePort(DEFAULTS.ports[key], others)));
     }
     // A port already reported keeps its default, which proves nothing about a collision.
     const seen = new Map<number, string>();
-    for (const key of valid) {
+    for (const key of PORT_KEYS.filter((k) => !outOfRange.includes(k))) {
         const other = seen.get(ports[key]);
         if (other) {
             p.add(`ports.${key}`, ports[key], `collides with ports.${other}; each host port must be different`,
-                p.set(`ports.${key}`, nextFreePort(ports[key] + 1, taken())));
+                p.set(`ports.${key}`, nextFreePort(ports[key] + 1, taken)));
         }
         seen.set(ports[key], key);
     }
@@ -398,15 +425,17 @@ function readObjects(raw: RawConfig, p: Problems): Record<ObjectKey, Record<stri
         if (text === undefined) continue;
         const value = configValue(text);
         if (!isPlainObject(value)) {
+            const example = p.set(`${key}.${OBJECT_KEYS[key][0]}`, "<value>");
             p.add(key, value, `must be an object with the keys ${OBJECT_KEYS[key].join(", ")}`,
-                `${p.rm(key)}, then set each field on its own (${p.set(`${key}.${OBJECT_KEYS[key][0]}`, "<value>")})`);
+                `${p.rm(key)}, then set each field on its own (${example})`);
             continue;
         }
         for (const field of Object.keys(value)) {
             if (!(OBJECT_KEYS[key] as readonly string[]).includes(field)) {
                 const meant = nearestKey(field, OBJECT_KEYS[key]);
                 const target = meant === undefined ? undefined : `${key}.${meant}`;
-                p.add(`${key}.${field}`, value[field], `unknown key; ${key} has ${OBJECT_KEYS[key].join(", ")}${didYouMean(target)}`,
+                p.add(`${key}.${field}`, value[field],
+                    `unknown key; ${key} has ${OBJECT_KEYS[key].join(", ")}${didYouMean(target)}`,
                     unknownKeyFix(p, `${key}.${field}`, value[field], target));
             }
         }
@@ -433,7 +462,9 @@ function bool(p: Problems, key: string, value: unknown, fallback: boolean): bool
 function int(p: Problems, key: string, value: unknown, fallback: number, min: number, max: number): number {
     if (value === undefined) return fallback;
     if (typeof value === "number" && Number.isInteger(value) && value >= min && value <= max) return value;
-    const nearest = typeof value === "number" && Number.isFinite(value) ? Math.min(max, Math.max(min, Math.round(value))) : fallback;
+    const nearest = typeof value === "number" && Number.isFinite(value)
+        ? Math.min(max, Math.max(min, Math.round(value)))
+        : fallback;
     p.add(key, value, `must be an integer from ${min} to ${max}`, p.set(key, nearest));
     return fallback;
 }
@@ -460,8 +491,11 @@ function pool(
         if (typeof value.cpus === "number" && value.cpus >= limits.cpus && Number.isInteger(value.cpus * 100)) {
             cpus = value.cpus;
         } else {
-            const nearest = typeof value.cpus === "number" ? Math.max(limits.cpus, Math.round(value.cpus * 100) / 100) : fallback.cpus;
-            p.add(`${key}.cpus`, value.cpus, `must be a number of CPUs of at least ${limits.cpus} (Talos' minimum for a ${what}), in steps of 0.01`,
+            const nearest = typeof value.cpus === "number"
+                ? Math.max(limits.cpus, Math.round(value.cpus * 100) / 100)
+                : fallback.cpus;
+            p.add(`${key}.cpus`, value.cpus,
+                `must be a number of CPUs of at least ${limits.cpus} (Talos' minimum for a ${what}), in steps of 0.01`,
                 p.set(`${key}.cpus`, nearest));
         }
     }
@@ -470,8 +504,11 @@ function pool(
         if (typeof value.memoryMiB === "number" && Number.isInteger(value.memoryMiB) && value.memoryMiB >= limits.memoryMiB) {
             memoryMiB = value.memoryMiB;
         } else {
-            const nearest = typeof value.memoryMiB === "number" ? Math.max(limits.memoryMiB, Math.ceil(value.memoryMiB)) : fallback.memoryMiB;
-            p.add(`${key}.memoryMiB`, value.memoryMiB, `must be an integer of at least ${limits.memoryMiB} (Talos' minimum for a ${what}, in MiB)`,
+            const nearest = typeof value.memoryMiB === "number"
+                ? Math.max(limits.memoryMiB, Math.ceil(value.memoryMiB))
+                : fallback.memoryMiB;
+            p.add(`${key}.memoryMiB`, value.memoryMiB,
+                `must be an integer of at least ${limits.memoryMiB} (Talos' minimum for a ${what}, in MiB)`,
                 p.set(`${key}.memoryMiB`, nearest));
         }
     }
@@ -529,7 +566,8 @@ function checkSubnet(p: Problems, subnet: string, gatewayValue: unknown, nodeCou
             p.add("network.gateway", gatewayValue, `is the network or broadcast address of ${subnet}`, useFirstHost);
         } else if (offset >= 2 && offset <= lastNode) {
             p.add("network.gateway", gatewayValue,
-                `collides with the node addresses ${hostAddress(cidr, 2)}-${hostAddress(cidr, lastNode)}; use ${hostAddress(cidr, 1)} or an address above them`,
+                `collides with the node addresses ${hostAddress(cidr, 2)}-${hostAddress(cidr, lastNode)}; ` +
+                    `use ${hostAddress(cidr, 1)} or an address above them`,
                 useFirstHost);
         }
     }
@@ -552,10 +590,15 @@ function proposeSubnet(text: string, nodeCount: number): string {
 }
 
 /** Reads a talosctl secrets.yaml; its problems name YAML paths and never echo a secret. */
-function readSecretsFile(p: Problems, path: string, io: ConfigIo | undefined): { path: string; bundle: SecretsBundle } | undefined {
+function readSecretsFile(
+    p: Problems,
+    path: string,
+    io: ConfigIo | undefined,
+): { path: string; bundle: SecretsBundle } | undefined {
     const generate = `${p.rm("secretsFile")} to generate new secrets`;
     if (path.length === 0) {
-        p.add("secretsFile", path, "must be the path of a talosctl secrets.yaml (talosctl gen secrets), relative to the project directory",
+        p.add("secretsFile", path,
+            "must be the path of a talosctl secrets.yaml (talosctl gen secrets), relative to the project directory",
             `${generate}, or ${p.set("secretsFile", "<path of a secrets.yaml>")}`);
         return undefined;
     }
@@ -565,7 +608,9 @@ function readSecretsFile(p: Problems, path: string, io: ConfigIo | undefined): {
         if (!io) throw new Error("no file reader was given");
         text = io.readFile(path);
     } catch (err) {
-        p.add("secretsFile", path, `cannot be read (${(err as Error).message}); give the path of a talosctl secrets.yaml, relative to the project directory`,
+        p.add("secretsFile", path,
+            `cannot be read (${(err as Error).message}); ` +
+                "give the path of a talosctl secrets.yaml, relative to the project directory",
             `write it (talosctl gen secrets -o ${file}), or ${generate}`);
         return undefined;
     }

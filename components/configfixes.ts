@@ -23,13 +23,15 @@ export function nearestKey(name: string, candidates: readonly string[]): string 
 
 /** Levenshtein distance with adjacent transpositions counted as one edit. */
 function editDistance(a: string, b: string): number {
-    // rows[i][j]: the distance between a's first i and b's first j characters.
-    const rows = Array.from({ length: a.length + 1 }, (_, i) => Array.from({ length: b.length + 1 }, (_, j) => Math.max(i, j) * Number(i === 0 || j === 0)));
+    // rows[i][j]: the distance between a's first i and b's first j characters (i or j when the other is 0).
+    const rows = Array.from({ length: a.length + 1 }, (_, i) =>
+        Array.from({ length: b.length + 1 }, (_, j) => Math.max(i, j) * Number(i === 0 || j === 0)));
     for (let i = 1; i <= a.length; i++) {
         for (let j = 1; j <= b.length; j++) {
             const substitution = rows[i - 1][j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1);
             let best = Math.min(rows[i - 1][j] + 1, rows[i][j - 1] + 1, substitution);
-            if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) best = Math.min(best, rows[i - 2][j - 2] + 1);
+            const transposed = i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1];
+            if (transposed) best = Math.min(best, rows[i - 2][j - 2] + 1);
             rows[i][j] = best;
         }
     }
@@ -45,9 +47,9 @@ export function moveFix(p: Problems, removal: string, target: string, value: unk
     if (isScalar(value)) return `${removal} && ${p.set(target, value)}`;
     if (isPlainObject(value)) {
         const fields = Object.entries(value);
-        if (fields.length > 0 && fields.length <= 4 && fields.every(([, v]) => isScalar(v))) {
-            return [removal, ...fields.map(([field, v]) => p.set(`${target}.${field}`, v as string | number | boolean))].join(" && ");
-        }
+        const scalars = fields.flatMap(([field, v]) => (isScalar(v) ? [p.set(`${target}.${field}`, v)] : []));
+        const small = fields.length > 0 && fields.length <= 4 && scalars.length === fields.length;
+        if (small) return [removal, ...scalars].join(" && ");
     }
     return `rename the key to ${ourKey(target)} in ${p.stackFile}`;
 }
@@ -63,7 +65,8 @@ export function unknownKeyFix(p: Problems, key: string, value: unknown, meant: s
 
 /** `My_Cluster` → `my-cluster`: the DNS label nearest to what was written, or undefined. */
 export function proposeDnsLabel(value: string, maxLength: number): string | undefined {
-    const label = value.toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-+/, "").slice(0, maxLength).replace(/-+$/, "");
+    const label = value.toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-+/, "")
+        .slice(0, maxLength).replace(/-+$/, "");
     return label === "" ? undefined : label;
 }
 

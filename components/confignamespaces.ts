@@ -15,7 +15,9 @@ export const PROVIDER_NAMESPACES: readonly string[] = ["pulumi", "docker", "kube
  * Splits Pulumi's whole config (`namespace:key` → value) into our keys, without the namespace,
  * and everyone else's, whole. Older engines write "talos-docker:config:key": the same key.
  */
-export function splitNamespaces(all: Readonly<Record<string, string>>): { ours: Record<string, string>; others: Record<string, string> } {
+export function splitNamespaces(
+    all: Readonly<Record<string, string>>,
+): { ours: Record<string, string>; others: Record<string, string> } {
     const prefix = `${CONFIG_NAMESPACE}:`;
     const ours: Record<string, string> = {};
     const others: Record<string, string> = {};
@@ -31,7 +33,11 @@ export function splitNamespaces(all: Readonly<Record<string, string>>): { ours: 
  * run without it, which is never what was meant. Any other key of such a namespace is a warning
  * only, since another tool may read this stack's config.
  */
-export function checkOtherNamespaces(p: Problems, others: Readonly<Record<string, string>>, ourKeys: readonly string[]): void {
+export function checkOtherNamespaces(
+    p: Problems,
+    others: Readonly<Record<string, string>>,
+    ourKeys: readonly string[],
+): void {
     for (const [fullKey, text] of Object.entries(others)) {
         const colon = fullKey.indexOf(":");
         if (colon < 0 || PROVIDER_NAMESPACES.includes(fullKey.slice(0, colon))) continue;
@@ -48,7 +54,8 @@ export function checkOtherNamespaces(p: Problems, others: Readonly<Record<string
         }
         const near = nearestKey(name, ourKeys);
         p.addFullKey(fullKey, value,
-            `is not read by this program (namespace ${CONFIG_NAMESPACE}) or its providers (${PROVIDER_NAMESPACES.join(", ")})` +
+            `is not read by this program (namespace ${CONFIG_NAMESPACE}) ` +
+                `or its providers (${PROVIDER_NAMESPACES.join(", ")})` +
                 `${near === undefined ? "" : `; did you mean ${ourKey(near)}?`}`,
             `${p.rmFullKey(fullKey)}, unless another tool reads it from this stack`, "warning");
     }

@@ -87,19 +87,24 @@ export function checkPatchesApply(p: Problems, target: PatchTarget, lists: Patch
     if (all.length === 0) return;
     const { talosVersion } = target;
     if (talosVersion === undefined) {
-        p.note(`${ourKey("configPatches")} not checked: a patch is checked against the config of talosVersion, which is not valid`);
+        p.note(`${ourKey("configPatches")} not checked: a patch is checked against the config of talosVersion, ` +
+            "which is not valid");
         return;
     }
     const reported = new Set<string>();
     const unchecked = new Map<string, string>();
-    const roles: [MachineRole, PatchLists[keyof PatchLists]][] = [["controlplane", lists.controlPlane], ["worker", lists.worker]];
+    const roles: [MachineRole, PatchLists[keyof PatchLists]][] = [
+        ["controlplane", lists.controlPlane],
+        ["worker", lists.worker],
+    ];
     for (const [role, own] of roles) {
         const sequence = [...lists.all, ...own];
         const broken = sequence.findIndex((l) => l.patch === undefined);
         for (const later of broken < 0 ? [] : sequence.slice(broken + 1)) {
             if (later.patch !== undefined) unchecked.set(later.key, sequence[broken].key);
         }
-        const labelled = (broken < 0 ? sequence : sequence.slice(0, broken)).filter((l): l is LabelledPatch => l.patch !== undefined);
+        const labelled = (broken < 0 ? sequence : sequence.slice(0, broken))
+            .filter((l): l is LabelledPatch => l.patch !== undefined);
         const check = (count: number) => findPatchError({
             role,
             clusterName: target.clusterName,
@@ -117,7 +122,8 @@ export function checkPatchesApply(p: Problems, target: PatchTarget, lists: Patch
             const failed = labelled[i - 1];
             if (!reported.has(failed.key)) {
                 reported.add(failed.key);
-                p.add(failed.key, failed.value, `does not apply to the ${role} config of Talos ${talosVersion}: ${error.message}`,
+                p.add(failed.key, failed.value,
+                    `does not apply to the ${role} config of Talos ${talosVersion}: ${error.message}`,
                     patchFix(p, failed, error, talosVersion));
             }
             break;

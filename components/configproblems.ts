@@ -76,7 +76,11 @@ function isNested(key: string): boolean {
  * a number that is not an integer needs `--type float` and a string that looks like one of those
  * needs `--type string`; top-level values are always strings.
  */
-export function setCommand(key: string, value: string | number | boolean, options: { secret?: boolean; stack?: string } = {}): string {
+export function setCommand(
+    key: string,
+    value: string | number | boolean,
+    options: { secret?: boolean; stack?: string } = {},
+): string {
     const flags = [
         ...stackFlag(options.stack),
         ...(options.secret === true ? ["--secret"] : []),
@@ -101,9 +105,13 @@ export function rmFullKeyCommand(fullKey: string, stack?: string): string {
     return ["pulumi config rm", ...stackFlag(stack), shellWord(fullKey)].join(" ");
 }
 
-/** A `<placeholder>` is left bare for the reader to replace; anything else is quoted for the shell. */
+/**
+ * A `<placeholder>` is left bare for the reader to replace; anything else is quoted for the shell,
+ * after `--` when it starts with "-" (the CLI would read it as a flag: pulumi config set <key> [--] [value]).
+ */
 function valueArgument(value: string): string {
-    return /^<[a-z ]+>$/.test(value) ? value : shellWord(value);
+    if (/^<[a-z ]+>$/.test(value)) return value;
+    return value.startsWith("-") ? `-- ${shellWord(value)}` : shellWord(value);
 }
 
 function keyArgument(key: string): string {
@@ -193,7 +201,8 @@ export class Problems {
     private problem(fullKey: string, value: unknown, message: string, fix: string, ours?: string): ConfigProblem {
         if (!this.isSecret(fullKey)) return { key: fullKey, value: showValue(value), message, fix };
         const rm = ours === undefined ? this.rmFullKey(fullKey) : this.rm(ours);
-        const set = ours === undefined ? "" : `set it again (${setCommand(ours, "<value>", { secret: true, stack: this.stack })}), or `;
+        const again = ours === undefined ? undefined : setCommand(ours, "<value>", { secret: true, stack: this.stack });
+        const set = again === undefined ? "" : `set it again (${again}), or `;
         return { key: fullKey, value: "[secret]", message, fix: `${set}remove it (${rm})` };
     }
 }

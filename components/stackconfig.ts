@@ -40,7 +40,10 @@ function secretConfigKeys(): string[] {
     }
 }
 
-/** The spec of the whole stack config (`namespace:key` → value), each warning logged; every problem at once as a RunError. */
+/**
+ * The spec of the whole stack config (`namespace:key` → value), each warning logged; every
+ * problem at once as a RunError.
+ */
 export function parseOrRunError(
     all: Readonly<Record<string, string>>,
     io: ConfigIo = projectFiles,

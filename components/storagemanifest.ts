@@ -45,7 +45,10 @@ export function storageSpecProblems(spec: StorageSpec): StorageSpecProblem[] {
     const problems: StorageSpecProblem[] = [];
     // Talos mounts everything but /var read-only (talos@v1.9.6 local-storage guide).
     if (typeof spec.path !== "string" || !isValidStoragePath(spec.path)) {
-        problems.push({ propertyPath: "path", reason: `must be ${STORAGE_PATH_RULE}, got ${JSON.stringify(spec.path)}` });
+        problems.push({
+            propertyPath: "path",
+            reason: `must be ${STORAGE_PATH_RULE}, got ${JSON.stringify(spec.path)}`,
+        });
     }
     if (typeof spec.isDefault !== "boolean") {
         problems.push({ propertyPath: "isDefault", reason: `must be a boolean, got ${JSON.stringify(spec.isDefault)}` });

@@ -153,17 +153,41 @@ export function contractFor(minor: TalosMinor): VersionContract {
 function releaseFacts(minor: TalosMinor): Pick<VersionContract, "referenceVersion" | "latestRelease" | "kubernetes"> {
     switch (minor) {
         case "1.8":
-            return { referenceVersion: "v1.8.3", latestRelease: "v1.8.4", kubernetes: { default: "1.31.2", min: "1.26", max: "1.31" } };
+            return {
+                referenceVersion: "v1.8.3",
+                latestRelease: "v1.8.4",
+                kubernetes: { default: "1.31.2", min: "1.26", max: "1.31" },
+            };
         case "1.9":
-            return { referenceVersion: "v1.9.6", latestRelease: "v1.9.6", kubernetes: { default: "1.32.4", min: "1.27", max: "1.32" } };
+            return {
+                referenceVersion: "v1.9.6",
+                latestRelease: "v1.9.6",
+                kubernetes: { default: "1.32.4", min: "1.27", max: "1.32" },
+            };
         case "1.10":
-            return { referenceVersion: "v1.10.9", latestRelease: "v1.10.9", kubernetes: { default: "1.33.6", min: "1.28", max: "1.33" } };
+            return {
+                referenceVersion: "v1.10.9",
+                latestRelease: "v1.10.9",
+                kubernetes: { default: "1.33.6", min: "1.28", max: "1.33" },
+            };
         case "1.11":
-            return { referenceVersion: "v1.11.6", latestRelease: "v1.11.6", kubernetes: { default: "1.34.1", min: "1.29", max: "1.34" } };
+            return {
+                referenceVersion: "v1.11.6",
+                latestRelease: "v1.11.6",
+                kubernetes: { default: "1.34.1", min: "1.29", max: "1.34" },
+            };
         case "1.12":
-            return { referenceVersion: "v1.12.11", latestRelease: "v1.12.11", kubernetes: { default: "1.35.4", min: "1.30", max: "1.35" } };
+            return {
+                referenceVersion: "v1.12.11",
+                latestRelease: "v1.12.11",
+                kubernetes: { default: "1.35.4", min: "1.30", max: "1.35" },
+            };
         case "1.13":
-            return { referenceVersion: "v1.13.9", latestRelease: "v1.13.9", kubernetes: { default: "1.36.3", min: "1.31", max: "1.36" } };
+            return {
+                referenceVersion: "v1.13.9",
+                latestRelease: "v1.13.9",
+                kubernetes: { default: "1.36.3", min: "1.31", max: "1.36" },
+            };
         default: {
             const unreachable: never = minor;
             throw new Error(`unknown Talos minor ${String(unreachable)}`);

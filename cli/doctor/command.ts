@@ -93,14 +93,18 @@ const MARK: Record<Check["status"], string> = { ok: "✓", warn: "!", fail: "✗
  * with its own fix line, printed as the program prints them.
  */
 function stackConfigCheck(stack: StackConfig): Check {
-    const warnings = stack.warnings.length === 0 ? [] : [`${stack.warnings.length} warning${stack.warnings.length === 1 ? "" : "s"}:`, ...formatProblems(stack.warnings)];
+    const name = "stack config";
+    const count = stack.warnings.length;
+    const warnings = count === 0 ? [] : [`${count} warning${count === 1 ? "" : "s"}:`, ...formatProblems(stack.warnings)];
     if (stack.error !== undefined || stack.spec === undefined) {
-        return { name: "stack config", status: "fail", detail: [stack.error ?? "the stack config could not be read", ...warnings].join("\n") };
+        const error = stack.error ?? "the stack config could not be read";
+        return { name, status: "fail", detail: [error, ...warnings].join("\n") };
     }
     const { spec } = stack;
-    const summary = `${stack.file ?? "defaults"}: ${spec.controlPlanes.count} control plane(s) + ${spec.workers.count} worker(s), Talos ${spec.talosVersion}`;
-    if (warnings.length > 0) return { name: "stack config", status: "warn", detail: [summary, ...warnings].join("\n") };
-    return { name: "stack config", status: "ok", detail: summary };
+    const nodes = `${spec.controlPlanes.count} control plane(s) + ${spec.workers.count} worker(s)`;
+    const summary = `${stack.file ?? "defaults"}: ${nodes}, Talos ${spec.talosVersion}`;
+    if (count > 0) return { name, status: "warn", detail: [summary, ...warnings].join("\n") };
+    return { name, status: "ok", detail: summary };
 }
 
 /** An executable file named `command` in a directory of PATH. */

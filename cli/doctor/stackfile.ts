@@ -5,7 +5,9 @@
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { basename, join, resolve } from "node:path";
 
-import { CONFIG_NAMESPACE, ConfigError, parseAllConfig, type ClusterSpec, type ConfigProblem } from "../../components/config";
+import {
+    CONFIG_NAMESPACE, ConfigError, parseAllConfig, type ClusterSpec, type ConfigProblem,
+} from "../../components/config";
 import { isPlainObject, parseYamlDocuments } from "../../talos/yaml";
 
 export interface StackConfig {
@@ -52,13 +54,18 @@ export function readStackConfig(projectDir: string, stack: string | undefined): 
         },
     };
     // Fixes name the file doctor read; `pulumi config` acts on the selected stack unless told which.
-    const options = { io, secretKeys, ...(found.file === undefined ? {} : { stackFile: basename(found.file) }), ...(stack === undefined ? {} : { stack }) };
+    const options = {
+        io,
+        secretKeys,
+        ...(found.file === undefined ? {} : { stackFile: basename(found.file) }),
+        ...(stack === undefined ? {} : { stack }),
+    };
     try {
         const { spec, warnings } = parseAllConfig(config, options);
         return { file: found.file, spec, warnings, notes };
     } catch (err) {
-        if (err instanceof ConfigError) return { file: found.file, error: err.message, warnings: [...err.warnings], notes };
-        throw err;
+        if (!(err instanceof ConfigError)) throw err;
+        return { file: found.file, error: err.message, warnings: [...err.warnings], notes };
     }
 }
 
@@ -68,25 +75,31 @@ export function readStackConfig(projectDir: string, stack: string | undefined): 
  * another namespace's key that holds one is kept as a secret key, whose value is never shown. A
  * file that does not parse is one problem naming its line and column, never its text.
  */
-function stackFileConfig(file: string, notes: string[]): { config: Record<string, string>; secretKeys: string[] } | { error: ConfigError } {
+function stackFileConfig(
+    file: string,
+    notes: string[],
+): { config: Record<string, string>; secretKeys: string[] } | { error: ConfigError } {
     const problem = (message: string, fix: string) => ({ error: new ConfigError([{ key: file, message, fix }]) });
     let text: string;
     try {
         text = readFileSync(file, "utf8");
     } catch (err) {
-        return problem(`cannot be read (${(err as NodeJS.ErrnoException).code ?? String(err)})`, `make ${file} readable, or name another stack with --stack`);
+        return problem(`cannot be read (${(err as NodeJS.ErrnoException).code ?? String(err)})`,
+            `make ${file} readable, or name another stack with --stack`);
     }
     const { documents, problems } = parseYamlDocuments(text);
     if (problems.length > 0) {
         const [first] = problems;
         const where = first.line === undefined ? "" : ` at line ${first.line}, column ${first.column ?? 1}`;
         const more = problems.length === 1 ? "" : ` (and ${problems.length - 1} more after it)`;
-        return problem(`is not valid YAML${where}: ${first.message}${more}`, `edit ${file}${where}; pulumi config cannot change a file it cannot read`);
+        return problem(`is not valid YAML${where}: ${first.message}${more}`,
+            `edit ${file}${where}; pulumi config cannot change a file it cannot read`);
     }
     const doc = documents[0] ?? {};
     const config = isPlainObject(doc) ? (doc.config ?? {}) : undefined;
     if (!isPlainObject(config)) {
-        return problem("is not a Pulumi stack file: its config must be a mapping of key: value", `edit ${file} to have config: with one key: value a line`);
+        return problem("is not a Pulumi stack file: its config must be a mapping of key: value",
+            `edit ${file} to have config: with one key: value a line`);
     }
     const result: Record<string, string> = {};
     const secretKeys: string[] = [];
@@ -121,7 +134,8 @@ function withoutEncrypted(value: unknown, path: string, notes: string[]): unknow
         return undefined;
     }
     if (Array.isArray(value)) {
-        return value.map((item, i) => withoutEncrypted(item, `${path}[${i}]`, notes)).filter((item) => item !== undefined);
+        return value.map((item, i) => withoutEncrypted(item, `${path}[${i}]`, notes))
+            .filter((item) => item !== undefined);
     }
     if (isPlainObject(value)) {
         const fields = Object.entries(value).map(([k, v]) => [k, withoutEncrypted(v, `${path}.${k}`, notes)] as const);

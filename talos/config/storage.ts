@@ -18,7 +18,8 @@ export const DEFAULT_STORAGE_PATH = "/var/local-path-provisioner";
  * config validation always required: blanks in a node path are a typo far more often than meant,
  * and every consumer (the kubelet mount, the provisioner's helper-pod script) would have to quote it.
  */
-export const STORAGE_PATH_RULE = 'an absolute path under /var with no whitespace, no trailing "/" and no empty, "." or ".." segment';
+export const STORAGE_PATH_RULE =
+    'an absolute path under /var with no whitespace, no trailing "/" and no empty, "." or ".." segment';
 
 /**
  * The one rule for a storage path (config validation, the storage manifest and the machine config

@@ -355,6 +355,7 @@ describe("each problem's fix fits it", () => {
         expect(setCommand("network.name", "1234")).toBe("pulumi config set --path --type string 'talos-docker:network.name' 1234");
         expect(setCommand("network.name", "it's")).toBe("pulumi config set --path 'talos-docker:network.name' 'it'\\''s'");
         expect(setCommand("clusterName", "1234")).toBe("pulumi config set talos-docker:clusterName 1234");
+        expect(setCommand("workers.count", -1)).toBe("pulumi config set --path 'talos-docker:workers.count' -- -1");
     });
 
     it("a patch Talos refuses is edited where Talos refuses it, or removed", () => {
