@@ -142,8 +142,6 @@ function patchFix(p: Problems, failed: LabelledPatch, error: PatchError, talosVe
         return `rewrite ${where} as a strategic merge patch (a YAML mapping): Talos v${contract.minor} configs are ` +
             "multi-document and Talos applies JSON6902 only to single-document ones";
     }
-    if (error.fields.length > 0) {
-        return `edit ${where} at ${error.fields.join(", ")} (as the reason says), or ${p.rm(failed.key)}`;
-    }
-    return `edit ${where} (as the reason says), or ${p.rm(failed.key)}`;
+    const at = error.fields.length > 0 ? ` at ${error.fields.join(", ")}` : "";
+    return `edit ${where}${at}, or ${p.rm(failed.key)}`;
 }

@@ -38,7 +38,7 @@ it("names every problem at once, each with its fix on the line below", () => {
         // The patch is tried beside them, on the defaults of the keys that are wrong.
         '  - talos-docker:configPatches.worker[0] = {"machine":{"kubelet":{"nonsense":true}}}: does not apply to the worker config of Talos v1.8.3: ' +
             "the patched config does not load in Talos v1.8: machine.kubelet.nonsense: unknown field",
-        "    fix: edit talos-docker:configPatches.worker[0] in Pulumi.dev.yaml at machine.kubelet.nonsense (as the reason says), " +
+        "    fix: edit talos-docker:configPatches.worker[0] in Pulumi.dev.yaml at machine.kubelet.nonsense, " +
             "or pulumi config rm --path 'talos-docker:configPatches.worker[0]'",
     ]);
 });

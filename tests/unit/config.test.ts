@@ -360,11 +360,11 @@ describe("each problem's fix fits it", () => {
 
     it("a patch Talos refuses is edited where Talos refuses it, or removed", () => {
         expect(found({ configPatches: { all: [{ machine: { kubelet: { nonsense: true } } }] } })[0].fix).toBe(
-            "edit talos-docker:configPatches.all[0] in Pulumi.<stack>.yaml at machine.kubelet.nonsense (as the reason says), " +
+            "edit talos-docker:configPatches.all[0] in Pulumi.<stack>.yaml at machine.kubelet.nonsense, " +
                 "or pulumi config rm --path 'talos-docker:configPatches.all[0]'",
         );
         expect(found({ configPatches: { worker: ["- op: remove\n  path: /machine/doesnotexist\n"] } }, { stackFile: "Pulumi.dev.yaml" })[0].fix).toBe(
-            "edit talos-docker:configPatches.worker[0] in Pulumi.dev.yaml at /machine/doesnotexist (as the reason says), " +
+            "edit talos-docker:configPatches.worker[0] in Pulumi.dev.yaml at /machine/doesnotexist, " +
                 "or pulumi config rm --path 'talos-docker:configPatches.worker[0]'",
         );
         expect(found({ talosVersion: "v1.13.9", kubernetesVersion: "1.36.3", configPatches: { controlPlane: ["- op: add\n  path: /machine/nodeLabels/x\n  value: y\n"] } })[0].fix).toBe(
