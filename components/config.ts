@@ -1,18 +1,32 @@
 // Stack config → a typed, defaulted, validated ClusterSpec. Pure: no Pulumi imports, so every
 // rule is tested without mocks. Defaults live in DEFAULTS and nowhere else in the program
 // (Pulumi.yaml repeats them: the Pulumi CLI refuses a stack that leaves out a key declared there
-// without a default; tests keep the two equal).
-import { isSupportedKubernetes, parseTalosVersion, talosImage, TALOS_MINORS, versionContract } from "../talos/versions";
-import { checkMachineConfig, MachineRole } from "../talos/machineconfig";
-import { ConfigPatch, parsePatch, PatchError } from "../talos/patches";
+// without a default; tests keep the two equal). Every problem carries its fix
+// (./configproblems.ts); the values a fix proposes come from ./configfixes.ts.
+import {
+    contractFor, imageTalosVersion, isSupportedKubernetes, isTalosRelease, nearestTalosMinor, parseTalosVersion,
+    sameTalosRelease, talosImage, TALOS_IMAGE_REPOSITORY, TALOS_MINORS, versionContract, type VersionContract,
+} from "../talos/versions";
+import type { ConfigPatch } from "../talos/patches";
 import type { SecretsBundle } from "../talos/secretsbundle";
 import { parseSecretsYaml, SecretsFileError } from "../talos/secretsfile";
-import { stringify as toYaml } from "yaml";
+import {
+    DEFAULT_STORAGE_PATH, isValidStoragePath, normalizeStoragePath, STORAGE_PATH_RULE,
+} from "../talos/config/storage";
+import { isPlainObject } from "../talos/yaml";
 import { parseDuration } from "./duration";
-import { isWritableNodePath, ReclaimPolicy } from "./storagemanifest";
-import { cidrContains, hostAddress, parseCidr, parseIPv4 } from "./ipv4";
+import type { ReclaimPolicy } from "./storagemanifest";
+import { cidrContains, formatIPv4, hostAddress, parseCidr, parseIPv4 } from "./ipv4";
+import { ConfigError, ourKey, Problems, shellWord, type ConfigProblem, type ProblemsOptions } from "./configproblems";
+import {
+    moveFix, nearestKey, nextFreePort, proposeBoolean, proposeDnsLabel, proposeDockerName, unknownKeyFix,
+} from "./configfixes";
+import { checkOtherNamespaces, configValue, splitNamespaces } from "./confignamespaces";
+import { checkPatchesApply, parsedPatches, parsePatchLists } from "./configpatches";
 
-export const CONFIG_NAMESPACE = "talos-docker";
+export {
+    CONFIG_NAMESPACE, ConfigError, describeProblem, formatProblems, formatWarning, type ConfigProblem,
+} from "./configproblems";
 
 export type { ReclaimPolicy };
 
@@ -56,7 +70,7 @@ export const DEFAULTS = {
     workers: { count: 2, cpus: 2, memoryMiB: 4096 },
     ports: { bindAddress: "127.0.0.1", kubernetesApi: 6444, talosApi: 50000, http: 80, https: 443 },
     configPatches: { all: [], controlPlane: [], worker: [] },
-    storage: { enabled: true, path: "/var/local-path-provisioner", isDefault: true, reclaimPolicy: "Delete" },
+    storage: { enabled: true, path: DEFAULT_STORAGE_PATH, isDefault: true, reclaimPolicy: "Delete" },
     timeouts: { bootstrap: "10m", ready: "15m" },
 } as const;
 
@@ -86,16 +100,6 @@ const OBJECT_KEYS = {
     timeouts: ["bootstrap", "ready"],
 } as const;
 
-export class ConfigError extends Error {
-    constructor(readonly problems: string[]) {
-        super(
-            `invalid stack configuration (${problems.length} problem${problems.length === 1 ? "" : "s"}); ` +
-                `nothing was created:\n${problems.map((p) => `  - ${p}`).join("\n")}`,
-        );
-        this.name = "ConfigError";
-    }
-}
-
 /** Raw config as Pulumi holds it: key (without namespace) → string; structured values are JSON. */
 export type RawConfig = Readonly<Record<string, string | undefined>>;
 
@@ -113,17 +117,15 @@ function withoutEmptyDefaults(raw: RawConfig): RawConfig {
     return result;
 }
 
-/** Collects problems as `talos-docker:<key> = <value>: <what is wrong and what is allowed>`. */
-class Problems {
-    readonly list: string[] = [];
-    add(key: string, value: unknown, message: string): void {
-        this.list.push(`${CONFIG_NAMESPACE}:${key} = ${show(value)}: ${message}`);
-    }
+/** How a parse is told about its surroundings: secret keys are never shown, nor used in a fix. */
+export interface ParseOptions extends ProblemsOptions {
+    io?: ConfigIo;
 }
 
-function show(value: unknown): string {
-    const text = JSON.stringify(value) ?? String(value);
-    return text.length > 80 ? `${text.slice(0, 77)}...` : text;
+/** A valid config: the spec, and what is allowed but unwise (each with its fix). */
+export interface ParsedConfig {
+    spec: ClusterSpec;
+    warnings: ConfigProblem[];
 }
 
 const DNS_LABEL = /^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/;
@@ -134,124 +136,298 @@ const KUBERNETES_VERSION = /^v?([0-9]+)\.([0-9]+)\.([0-9]+)$/;
  * Validates and defaults the whole config. Throws one ConfigError listing every problem; a key
  * whose value is wrong is reported once and its dependants are checked against the default.
  */
-export function parseClusterSpec(given: RawConfig, io?: ConfigIo): ClusterSpec {
+export function parseClusterSpec(raw: RawConfig, io?: ConfigIo): ClusterSpec {
+    return parseStackConfig(raw, { io }).spec;
+}
+
+/** parseClusterSpec, with the warnings of a valid config beside the spec. */
+export function parseStackConfig(raw: RawConfig, options: ParseOptions = {}): ParsedConfig {
+    return parse(raw, {}, options);
+}
+
+/**
+ * Pulumi's whole stack config, every namespace (`talos-docker:clusterName`, `docker:host`, …):
+ * ours parsed, the others checked for keys of ours written there.
+ */
+export function parseAllConfig(all: Readonly<Record<string, string>>, options: ParseOptions = {}): ParsedConfig {
+    const { ours, others } = splitNamespaces(all);
+    return parse(ours, others, options);
+}
+
+function parse(given: RawConfig, others: Readonly<Record<string, string>>, options: ParseOptions): ParsedConfig {
     const raw = withoutEmptyDefaults(given);
-    const p = new Problems();
+    const p = new Problems(options);
     const objects = readObjects(raw, p);
+    checkTopLevelKeys(p, raw);
+    checkOtherNamespaces(p, others, CONFIG_KEYS);
 
+    const clusterName = parseClusterName(p, raw.clusterName);
+    const { talosVersion, kubernetesVersion, contract } = parseVersions(p, raw);
+    const image = parseImage(p, raw.image, talosVersion, contract);
+    const { gateway: gatewayValue, ...networkFields } = parseNetworkFields(p, objects.network);
+    const controlPlanes = pool(p, "controlPlanes", objects.controlPlanes, DEFAULTS.controlPlanes, LIMITS.controlPlanes);
+    const workers = pool(p, "workers", objects.workers, DEFAULTS.workers, LIMITS.workers);
+    warnEvenControlPlanes(p, controlPlanes.count);
+    const gateway = checkSubnet(p, networkFields.subnet, gatewayValue, controlPlanes.count + workers.count);
+    const network = { ...networkFields, gateway };
+    const ports = parsePorts(p, objects.ports);
+    const patchLists = parsePatchLists(p, objects.configPatches);
+    const storage = parseStorage(p, objects.storage);
+    const timeouts = parseTimeouts(p, objects.timeouts);
+    const importedSecrets = raw.secretsFile === undefined ? undefined : readSecretsFile(p, raw.secretsFile, options.io);
+
+    // The patches are tried on the best spec there is: the defaults stand in for keys that are
+    // wrong, so a patch's own problems are reported beside theirs, and theirs are not repeated.
+    const cidr = parseCidr(network.subnet);
+    checkPatchesApply(p, {
+        clusterName, kubernetesVersion,
+        // A talosVersion that is no release (v1.8.99, reported) is checked as its minor's latest.
+        ...(contract ? { talosVersion: isTalosRelease(talosVersion) ? talosVersion : contract.latestRelease } : {}),
+        controlPlaneEndpoint: `https://${"error" in cidr ? "127.0.0.1" : hostAddress(cidr, 2)}:6443`,
+        storagePath: storage.enabled ? storage.path : undefined,
+    }, patchLists);
+    if (p.errors.length > 0) throw new ConfigError(p.errors, p.notes, p.warnings);
+    const spec: ClusterSpec = {
+        clusterName, talosVersion, kubernetesVersion, image, network, controlPlanes, workers, ports,
+        configPatches: {
+            all: parsedPatches(patchLists.all),
+            controlPlane: parsedPatches(patchLists.controlPlane),
+            worker: parsedPatches(patchLists.worker),
+        },
+        storage, timeouts,
+        ...(importedSecrets ? { importedSecrets } : {}),
+    };
+    return { spec, warnings: p.warnings };
+}
+
+/** Anything in the namespace that is not one of CONFIG_KEYS is a typo. */
+function checkTopLevelKeys(p: Problems, raw: RawConfig): void {
     for (const key of Object.keys(raw)) {
-        if (raw[key] !== undefined && !(CONFIG_KEYS as readonly string[]).includes(key)) {
-            p.add(key, parseJson(raw[key]), `unknown key; the keys are ${CONFIG_KEYS.join(", ")}`);
-        }
+        if (raw[key] === undefined || (CONFIG_KEYS as readonly string[]).includes(key)) continue;
+        const value = configValue(raw[key]);
+        // "network.subnet" at the top level: `pulumi config set` without --path.
+        const path = isFieldPath(key) ? key : undefined;
+        const meant = path ?? nearestKey(key, CONFIG_KEYS) ?? fieldNamed(key);
+        const hint = path === undefined
+            ? didYouMean(meant)
+            : `; did you mean the path ${ourKey(path)} (set with --path)?`;
+        // A top-level key, even one with a dot in its name: removed without --path.
+        const removal = p.rmFullKey(ourKey(key));
+        p.add(key, value, `unknown key; the keys are ${CONFIG_KEYS.join(", ")}${hint}`,
+            meant === undefined ? removal : moveFix(p, removal, meant, value));
     }
+}
 
-    const clusterName = raw.clusterName ?? DEFAULTS.clusterName;
+function isFieldPath(key: string): boolean {
+    const [object, field, ...rest] = key.split(".");
+    if (rest.length > 0 || field === undefined || !(object in OBJECT_KEYS)) return false;
+    return (OBJECT_KEYS[object as ObjectKey] as readonly string[]).includes(field);
+}
+
+/** `subnet` → `network.subnet`: a field written at the top level, when only one object has it. */
+function fieldNamed(key: string): string | undefined {
+    const owners = (Object.keys(OBJECT_KEYS) as ObjectKey[]).flatMap((object) => {
+        const field = nearestKey(key, OBJECT_KEYS[object]);
+        return field === undefined ? [] : [`${object}.${field}`];
+    });
+    return owners.length === 1 ? owners[0] : undefined;
+}
+
+function didYouMean(key: string | undefined): string {
+    return key === undefined ? "" : `; did you mean ${ourKey(key)}?`;
+}
+
+function parseClusterName(p: Problems, value: string | undefined): string {
+    const clusterName = value ?? DEFAULTS.clusterName;
     if (!DNS_LABEL.test(clusterName) || clusterName.length > LIMITS.clusterNameLength) {
         p.add("clusterName", clusterName,
             `must be a DNS label of at most ${LIMITS.clusterNameLength} characters (lower-case letters, digits ` +
-                `and '-', starting and ending with a letter or digit), since node names are <clusterName>-worker-NN`);
+                `and '-', starting and ending with a letter or digit), since node names are <clusterName>-worker-NN`,
+            p.set("clusterName", proposeDnsLabel(clusterName, LIMITS.clusterNameLength) ?? DEFAULTS.clusterName));
+        return DEFAULTS.clusterName;
     }
+    return clusterName;
+}
 
+/**
+ * talosVersion and kubernetesVersion, which must be a pair Talos supports. A Kubernetes version
+ * that is wrong is replaced by the Talos minor's default, so what depends on it is still checked.
+ */
+function parseVersions(
+    p: Problems,
+    raw: RawConfig,
+): { talosVersion: string; kubernetesVersion: string; contract?: VersionContract } {
     const talosVersion = raw.talosVersion ?? DEFAULTS.talosVersion;
     const contract = versionContract(talosVersion);
     if (!contract) {
         const parsed = parseTalosVersion(talosVersion);
+        const minors = TALOS_MINORS.map((m) => `v${m}`).join(", ");
         p.add("talosVersion", talosVersion, parsed
-            ? `Talos v${parsed.major}.${parsed.minor} is not supported; supported minors are ${TALOS_MINORS.map((m) => `v${m}`).join(", ")}`
-            : `is not a Talos release such as ${DEFAULTS.talosVersion}`);
+            ? `Talos v${parsed.major}.${parsed.minor} is not supported; supported minors are ${minors}`
+            : `is not a Talos release such as ${DEFAULTS.talosVersion}`,
+        p.set("talosVersion", proposeTalosVersion(talosVersion)));
+    } else if (!isTalosRelease(talosVersion)) {
+        // The minor is known, so what depends on its contract is still checked.
+        p.add("talosVersion", talosVersion,
+            `is not a Talos release: v${contract.minor} has v${contract.minor}.0 to ${contract.latestRelease}, ` +
+                "its latest",
+            p.set("talosVersion", contract.latestRelease));
     }
 
     const rawKubernetes = raw.kubernetesVersion ?? DEFAULTS.kubernetesVersion;
     const kubernetesVersion = rawKubernetes.replace(/^v/, "");
+    const fallback = contract?.kubernetes.default ?? DEFAULTS.kubernetesVersion;
     if (!KUBERNETES_VERSION.test(rawKubernetes)) {
-        p.add("kubernetesVersion", rawKubernetes, `is not a Kubernetes release such as ${DEFAULTS.kubernetesVersion}`);
-    } else if (contract && !isSupportedKubernetes(contract, kubernetesVersion)) {
+        p.add("kubernetesVersion", rawKubernetes, `is not a Kubernetes release such as ${DEFAULTS.kubernetesVersion}`,
+            p.set("kubernetesVersion", proposeKubernetesVersion(rawKubernetes, contract) ?? fallback));
+        return { talosVersion, kubernetesVersion: fallback, ...(contract ? { contract } : {}) };
+    }
+    if (contract && !isSupportedKubernetes(contract, kubernetesVersion)) {
         p.add("kubernetesVersion", rawKubernetes,
             `Talos ${talosVersion} supports Kubernetes ${contract.kubernetes.min} to ${contract.kubernetes.max} ` +
-                `(its default is ${contract.kubernetes.default})`);
+                `(its default is ${contract.kubernetes.default})`,
+            p.set("kubernetesVersion", contract.kubernetes.default));
+        return { talosVersion, kubernetesVersion: fallback, contract };
     }
+    return { talosVersion, kubernetesVersion, ...(contract ? { contract } : {}) };
+}
 
-    const image = raw.image ?? (contract ? talosImage(talosVersion) : "");
-    if (raw.image !== undefined && !/^[^\s]+$/.test(raw.image)) {
-        p.add("image", raw.image, "must be an image reference such as ghcr.io/siderolabs/talos:v1.8.3");
+/**
+ * The release nearest to what was written: itself with a "v", else the latest of its minor, or of
+ * the oldest or the newest minor.
+ */
+function proposeTalosVersion(value: string): string {
+    const withV = value.startsWith("v") ? value : `v${value}`;
+    if (isTalosRelease(withV)) return withV;
+    return contractFor(nearestTalosMinor(parseTalosVersion(withV))).latestRelease;
+}
+
+/** `1.31` → `1.31.0` when the Talos minor runs 1.31; undefined when nothing near it is a release that fits. */
+function proposeKubernetesVersion(value: string, contract: VersionContract | undefined): string | undefined {
+    const minor = /^v?([0-9]+\.[0-9]+)$/.exec(value);
+    if (minor === null) return undefined;
+    const release = `${minor[1]}.0`;
+    return contract === undefined || isSupportedKubernetes(contract, release) ? release : undefined;
+}
+
+/**
+ * The node image: set, or derived from talosVersion. An image whose tag is another Talos release
+ * than talosVersion is refused: the machine configs are rendered for talosVersion's contract and
+ * checked against it, so the nodes would boot a config made for another release. An image by
+ * digest only, or with a tag that is not a version (a local build), is taken as talosVersion's.
+ */
+function parseImage(
+    p: Problems,
+    value: string | undefined,
+    talosVersion: string,
+    contract: VersionContract | undefined,
+): string {
+    if (value === undefined) return contract ? talosImage(talosVersion) : "";
+    if (!/^[^\s]+$/.test(value)) {
+        p.add("image", value, `must be an image reference such as ${talosImage(DEFAULTS.talosVersion)}`,
+            `${p.rm("image")} (the image then follows talosVersion)`);
+        return value;
     }
+    const tagged = imageTalosVersion(value);
+    // With talosVersion wrong there is nothing to compare with; that problem is reported already.
+    if (tagged === undefined || !isTalosRelease(talosVersion)) return value;
+    if (sameTalosRelease(tagged.tag, talosVersion)) return value;
+    const followVersion = tagged.repository === TALOS_IMAGE_REPOSITORY
+        ? `${p.rm("image")} to run ${talosVersion}`
+        : `${p.set("image", `${tagged.repository}:${talosVersion}`)} to run ${talosVersion}`;
+    const runImage = isTalosRelease(tagged.tag) ? `${p.set("talosVersion", tagged.tag)} to run that release, or ` : "";
+    p.add("image", value,
+        `is Talos ${tagged.tag} but talosVersion is ${talosVersion}: the machine configs are made for talosVersion, ` +
+            "so the image must be that release (an image by digest, or with a tag that is not a version, " +
+            "such as a local build, is not compared)",
+        `${runImage}${followVersion}`);
+    return value;
+}
 
-    const net = objects.network;
-    const network = {
-        name: str(p, "network.name", net.name, DEFAULTS.network.name),
+/** The network's own fields; the gateway is checked against the subnet once the node count is known. */
+function parseNetworkFields(
+    p: Problems,
+    net: Record<string, unknown>,
+): { name: string; subnet: string; mtu: number; gateway: unknown } {
+    let name = str(p, "network.name", net.name, DEFAULTS.network.name);
+    if (!DOCKER_NAME.test(name)) {
+        p.add("network.name", name, "must be a Docker network name ([a-zA-Z0-9][a-zA-Z0-9_.-]*)",
+            p.set("network.name", proposeDockerName(name) ?? DEFAULTS.network.name));
+        name = DEFAULTS.network.name;
+    }
+    return {
+        name,
         subnet: str(p, "network.subnet", net.subnet, DEFAULTS.network.subnet),
-        gateway: "",
         mtu: int(p, "network.mtu", net.mtu, DEFAULTS.network.mtu, LIMITS.mtu.min, LIMITS.mtu.max),
+        gateway: net.gateway,
     };
-    if (!DOCKER_NAME.test(network.name)) {
-        p.add("network.name", network.name, "must be a Docker network name ([a-zA-Z0-9][a-zA-Z0-9_.-]*)");
-    }
+}
 
-    const controlPlanes = pool(p, "controlPlanes", objects.controlPlanes, DEFAULTS.controlPlanes, LIMITS.controlPlanes);
-    const workers = pool(p, "workers", objects.workers, DEFAULTS.workers, LIMITS.workers);
-    network.gateway = checkSubnet(p, network.subnet, net.gateway, controlPlanes.count + workers.count);
+const PORT_KEYS = ["kubernetesApi", "talosApi", "http", "https"] as const;
 
-    const po = objects.ports;
-    const ports = {
-        bindAddress: str(p, "ports.bindAddress", po.bindAddress, DEFAULTS.ports.bindAddress),
-        kubernetesApi: int(p, "ports.kubernetesApi", po.kubernetesApi, DEFAULTS.ports.kubernetesApi, 1, 65535),
-        talosApi: int(p, "ports.talosApi", po.talosApi, DEFAULTS.ports.talosApi, 1, 65535),
-        http: int(p, "ports.http", po.http, DEFAULTS.ports.http, 1, 65535),
-        https: int(p, "ports.https", po.https, DEFAULTS.ports.https, 1, 65535),
-    };
-    if (parseIPv4(ports.bindAddress) === undefined) {
-        p.add("ports.bindAddress", ports.bindAddress, "must be an IPv4 address of this host, such as 127.0.0.1 (or 0.0.0.0 for all)");
+/** The host ports: each from 1 to 65535, all four different; a fix proposes a port none of the others use. */
+function parsePorts(p: Problems, po: Record<string, unknown>): ClusterSpec["ports"] {
+    let bindAddress = str(p, "ports.bindAddress", po.bindAddress, DEFAULTS.ports.bindAddress);
+    if (parseIPv4(bindAddress) === undefined) {
+        p.add("ports.bindAddress", bindAddress,
+            "must be an IPv4 address of this host, such as 127.0.0.1 (or 0.0.0.0 for all)",
+            p.set("ports.bindAddress", DEFAULTS.ports.bindAddress));
+        bindAddress = DEFAULTS.ports.bindAddress;
     }
+    const ports: ClusterSpec["ports"] = { ...DEFAULTS.ports, bindAddress };
+    const outOfRange: (typeof PORT_KEYS)[number][] = [];
+    for (const key of PORT_KEYS) {
+        const value = po[key];
+        if (value === undefined) continue;
+        if (typeof value === "number" && Number.isInteger(value) && value >= 1 && value <= 65535) ports[key] = value;
+        else outOfRange.push(key);
+    }
+    const taken = PORT_KEYS.map((key) => ports[key]);
+    for (const key of outOfRange) {
+        const others = PORT_KEYS.filter((k) => k !== key).map((k) => ports[k]);
+        p.add(`ports.${key}`, po[key], "must be an integer from 1 to 65535",
+            p.set(`ports.${key}`, nextFreePort(DEFAULTS.ports[key], others)));
+    }
+    // A port already reported keeps its default, which proves nothing about a collision.
     const seen = new Map<number, string>();
-    for (const key of ["kubernetesApi", "talosApi", "http", "https"] as const) {
+    for (const key of PORT_KEYS.filter((k) => !outOfRange.includes(k))) {
         const other = seen.get(ports[key]);
-        if (other) p.add(`ports.${key}`, ports[key], `collides with ports.${other}; each host port must be different`);
+        if (other) {
+            p.add(`ports.${key}`, ports[key], `collides with ports.${other}; each host port must be different`,
+                p.set(`ports.${key}`, nextFreePort(ports[key] + 1, taken)));
+        }
         seen.set(ports[key], key);
     }
+    return ports;
+}
 
-    const cp = objects.configPatches;
-    const patchLists = {
-        all: patches(p, "configPatches.all", cp.all),
-        controlPlane: patches(p, "configPatches.controlPlane", cp.controlPlane),
-        worker: patches(p, "configPatches.worker", cp.worker),
-    };
-    const configPatches = {
-        all: patchLists.all.map((l) => l.patch),
-        controlPlane: patchLists.controlPlane.map((l) => l.patch),
-        worker: patchLists.worker.map((l) => l.patch),
-    };
-
-    const st = objects.storage;
+function parseStorage(p: Problems, st: Record<string, unknown>): ClusterSpec["storage"] {
     const storage = {
         enabled: bool(p, "storage.enabled", st.enabled, DEFAULTS.storage.enabled),
         path: str(p, "storage.path", st.path, DEFAULTS.storage.path),
         isDefault: bool(p, "storage.isDefault", st.isDefault, DEFAULTS.storage.isDefault),
         reclaimPolicy: DEFAULTS.storage.reclaimPolicy as ReclaimPolicy,
     };
-    if (!isWritableNodePath(storage.path)) {
-        p.add("storage.path", storage.path, "must be an absolute path under /var (the rest of a Talos node is read-only)");
+    if (!isValidStoragePath(storage.path)) {
+        p.add("storage.path", storage.path, `must be ${STORAGE_PATH_RULE} (the rest of a Talos node is read-only)`,
+            p.set("storage.path", normalizeStoragePath(storage.path) ?? DEFAULTS.storage.path));
+        storage.path = DEFAULTS.storage.path;
     }
     const reclaim = st.reclaimPolicy ?? DEFAULTS.storage.reclaimPolicy;
     if (reclaim === "Delete" || reclaim === "Retain") storage.reclaimPolicy = reclaim;
-    else p.add("storage.reclaimPolicy", reclaim, "must be Delete or Retain");
+    else {
+        const meant = typeof reclaim === "string" ? nearestKey(reclaim, ["Delete", "Retain"]) : undefined;
+        p.add("storage.reclaimPolicy", reclaim, "must be Delete or Retain",
+            p.set("storage.reclaimPolicy", meant ?? DEFAULTS.storage.reclaimPolicy));
+    }
+    return storage;
+}
 
-    const timeouts = {
-        bootstrap: duration(p, "timeouts.bootstrap", objects.timeouts.bootstrap, DEFAULTS.timeouts.bootstrap),
-        ready: duration(p, "timeouts.ready", objects.timeouts.ready, DEFAULTS.timeouts.ready),
+function parseTimeouts(p: Problems, to: Record<string, unknown>): ClusterSpec["timeouts"] {
+    return {
+        bootstrap: duration(p, "timeouts.bootstrap", to.bootstrap, DEFAULTS.timeouts.bootstrap),
+        ready: duration(p, "timeouts.ready", to.ready, DEFAULTS.timeouts.ready),
     };
-
-    const importedSecrets = raw.secretsFile === undefined ? undefined : readSecretsFile(p, raw.secretsFile, io);
-
-    if (p.list.length > 0) throw new ConfigError(p.list);
-    const spec: ClusterSpec = {
-        clusterName, talosVersion, kubernetesVersion, image, network, controlPlanes, workers, ports,
-        configPatches, storage, timeouts,
-        ...(importedSecrets ? { importedSecrets } : {}),
-    };
-    // Patches can only be tried once everything they are applied to is valid.
-    checkPatchesApply(p, spec, patchLists);
-    if (p.list.length > 0) throw new ConfigError(p.list);
-    return spec;
 }
 
 type ObjectKey = keyof typeof OBJECT_KEYS;
@@ -263,49 +439,49 @@ function readObjects(raw: RawConfig, p: Problems): Record<ObjectKey, Record<stri
         result[key] = {};
         const text = raw[key];
         if (text === undefined) continue;
-        const value = parseJson(text);
-        if (typeof value !== "object" || value === null || Array.isArray(value)) {
-            p.add(key, value, `must be an object with the keys ${OBJECT_KEYS[key].join(", ")}`);
+        const value = configValue(text);
+        if (!isPlainObject(value)) {
+            const example = p.set(`${key}.${OBJECT_KEYS[key][0]}`, "<value>");
+            p.add(key, value, `must be an object with the keys ${OBJECT_KEYS[key].join(", ")}`,
+                `${p.rm(key)}, then set each field on its own (${example})`);
             continue;
         }
-        const fields = value as Record<string, unknown>;
-        for (const field of Object.keys(fields)) {
+        for (const field of Object.keys(value)) {
             if (!(OBJECT_KEYS[key] as readonly string[]).includes(field)) {
-                p.add(`${key}.${field}`, fields[field], `unknown key; ${key} has ${OBJECT_KEYS[key].join(", ")}`);
+                const meant = nearestKey(field, OBJECT_KEYS[key]);
+                const target = meant === undefined ? undefined : `${key}.${meant}`;
+                p.add(`${key}.${field}`, value[field],
+                    `unknown key; ${key} has ${OBJECT_KEYS[key].join(", ")}${didYouMean(target)}`,
+                    unknownKeyFix(p, `${key}.${field}`, value[field], target));
             }
         }
-        result[key] = fields;
+        result[key] = value;
     }
     return result;
-}
-
-/** Structured values arrive as JSON; anything else is the user's plain string. */
-function parseJson(text: string | undefined): unknown {
-    try {
-        return JSON.parse(text ?? "");
-    } catch {
-        return text;
-    }
 }
 
 function str(p: Problems, key: string, value: unknown, fallback: string): string {
     if (value === undefined) return fallback;
     if (typeof value === "string" && value.length > 0) return value;
-    p.add(key, value, "must be a non-empty string");
+    p.add(key, value, "must be a non-empty string", p.set(key, fallback));
     return fallback;
 }
 
 function bool(p: Problems, key: string, value: unknown, fallback: boolean): boolean {
     if (value === undefined) return fallback;
     if (typeof value === "boolean") return value;
-    p.add(key, value, "must be true or false");
+    p.add(key, value, "must be true or false", p.set(key, proposeBoolean(value) ?? fallback));
     return fallback;
 }
 
+/** An integer from min to max; a fix proposes the nearest bound for a number outside them. */
 function int(p: Problems, key: string, value: unknown, fallback: number, min: number, max: number): number {
     if (value === undefined) return fallback;
     if (typeof value === "number" && Number.isInteger(value) && value >= min && value <= max) return value;
-    p.add(key, value, `must be an integer from ${min} to ${max}`);
+    const nearest = typeof value === "number" && Number.isFinite(value)
+        ? Math.min(max, Math.max(min, Math.round(value)))
+        : fallback;
+    p.add(key, value, `must be an integer from ${min} to ${max}`, p.set(key, nearest));
     return fallback;
 }
 
@@ -313,7 +489,7 @@ function duration(p: Problems, key: string, value: unknown, fallback: string): s
     if (value === undefined) return fallback;
     const ms = typeof value === "string" ? parseDuration(value) : undefined;
     if (ms !== undefined && ms >= LIMITS.timeoutMs.min && ms <= LIMITS.timeoutMs.max) return value as string;
-    p.add(key, value, 'must be a duration from 10s to 24h, such as "90s", "10m" or "1h30m"');
+    p.add(key, value, 'must be a duration from 10s to 24h, such as "90s", "10m" or "1h30m"', p.set(key, fallback));
     return fallback;
 }
 
@@ -331,7 +507,12 @@ function pool(
         if (typeof value.cpus === "number" && value.cpus >= limits.cpus && Number.isInteger(value.cpus * 100)) {
             cpus = value.cpus;
         } else {
-            p.add(`${key}.cpus`, value.cpus, `must be a number of CPUs of at least ${limits.cpus} (Talos' minimum for a ${what}), in steps of 0.01`);
+            const nearest = typeof value.cpus === "number"
+                ? Math.max(limits.cpus, Math.round(value.cpus * 100) / 100)
+                : fallback.cpus;
+            p.add(`${key}.cpus`, value.cpus,
+                `must be a number of CPUs of at least ${limits.cpus} (Talos' minimum for a ${what}), in steps of 0.01`,
+                p.set(`${key}.cpus`, nearest));
         }
     }
     let memoryMiB = fallback.memoryMiB;
@@ -339,10 +520,37 @@ function pool(
         if (typeof value.memoryMiB === "number" && Number.isInteger(value.memoryMiB) && value.memoryMiB >= limits.memoryMiB) {
             memoryMiB = value.memoryMiB;
         } else {
-            p.add(`${key}.memoryMiB`, value.memoryMiB, `must be an integer of at least ${limits.memoryMiB} (Talos' minimum for a ${what}, in MiB)`);
+            const nearest = typeof value.memoryMiB === "number"
+                ? Math.max(limits.memoryMiB, Math.ceil(value.memoryMiB))
+                : fallback.memoryMiB;
+            p.add(`${key}.memoryMiB`, value.memoryMiB,
+                `must be an integer of at least ${limits.memoryMiB} (Talos' minimum for a ${what}, in MiB)`,
+                p.set(`${key}.memoryMiB`, nearest));
         }
     }
     return { count, cpus, memoryMiB };
+}
+
+/**
+ * Warns of an even control-plane count. Allowed, as Talos allows it, but it buys no fault
+ * tolerance: etcd needs a majority of its members, so 2 control planes survive no failure (as 1)
+ * and 4 survive one (as 3), with one more node that can fail. Not refused: it is a step on the
+ * way from one odd count to the next, and a way to watch etcd lose its quorum.
+ */
+function warnEvenControlPlanes(p: Problems, count: number): void {
+    if (count % 2 !== 0) return;
+    const tolerated = Math.floor((count - 1) / 2);
+    const survives = tolerated === 0 ? "no failure" : `${tolerated} failure${tolerated === 1 ? "" : "s"}`;
+    const odd = [count - 1, count + 1].filter((n) => n <= LIMITS.controlPlanes.count.max);
+    p.warn("controlPlanes.count", count,
+        `an even count adds no fault tolerance: etcd needs a majority (${count / 2 + 1} of ${count}) to keep working, ` +
+            `so ${count} control planes survive ${survives}, the same as ${count - 1}; use ${odd.join(" or ")}`,
+        p.set("controlPlanes.count", odd[odd.length - 1]));
+}
+
+/** The longest prefix whose block holds the network, gateway, `nodeCount` nodes and broadcast addresses. */
+function prefixFor(nodeCount: number): number {
+    return 32 - Math.ceil(Math.log2(nodeCount + 3));
 }
 
 /**
@@ -352,111 +560,77 @@ function pool(
 function checkSubnet(p: Problems, subnet: string, gatewayValue: unknown, nodeCount: number): string {
     const cidr = parseCidr(subnet);
     if ("error" in cidr) {
-        p.add("network.subnet", subnet, cidr.error);
+        p.add("network.subnet", subnet, cidr.error, p.set("network.subnet", proposeSubnet(subnet, nodeCount)));
         return typeof gatewayValue === "string" ? gatewayValue : "";
     }
     const lastNode = 1 + nodeCount; // offsets: 0 network, 1 gateway, 2.. nodes
     if (lastNode >= cidr.size - 1) {
-        const prefix = 32 - Math.ceil(Math.log2(nodeCount + 3));
+        const prefix = prefixFor(nodeCount);
         p.add("network.subnet", subnet,
             `too small for ${nodeCount} nodes: it needs the gateway and ${nodeCount} node addresses from .2 up ` +
-                `below the broadcast address; use a /${prefix} or larger`);
+                `below the broadcast address; use a /${prefix} or larger`,
+            p.set("network.subnet", blockOf(cidr.network, prefix)));
     }
     if (gatewayValue === undefined) return hostAddress(cidr, 1);
     const gateway = typeof gatewayValue === "string" ? parseIPv4(gatewayValue) : undefined;
+    const useFirstHost = `${p.rm("network.gateway")} (the gateway is then ${hostAddress(cidr, 1)})`;
     if (gateway === undefined || !cidrContains(cidr, gateway)) {
-        p.add("network.gateway", gatewayValue, `must be an IPv4 address inside ${subnet}`);
+        p.add("network.gateway", gatewayValue, `must be an IPv4 address inside ${subnet}`, useFirstHost);
     } else {
         const offset = gateway - cidr.network;
         if (offset === 0 || offset === cidr.size - 1) {
-            p.add("network.gateway", gatewayValue, `is the network or broadcast address of ${subnet}`);
+            p.add("network.gateway", gatewayValue, `is the network or broadcast address of ${subnet}`, useFirstHost);
         } else if (offset >= 2 && offset <= lastNode) {
             p.add("network.gateway", gatewayValue,
-                `collides with the node addresses ${hostAddress(cidr, 2)}-${hostAddress(cidr, lastNode)}; use ${hostAddress(cidr, 1)} or an address above them`);
+                `collides with the node addresses ${hostAddress(cidr, 2)}-${hostAddress(cidr, lastNode)}; ` +
+                    `use ${hostAddress(cidr, 1)} or an address above them`,
+                useFirstHost);
         }
     }
     return String(gatewayValue);
 }
 
+/** The block of `prefix` bits that holds `address`, as CIDR text. */
+function blockOf(address: number, prefix: number): string {
+    const size = 2 ** (32 - prefix);
+    return `${formatIPv4(address - (address % size))}/${prefix}`;
+}
+
+/** A subnet near what was written: its network with the host bits cleared, a /24 (or larger) for a bare address. */
+function proposeSubnet(text: string, nodeCount: number): string {
+    const [addressText, prefixText] = text.split("/");
+    const address = parseIPv4(addressText);
+    if (address === undefined) return DEFAULTS.network.subnet;
+    const written = prefixText !== undefined && /^[0-9]{1,2}$/.test(prefixText) ? Number(prefixText) : 24;
+    return blockOf(address, Math.min(written, prefixFor(nodeCount), 32));
+}
+
 /** Reads a talosctl secrets.yaml; its problems name YAML paths and never echo a secret. */
-function readSecretsFile(p: Problems, path: string, io: ConfigIo | undefined): { path: string; bundle: SecretsBundle } | undefined {
+function readSecretsFile(
+    p: Problems,
+    path: string,
+    io: ConfigIo | undefined,
+): { path: string; bundle: SecretsBundle } | undefined {
+    const generate = `${p.rm("secretsFile")} to generate new secrets`;
+    const file = shellWord(path);
     let text: string;
     try {
         if (!io) throw new Error("no file reader was given");
         text = io.readFile(path);
     } catch (err) {
-        p.add("secretsFile", path, `cannot be read (${(err as Error).message}); give the path of a talosctl secrets.yaml, relative to the project directory`);
+        p.add("secretsFile", path,
+            `cannot be read (${(err as Error).message}); ` +
+                "give the path of a talosctl secrets.yaml, relative to the project directory",
+            `write it (talosctl gen secrets -o ${file}), or ${generate}`);
         return undefined;
     }
     try {
         return { path, bundle: parseSecretsYaml(text) };
     } catch (err) {
         if (!(err instanceof SecretsFileError)) throw err;
-        p.add("secretsFile", path, `is not a usable talosctl secrets bundle: ${err.problems.join("; ")}`);
+        p.add("secretsFile", path, `is not a usable talosctl secrets bundle: ${err.problems.join("; ")}`,
+            `write it again (talosctl gen secrets --force -o ${file} for new secrets, or ` +
+                `pulumi stack output talosSecrets --show-secrets > ${file} for this stack's own), or ${generate}`);
         return undefined;
-    }
-}
-
-/** A parsed patch with the key and value it came from, so a later problem can name them. */
-interface LabelledPatch {
-    key: string;
-    value: unknown;
-    patch: ConfigPatch;
-}
-
-/** Patches may be YAML text or YAML written inline in the stack file (then it arrives as an object). */
-function patches(p: Problems, key: string, value: unknown): LabelledPatch[] {
-    if (value === undefined) return [];
-    if (!Array.isArray(value)) {
-        p.add(key, value, "must be a list of config patches (YAML text or inline YAML)");
-        return [];
-    }
-    const result: LabelledPatch[] = [];
-    value.forEach((item, i) => {
-        const text = typeof item === "string" ? item : toYaml(item);
-        try {
-            result.push({ key: `${key}[${i}]`, value: item, patch: parsePatch(text) });
-        } catch (err) {
-            if (!(err instanceof PatchError)) throw err;
-            p.add(`${key}[${i}]`, item, `is not a valid config patch: ${err.message}`);
-        }
-    });
-    return result;
-}
-
-/**
- * Applies each role's patches to that role's config, as the cluster will, and names the first
- * patch that fails (unknown key, missing path, a form this Talos version refuses). A patch in
- * `all` that fails for both roles is reported once.
- */
-function checkPatchesApply(p: Problems, spec: ClusterSpec, lists: Record<"all" | "controlPlane" | "worker", LabelledPatch[]>): void {
-    const reported = new Set<string>();
-    const cidr = parseCidr(spec.network.subnet);
-    const endpoint = `https://${"error" in cidr ? "127.0.0.1" : hostAddress(cidr, 2)}:6443`;
-    const roles: [MachineRole, LabelledPatch[]][] = [["controlplane", lists.controlPlane], ["worker", lists.worker]];
-    for (const [role, own] of roles) {
-        const labelled = [...lists.all, ...own];
-        const check = (count: number) => checkMachineConfig({
-            role,
-            clusterName: spec.clusterName,
-            controlPlaneEndpoint: endpoint,
-            talosVersion: spec.talosVersion,
-            kubernetesVersion: spec.kubernetesVersion,
-            storagePath: spec.storage.enabled ? spec.storage.path : undefined,
-            patches: labelled.slice(0, count).map((l) => l.patch),
-        });
-        if (labelled.length === 0 || check(labelled.length).length === 0) continue;
-        // Find the first patch that breaks: later ones may rely on earlier ones.
-        for (let i = 1; i <= labelled.length; i++) {
-            const problems = check(i);
-            if (problems.length === 0) continue;
-            const { key, value } = labelled[i - 1];
-            if (!reported.has(key)) {
-                reported.add(key);
-                const reasons = problems.map((r) => r.replace(/^patches: /, "")).join("; ");
-                p.add(key, value, `does not apply to the ${role} config of Talos ${spec.talosVersion}: ${reasons}`);
-            }
-            break;
-        }
     }
 }

@@ -1,9 +1,10 @@
 // Reads the stack's `talos-docker:*` config and validates it before any resource is declared. A
-// user mistake leaves as a RunError: Pulumi prints its message alone, without a stack trace.
+// user mistake leaves as a RunError: Pulumi prints its message alone, without a stack trace. What
+// is allowed but unwise is logged as a warning.
 import * as pulumi from "@pulumi/pulumi";
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
-import { ClusterSpec, CONFIG_NAMESPACE, ConfigError, ConfigIo, parseClusterSpec, RawConfig } from "./config";
+import { ClusterSpec, ConfigError, ConfigIo, formatWarning, parseAllConfig, ParseOptions } from "./config";
 
 /** Files named in config are relative to the project directory, where Pulumi runs the program. */
 const projectFiles: ConfigIo = {
@@ -18,20 +19,44 @@ const projectFiles: ConfigIo = {
 };
 
 export function readStackConfig(): ClusterSpec {
-    const prefix = `${CONFIG_NAMESPACE}:`;
-    const raw: Record<string, string> = {};
-    for (const [key, value] of Object.entries(pulumi.runtime.allConfig())) {
-        // Keys may arrive as "talos-docker:config:key" from older engines; both mean the same key.
-        if (key.startsWith(prefix)) raw[key.slice(prefix.length).replace(/^config:/, "")] = value;
-    }
-    return parseOrRunError(raw);
+    // Every namespace: the parser also refuses keys of ours written in another one.
+    return parseOrRunError(pulumi.runtime.allConfig(), projectFiles, {
+        secretKeys: secretConfigKeys(),
+        stackFile: `Pulumi.${pulumi.getStack()}.yaml`,
+    });
 }
 
-export function parseOrRunError(raw: RawConfig, io: ConfigIo = projectFiles): ClusterSpec {
+/**
+ * The config keys set with `--secret`. The language host hands them to the program in
+ * PULUMI_CONFIG_SECRET_KEYS (a JSON list of keys), where @pulumi/pulumi's runtime reads them
+ * (runtime/state.js); the SDK keeps its own reader internal.
+ */
+function secretConfigKeys(): string[] {
     try {
-        return parseClusterSpec(raw, io);
+        const keys: unknown = JSON.parse(process.env.PULUMI_CONFIG_SECRET_KEYS ?? "[]");
+        return Array.isArray(keys) ? keys.filter((k): k is string => typeof k === "string") : [];
+    } catch {
+        return [];
+    }
+}
+
+/**
+ * The spec of the whole stack config (`namespace:key` → value), each warning logged; every
+ * problem at once as a RunError.
+ */
+export function parseOrRunError(
+    all: Readonly<Record<string, string>>,
+    io: ConfigIo = projectFiles,
+    options: Omit<ParseOptions, "io"> = {},
+    warn: (message: string) => void = (message) => void pulumi.log.warn(message),
+): ClusterSpec {
+    try {
+        const { spec, warnings } = parseAllConfig(all, { ...options, io });
+        for (const warning of warnings) warn(formatWarning(warning));
+        return spec;
     } catch (err) {
-        if (err instanceof ConfigError) throw new pulumi.RunError(err.message);
-        throw err;
+        if (!(err instanceof ConfigError)) throw err;
+        for (const warning of err.warnings) warn(formatWarning(warning));
+        throw new pulumi.RunError(err.message);
     }
 }

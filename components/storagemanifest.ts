@@ -8,6 +8,8 @@ import * as fs from "fs";
 import * as path from "path";
 import * as YAML from "yaml";
 
+import { isValidStoragePath, STORAGE_PATH_RULE } from "../talos/config/storage";
+
 /** The StorageClass the manifest defines; PVCs that name no class get it when it is the default. */
 export const STORAGE_CLASS_NAME = "local-path";
 
@@ -39,16 +41,14 @@ export interface StorageSpecProblem {
  * Every problem with `spec`, empty when it is valid. The stack config is validated before any
  * resource is declared; this guards the component when it is used on its own.
  */
-/** A path the provisioner can write on a Talos node: under /var, the only writable tree there. */
-export function isWritableNodePath(path: string): boolean {
-    return /^\/var\/\S+$/.test(path) && !path.split("/").includes("..");
-}
-
 export function storageSpecProblems(spec: StorageSpec): StorageSpecProblem[] {
     const problems: StorageSpecProblem[] = [];
     // Talos mounts everything but /var read-only (talos@v1.9.6 local-storage guide).
-    if (typeof spec.path !== "string" || !isWritableNodePath(spec.path)) {
-        problems.push({ propertyPath: "path", reason: `must be an absolute path under /var, got ${JSON.stringify(spec.path)}` });
+    if (typeof spec.path !== "string" || !isValidStoragePath(spec.path)) {
+        problems.push({
+            propertyPath: "path",
+            reason: `must be ${STORAGE_PATH_RULE}, got ${JSON.stringify(spec.path)}`,
+        });
     }
     if (typeof spec.isDefault !== "boolean") {
         problems.push({ propertyPath: "isDefault", reason: `must be a boolean, got ${JSON.stringify(spec.isDefault)}` });

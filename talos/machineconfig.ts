@@ -5,8 +5,8 @@
 import { dockerGenerateOptions } from "./config/container";
 import { generateDocuments } from "./config/generate";
 import type { MachineRole } from "./config/input";
-import { schemaProblems } from "./config/schema";
-import { isValidStoragePath, storagePatch } from "./config/storage";
+import { describeFinding, schemaFindings } from "./config/schema";
+import { isValidStoragePath, STORAGE_PATH_RULE, storagePatch } from "./config/storage";
 import { PatchError, applyPatches, type ConfigPatch } from "./patches";
 import type { SecretsBundle } from "./secretsbundle";
 import { TALOS_MINORS, isSupportedKubernetes, parseKubernetesVersion, versionContract, type VersionContract } from "./versions";
@@ -73,7 +73,7 @@ export function validateMachineConfigInput(input: MachineConfigInput): string[] 
         }
     }
     if (input.storagePath !== undefined && !isValidStoragePath(input.storagePath)) {
-        problems.push(`storagePath: "${input.storagePath}" is not an absolute path under /var`);
+        problems.push(`storagePath: "${input.storagePath}" is not ${STORAGE_PATH_RULE}`);
     }
     for (const [host, endpoints] of Object.entries(input.registryMirrors ?? {})) {
         if (host === "" || endpoints.length === 0) {
@@ -142,9 +142,11 @@ export function machineConfigDocuments(input: MachineConfigInput): unknown[] {
     });
     const patches = [...(input.storagePath === undefined ? [] : [storagePatch(input.storagePath)]), ...(input.patches ?? [])];
     const patched = applyPatches(documents, patches);
-    const unknown = schemaProblems(patched, contract.minor);
+    const unknown = schemaFindings(patched, contract.minor);
     if (unknown.length > 0) {
-        throw new PatchError(`the patched config does not load in Talos v${contract.minor}: ${unknown.join("; ")}`);
+        const reasons = unknown.map(describeFinding).join("; ");
+        const fields = unknown.map((f) => f.where).filter((w) => w !== "");
+        throw new PatchError(`the patched config does not load in Talos v${contract.minor}: ${reasons}`, fields);
     }
     return patched;
 }
@@ -169,17 +171,25 @@ const PLACEHOLDER_SECRETS: SecretsBundle = {
  * patch problems, each prefixed "patches: ". Call it once per role with that role's patches.
  */
 export function checkMachineConfig(input: Omit<MachineConfigInput, "secrets">): string[] {
-    const withPlaceholders = { ...input, secrets: PLACEHOLDER_SECRETS };
-    const problems = validateMachineConfigInput(withPlaceholders);
+    const problems = validateMachineConfigInput({ ...input, secrets: PLACEHOLDER_SECRETS });
     if (problems.length > 0) {
         return problems;
     }
+    const patchError = findPatchError(input);
+    return patchError === undefined ? [] : [`patches: ${patchError.message}`];
+}
+
+/**
+ * The PatchError `machineConfigDocuments` would throw for this input, found without the secrets;
+ * undefined when the patches apply. Throws MachineConfigError when the input itself is bad.
+ */
+export function findPatchError(input: Omit<MachineConfigInput, "secrets">): PatchError | undefined {
     try {
-        machineConfigDocuments(withPlaceholders);
-        return [];
+        machineConfigDocuments({ ...input, secrets: PLACEHOLDER_SECRETS });
+        return undefined;
     } catch (e) {
         if (e instanceof PatchError) {
-            return [`patches: ${e.message}`];
+            return e;
         }
         throw e;
     }

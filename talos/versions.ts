@@ -27,6 +27,8 @@ export interface VersionContract {
     minor: TalosMinor;
     /** the Talos patch release we test with, e.g. "v1.8.3" */
     referenceVersion: string;
+    /** the minor's latest patch release, e.g. "v1.8.4"; every patch from .0 up to it exists */
+    latestRelease: string;
     /** Kubernetes versions this Talos minor supports: default "X.Y.Z", min and max "X.Y" (inclusive). */
     kubernetes: { default: string; min: string; max: string };
     /** What Talos' own generator writes for this contract (talos@TAG:pkg/machinery/config/generate/). */
@@ -114,13 +116,14 @@ export function versionContract(talosVersion: string): VersionContract | undefin
 
 /** The contract of a supported minor. */
 export function contractFor(minor: TalosMinor): VersionContract {
-    const { referenceVersion, kubernetes } = releaseFacts(minor);
+    const { referenceVersion, latestRelease, kubernetes } = releaseFacts(minor);
     // contract.go: `Greater(TalosVersion1_11)` is true from v1.12 on.
     const after1_11 = minorNumber(minor) > 11;
     const after1_12 = minorNumber(minor) > 12;
     return {
         minor,
         referenceVersion,
+        latestRelease,
         kubernetes,
         config: {
             writeRbacAndApidKeyUsageFlags: !after1_11,
@@ -141,29 +144,76 @@ export function contractFor(minor: TalosMinor): VersionContract {
 }
 
 /**
- * The release each minor is tested with and the Kubernetes versions it supports:
- * default from talos@TAG:pkg/machinery/constants/constants.go `DefaultKubernetesVersion`, range
- * from talos@TAG:pkg/machinery/compatibility/talosNN/talosNN.go `Minimum/MaximumKubernetesVersion`.
+ * The release each minor is tested with, its latest patch release, and the Kubernetes versions it
+ * supports: default from talos@TAG:pkg/machinery/constants/constants.go `DefaultKubernetesVersion`,
+ * range from talos@TAG:pkg/machinery/compatibility/talosNN/talosNN.go `Minimum/MaximumKubernetesVersion`.
+ * The latest releases are siderolabs/talos' tags as of v1.13.9 (2026-08-19), whose patch numbers
+ * run from .0 without a gap; a newer patch needs its line here before the config accepts it.
  */
-function releaseFacts(minor: TalosMinor): Pick<VersionContract, "referenceVersion" | "kubernetes"> {
+function releaseFacts(minor: TalosMinor): Pick<VersionContract, "referenceVersion" | "latestRelease" | "kubernetes"> {
     switch (minor) {
         case "1.8":
-            return { referenceVersion: "v1.8.3", kubernetes: { default: "1.31.2", min: "1.26", max: "1.31" } };
+            return {
+                referenceVersion: "v1.8.3",
+                latestRelease: "v1.8.4",
+                kubernetes: { default: "1.31.2", min: "1.26", max: "1.31" },
+            };
         case "1.9":
-            return { referenceVersion: "v1.9.6", kubernetes: { default: "1.32.4", min: "1.27", max: "1.32" } };
+            return {
+                referenceVersion: "v1.9.6",
+                latestRelease: "v1.9.6",
+                kubernetes: { default: "1.32.4", min: "1.27", max: "1.32" },
+            };
         case "1.10":
-            return { referenceVersion: "v1.10.9", kubernetes: { default: "1.33.6", min: "1.28", max: "1.33" } };
+            return {
+                referenceVersion: "v1.10.9",
+                latestRelease: "v1.10.9",
+                kubernetes: { default: "1.33.6", min: "1.28", max: "1.33" },
+            };
         case "1.11":
-            return { referenceVersion: "v1.11.6", kubernetes: { default: "1.34.1", min: "1.29", max: "1.34" } };
+            return {
+                referenceVersion: "v1.11.6",
+                latestRelease: "v1.11.6",
+                kubernetes: { default: "1.34.1", min: "1.29", max: "1.34" },
+            };
         case "1.12":
-            return { referenceVersion: "v1.12.11", kubernetes: { default: "1.35.4", min: "1.30", max: "1.35" } };
+            return {
+                referenceVersion: "v1.12.11",
+                latestRelease: "v1.12.11",
+                kubernetes: { default: "1.35.4", min: "1.30", max: "1.35" },
+            };
         case "1.13":
-            return { referenceVersion: "v1.13.9", kubernetes: { default: "1.36.3", min: "1.31", max: "1.36" } };
+            return {
+                referenceVersion: "v1.13.9",
+                latestRelease: "v1.13.9",
+                kubernetes: { default: "1.36.3", min: "1.31", max: "1.36" },
+            };
         default: {
             const unreachable: never = minor;
             throw new Error(`unknown Talos minor ${String(unreachable)}`);
         }
     }
+}
+
+/**
+ * Whether a supported minor has this release: its patch is at most the minor's latest. A suffix
+ * (v1.9.0-beta.0, v1.8.3-custom) is taken as a build of that patch and not checked further.
+ */
+export function isTalosRelease(talosVersion: string): boolean {
+    const contract = versionContract(talosVersion);
+    const version = parseTalosVersion(talosVersion);
+    const latest = contract === undefined ? undefined : parseTalosVersion(contract.latestRelease);
+    return version !== undefined && latest !== undefined && version.patch <= latest.patch;
+}
+
+/** The supported minor nearest to a version: its own, else the oldest or the newest. */
+export function nearestTalosMinor(version: { major: number; minor: number } | undefined): TalosMinor {
+    const oldest = TALOS_MINORS[0];
+    const newest = TALOS_MINORS[TALOS_MINORS.length - 1];
+    if (version === undefined) return newest;
+    const own = TALOS_MINORS.find((m) => m === `${version.major}.${version.minor}`);
+    if (own !== undefined) return own;
+    return compareMajorMinor(version, parseMajorMinor(oldest)) < 0 ? oldest : newest;
 }
 
 function minorNumber(minor: TalosMinor): number {
@@ -198,9 +248,33 @@ function requireTalosVersion(talosVersion: string): string {
     return talosVersion;
 }
 
+/** Where Talos publishes its node image (talosctl cluster create's default `--image`). */
+export const TALOS_IMAGE_REPOSITORY = "ghcr.io/siderolabs/talos";
+
 /** The node image the Docker provisioner runs, e.g. ghcr.io/siderolabs/talos:v1.8.3. Throws when the version does not parse. */
 export function talosImage(talosVersion: string): string {
-    return `ghcr.io/siderolabs/talos:${requireTalosVersion(talosVersion)}`;
+    return `${TALOS_IMAGE_REPOSITORY}:${requireTalosVersion(talosVersion)}`;
+}
+
+/**
+ * The Talos release an image reference's tag names ("v1.9.0" for ghcr.io/siderolabs/talos:v1.9.0,
+ * also with a digest after it), or undefined: no tag, or a tag that is not a version.
+ */
+export function imageTalosVersion(image: string): { repository: string; tag: string } | undefined {
+    const name = image.split("@")[0];
+    const slash = name.lastIndexOf("/");
+    const colon = name.lastIndexOf(":");
+    // A colon before the last slash is a registry's port (localhost:5000/talos), not a tag.
+    if (colon <= slash) return undefined;
+    const tag = name.slice(colon + 1);
+    return parseTalosVersion(tag) === undefined ? undefined : { repository: name.slice(0, colon), tag };
+}
+
+/** Whether two Talos versions are the same release (v1.9.0 and v1.9.0-beta.1 are; a suffix is a build of it). */
+export function sameTalosRelease(a: string, b: string): boolean {
+    const x = parseTalosVersion(a);
+    const y = parseTalosVersion(b);
+    return x !== undefined && y !== undefined && x.major === y.major && x.minor === y.minor && x.patch === y.patch;
 }
 
 /** talosctl's default `--install-image`, e.g. ghcr.io/siderolabs/installer:v1.8.3. Throws when the version does not parse. */

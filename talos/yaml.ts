@@ -2,7 +2,7 @@
 // machine configs, talosconfig and secrets.yaml are encoded) and Kubernetes' (clientcmd: 2-space
 // indents, sequences not indented). Always from objects, never by string building.
 
-import { Document, isDocument, parseAllDocuments, stringify, type ToStringOptions } from "yaml";
+import { Document, isDocument, LineCounter, parseAllDocuments, stringify, visit, type ToStringOptions } from "yaml";
 
 const COMMON: ToStringOptions & { aliasDuplicateObjects: false } = {
     // Base64 blobs are long: never fold a line.
@@ -45,34 +45,65 @@ export interface YamlProblem {
     column?: number;
 }
 
-/** Parses every document; syntax errors are returned, never thrown. Documents with no content are dropped; an explicit null stays. */
+/**
+ * Parses every document; syntax errors are returned, never thrown (an alias without its anchor
+ * included). Documents with no content are dropped; an explicit null stays. A problem's message
+ * is the parser's whole reason, without the excerpt of the text the parser would append.
+ */
 export function parseYamlDocuments(text: string): { documents: unknown[]; problems: YamlProblem[] } {
-    const docs = parseAllDocuments(text, { prettyErrors: true, uniqueKeys: true });
+    // Positions from a line counter, not prettyErrors: that option appends the offending line
+    // of the text to the message, and the text may hold secrets.
+    const lines = new LineCounter();
+    const docs = parseAllDocuments(text, { prettyErrors: false, uniqueKeys: true, lineCounter: lines });
     const list = isDocument(docs) ? [docs] : Array.isArray(docs) ? docs : [];
+    const at = (offset: number | undefined) => {
+        if (offset === undefined || offset < 0) return {};
+        const { line, col } = lines.linePos(offset);
+        return { line, column: col };
+    };
     const problems: YamlProblem[] = [];
     const documents: unknown[] = [];
     for (const doc of list) {
         for (const err of doc.errors) {
-            const pos = err.linePos?.[0];
-            problems.push({ message: firstLine(err.message), code: err.code, line: pos?.line, column: pos?.col });
+            problems.push({ message: withoutSource(err.message), code: err.code, ...at(err.pos[0]) });
         }
-        if (doc.errors.length === 0 && doc.contents !== null) {
+        if (doc.errors.length > 0 || doc.contents === null) continue;
+        try {
             documents.push(doc.toJS({ maxAliasCount: 100 }));
+        } catch (err) {
+            // The yaml package throws ReferenceError for an alias with no anchor before it, and
+            // for more aliases than maxAliasCount allows.
+            if (!(err instanceof ReferenceError)) throw err;
+            problems.push({ message: err.message, code: "BAD_ALIAS", ...at(unresolvedAliasOffset(doc)) });
         }
     }
     return { documents, problems };
 }
 
+/** Where the first alias that names no anchor starts, if one does. */
+function unresolvedAliasOffset(doc: Document): number | undefined {
+    let offset: number | undefined;
+    visit(doc, {
+        Alias(_, alias) {
+            if (alias.resolve(doc) !== undefined) return undefined;
+            offset = alias.range?.[0];
+            return visit.BREAK;
+        },
+    });
+    return offset;
+}
+
+/**
+ * The parser's message without the text it quotes: for a token it cannot place it appends the
+ * token's source as JSON (`Unexpected scalar token in YAML stream: "..."`), and that may be a value.
+ */
+function withoutSource(message: string): string {
+    return message.replace(/: "(?:[^"\\]|\\.)*"$/, "");
+}
+
 /** "line 3, column 5: ..." when the position is known. */
 export function describeYamlProblem(p: YamlProblem): string {
     return p.line === undefined ? p.message : `line ${p.line}, column ${p.column ?? 1}: ${p.message}`;
-}
-
-function firstLine(s: string): string {
-    const i = s.indexOf("\n");
-    const line = i < 0 ? s : s.slice(0, i);
-    // The yaml package appends " at line L, column C" itself; we report the position separately.
-    return line.replace(/ at line \d+, column \d+:?$/, "");
 }
 
 /** A plain JSON-like object (not an array, not null). */

@@ -5,6 +5,7 @@ import { accessSync, constants, statSync } from "node:fs";
 import { networkInterfaces } from "node:os";
 import { join, resolve } from "node:path";
 
+import { formatProblems } from "../../components/config";
 import { parseIPv4, type Cidr } from "../../components/ipv4";
 import type { Command } from "../command";
 import { commandHelp } from "../command";
@@ -12,7 +13,7 @@ import { CliError, ExitCode } from "../exitcodes";
 import { durationFlag, parseFlags } from "../flags";
 import { CGROUP_V1 } from "./cgroup";
 import type { Check } from "./checks";
-import { pulumiSelection, readStackConfig, stackMaking, stackOfFile } from "./stackfile";
+import { pulumiSelection, readStackConfig, stackMaking, stackOfFile, type StackConfig } from "./stackfile";
 
 const NAME = "doctor";
 
@@ -58,9 +59,7 @@ Environment:
         const stackFlag = flags.stack as string | undefined;
         const selection = stackFlag === undefined ? await pulumiSelection(projectDir, ctx.env) : undefined;
         const stack = readStackConfig(projectDir, stackFlag, selection);
-        const configCheck: Check = stack.error !== undefined
-            ? { name: "stack config", status: "fail", detail: stack.error, fix: "correct the keys named above (pulumi config set talos-docker:<key> <value>)" }
-            : { name: "stack config", status: "ok", detail: `${stack.file ?? "defaults"}: ${stack.spec!.controlPlanes.count} control plane(s) + ${stack.spec!.workers.count} worker(s), Talos ${stack.spec!.talosVersion}` };
+        const configCheck = stackConfigCheck(stack);
 
         // With a broken config, the checks that need none still run: Docker and the tools.
         const [{ dockerFromEnv }, { runChecks }, { portState }] = await Promise.all([import("../docker/client"), import("./checks"), import("./ports")]);
@@ -98,6 +97,25 @@ Environment:
 };
 
 const MARK: Record<Check["status"], string> = { ok: "✓", warn: "!", fail: "✗", skip: "-" };
+
+/**
+ * The stack config as `pulumi up` would judge it: its problems (fail) or warnings (warn), each
+ * with its own fix line, printed as the program prints them.
+ */
+function stackConfigCheck(stack: StackConfig): Check {
+    const name = "stack config";
+    const count = stack.warnings.length;
+    const warnings = count === 0 ? [] : [`${count} warning${count === 1 ? "" : "s"}:`, ...formatProblems(stack.warnings)];
+    if (stack.error !== undefined || stack.spec === undefined) {
+        const error = stack.error ?? "the stack config could not be read";
+        return { name, status: "fail", detail: [error, ...warnings].join("\n") };
+    }
+    const { spec } = stack;
+    const nodes = `${spec.controlPlanes.count} control plane(s) + ${spec.workers.count} worker(s)`;
+    const summary = `${stack.file ?? "defaults"}: ${nodes}, Talos ${spec.talosVersion}`;
+    if (count > 0) return { name, status: "warn", detail: [summary, ...warnings].join("\n") };
+    return { name, status: "ok", detail: summary };
+}
 
 /** An executable file named `command` in a directory of PATH. */
 function which(command: string, path: string | undefined): string | undefined {

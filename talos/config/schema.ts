@@ -26,27 +26,43 @@ function forMinor(spec: string | undefined, minor: TalosMinor): string | undefin
     return spec.slice(at + 1).split(",").includes(minor) ? spec.slice(0, at) : undefined;
 }
 
-/**
- * Every key, document kind or value shape in the documents that Talos v<minor> would refuse,
- * as "<where>: <what>". `where` is the dotted path for the v1alpha1 document and starts with the
- * document's kind (and name) for the others.
- */
+/** One thing Talos would refuse: where in the config (see schemaFindings; "" for a whole document) and what. */
+export interface SchemaFinding {
+    where: string;
+    what: string;
+}
+
+/** "<where>: <what>" */
+export function describeFinding(finding: SchemaFinding): string {
+    return finding.where === "" ? finding.what : `${finding.where}: ${finding.what}`;
+}
+
+/** Every finding of schemaFindings, described. */
 export function schemaProblems(documents: readonly unknown[], minor: TalosMinor): string[] {
-    const problems: string[] = [];
+    return schemaFindings(documents, minor).map(describeFinding);
+}
+
+/**
+ * Every key, document kind or value shape in the documents that Talos v<minor> would refuse.
+ * `where` is the dotted path for the v1alpha1 document and starts with the document's kind (and
+ * name) for the others.
+ */
+export function schemaFindings(documents: readonly unknown[], minor: TalosMinor): SchemaFinding[] {
+    const problems: SchemaFinding[] = [];
     for (const doc of documents) {
         if (!isPlainObject(doc)) {
-            problems.push("a document is not a mapping");
+            problems.push({ where: "", what: "a document is not a mapping" });
             continue;
         }
         const kind = typeof doc.kind === "string" ? doc.kind : LEGACY_KIND;
         const label = kind === LEGACY_KIND ? "" : typeof doc.name === "string" ? `${kind}/${doc.name}` : kind;
         const type = forMinor(DOCUMENT_KINDS[kind], minor);
         if (type === undefined) {
-            problems.push(`${label}: unknown document kind`);
+            problems.push({ where: label, what: "unknown document kind" });
             continue;
         }
         if (kind !== LEGACY_KIND && doc.apiVersion !== "v1alpha1") {
-            problems.push(`${label}.apiVersion: unknown version ${JSON.stringify(doc.apiVersion)}`);
+            problems.push({ where: `${label}.apiVersion`, what: `unknown version ${JSON.stringify(doc.apiVersion)}` });
         }
         check(doc, type, label, minor, problems);
     }
@@ -57,27 +73,27 @@ function join(path: string, key: string): string {
     return path === "" ? key : `${path}.${key}`;
 }
 
-function check(value: unknown, type: string, path: string, minor: TalosMinor, problems: string[]): void {
+function check(value: unknown, type: string, path: string, minor: TalosMinor, problems: SchemaFinding[]): void {
     if (value === null || value === undefined || type === "A") {
         return;
     }
     const where = path === "" ? "(document)" : path;
     if (type === "S") {
         if (isPlainObject(value) || Array.isArray(value)) {
-            problems.push(`${where}: expected a scalar`);
+            problems.push({ where, what: "expected a scalar" });
         }
         return;
     }
     if (type.startsWith("L:")) {
         if (!Array.isArray(value)) {
-            problems.push(`${where}: expected a list`);
+            problems.push({ where, what: "expected a list" });
             return;
         }
         value.forEach((item, i) => check(item, type.slice(2), `${path}[${i}]`, minor, problems));
         return;
     }
     if (!isPlainObject(value)) {
-        problems.push(`${where}: expected a mapping`);
+        problems.push({ where, what: "expected a mapping" });
         return;
     }
     if (type.startsWith("M:")) {
@@ -90,7 +106,7 @@ function check(value: unknown, type: string, path: string, minor: TalosMinor, pr
     for (const [key, item] of Object.entries(value)) {
         const fieldType = forMinor(fields[key], minor) ?? (fields["*"] === undefined ? undefined : "A");
         if (fieldType === undefined) {
-            problems.push(`${join(path, key)}: unknown field`);
+            problems.push({ where: join(path, key), what: "unknown field" });
             continue;
         }
         check(item, fieldType, join(path, key), minor, problems);

@@ -29,7 +29,8 @@ export function applyJson6902(document: unknown, operations: readonly Json6902Op
             doc = applyOne(doc, op);
         } catch (e) {
             if (e instanceof OpFailure) {
-                throw new PatchError(`JSON6902 patch, operation ${i + 1} (${op.op} "${op.path}"): ${e.message}`);
+                const where = `JSON6902 patch, operation ${i + 1} (${op.op} "${op.path}")`;
+                throw new PatchError(`${where}: ${e.message}`, [op.path]);
             }
             throw e;
         }

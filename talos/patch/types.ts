@@ -14,7 +14,14 @@ export type ConfigPatch = { kind: "strategic"; documents: unknown[] } | { kind: 
 
 /** A patch that does not parse or does not apply; the message says what and where. */
 export class PatchError extends Error {
-    constructor(message: string) {
+    /**
+     * @param fields where in the machine config the patch fails, when that is known: dotted paths
+     *   (`machine.kubelet.nonsense`) for a key Talos does not have, JSON pointers for an operation
+     */
+    constructor(
+        message: string,
+        readonly fields: readonly string[] = [],
+    ) {
         super(message);
         this.name = "PatchError";
     }

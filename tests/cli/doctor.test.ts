@@ -198,14 +198,35 @@ describe("doctor: the command", () => {
         expect(report.checks.map((c) => c.name)).toEqual(["stack config", "Docker Engine", "cgroup v2", "memory", "CPUs", "image", "subnet", ...Object.values(ports).map((p) => `port ${p}`), "pulumi", "kubectl", "talosctl"]);
     });
 
+    it("a config warning is the stack-config check's warning, with its fix; exit 0", async () => {
+        writeFileSync(join(dir, "Pulumi.lab.yaml"), `config:\n  talos-docker:controlPlanes:\n    count: 2\n  talos-docker:ports: ${JSON.stringify(await freePorts())}\n`);
+        const r = await run([], new FakeDocker());
+        expect(r.code).toBe(ExitCode.OK);
+        const i = r.out.findIndex((l) => l.startsWith("  ! stack config"));
+        expect(r.out.slice(i, i + 4)).toEqual([
+            `  ! stack config   ${join(dir, "Pulumi.lab.yaml")}: 2 control plane(s) + 2 worker(s), Talos v1.8.3`,
+            `${" ".repeat(19)}1 warning:`,
+            `${" ".repeat(21)}- talos-docker:controlPlanes.count = 2: an even count adds no fault tolerance: etcd needs a majority (2 of 2) ` +
+                "to keep working, so 2 control planes survive no failure, the same as 1; use 1 or 3",
+            `${" ".repeat(21)}  fix: pulumi config set --path 'talos-docker:controlPlanes.count' 3`,
+        ]);
+    });
+
     it("an invalid stack config is a failure listing its problems; Docker and the tools are still checked", async () => {
         writeFileSync(join(dir, "Pulumi.lab.yaml"), "config:\n  talos-docker:workers:\n    count: 500\n  talos-docker:secretsFile: missing.yaml\n");
         const r = await run([], new FakeDocker());
         expect(r.code).toBe(ExitCode.UNHEALTHY);
         const i = r.out.findIndex((l) => l.startsWith("  ✗ stack config"));
         expect(r.out[i]).toBe("  ✗ stack config   invalid stack configuration (2 problems); nothing was created:");
-        expect(r.out[i + 1]).toBe(`${" ".repeat(21)}- talos-docker:workers.count = 500: must be an integer from 0 to 250`);
-        expect(r.out[i + 2]).toContain(`cannot be read (no such file: ${join(dir, "missing.yaml")})`);
+        // Each problem with its own fix, as pulumi up prints them, and no generic fix line.
+        expect(r.out.slice(i + 1, i + 5)).toEqual([
+            `${" ".repeat(21)}- talos-docker:workers.count = 500: must be an integer from 0 to 250`,
+            `${" ".repeat(21)}  fix: pulumi config set --path 'talos-docker:workers.count' 250`,
+            `${" ".repeat(21)}- talos-docker:secretsFile = "missing.yaml": cannot be read (no such file: ${join(dir, "missing.yaml")}); ` +
+                "give the path of a talosctl secrets.yaml, relative to the project directory",
+            `${" ".repeat(21)}  fix: write it (talosctl gen secrets -o missing.yaml), or pulumi config rm talos-docker:secretsFile to generate new secrets`,
+        ]);
+        expect(r.out[i + 5]).not.toMatch(/^\s+fix:/);
         expect(r.out).toContain("  ✓ Docker Engine  28.2.2 at unix:///fake/docker.sock (fake)");
         expect(r.out.some((l) => l.includes("subnet") || l.includes("port "))).toBe(false);
     });

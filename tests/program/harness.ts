@@ -109,8 +109,9 @@ export async function loadProgram(config: Record<string, unknown>): Promise<Prog
     const resources: Recorded[] = [];
     const pending = new Map<string, Omit<Recorded, "inputs" | "secretPaths">>();
 
+    // A key with a namespace of its own ("talos:clusterName") is passed as it is.
     pulumi.runtime.setAllConfig(Object.fromEntries(Object.entries(config).map(([k, v]) =>
-        [`talos-docker:${k}`, typeof v === "string" ? v : JSON.stringify(v)])));
+        [k.includes(":") ? k : `talos-docker:${k}`, typeof v === "string" ? v : JSON.stringify(v)])));
     await pulumi.runtime.setMocks({
         newResource(args) {
             const meta = pending.get(`${args.type}::${args.name}`);

@@ -8,6 +8,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 
 import type * as StorageModule from "../../components/storage";
 import { renderStorageObjects, STORAGE_CLASS_NAME } from "../../components/storagemanifest";
+import { STORAGE_PATH_RULE } from "../../talos/config/storage";
 
 const PROJECT = "talos-docker";
 const STACK = "dev";
@@ -161,7 +162,7 @@ describe("StorageProvisioner", () => {
         const error = thrown as pulumi.InputPropertiesError;
         expect(error.message).toBe("StorageProvisioner bad: invalid arguments");
         expect(error.errors).toEqual([
-            { propertyPath: "path", reason: 'must be an absolute path under /var, got "/opt/x"' },
+            { propertyPath: "path", reason: `must be ${STORAGE_PATH_RULE}, got "/opt/x"` },
             { propertyPath: "reclaimPolicy", reason: 'must be Delete or Retain, got "Recycle"' },
         ]);
         expect(registered.length).toBe(before);

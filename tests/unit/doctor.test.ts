@@ -167,6 +167,61 @@ describe("doctor: the stack file", () => {
         });
     });
 
+    it("a stack file that is not YAML: the whole reason, with line and column, and none of the file's text", () => {
+        const file = join(dir, "Pulumi.dev.yaml");
+        const ciphertext = "v1:Zm9vYmFyYmF6cXV4";
+        writeFileSync(file, `config:\n  talos-docker:secretsFile:\n    secure: ${ciphertext}\n  talos-docker:workers:\n    count: 3\n   memoryMiB: 2048\n`);
+        const s = readStackConfig(dir, "dev");
+        expect(s.spec).toBeUndefined();
+        expect(s.error?.split("\n")).toEqual([
+            "invalid stack configuration (1 problem); nothing was created:",
+            `  - ${file}: is not valid YAML at line 6, column 1: All mapping items must start at the same column`,
+            `    fix: edit ${file} at line 6, column 1; pulumi config cannot change a file it cannot read`,
+        ]);
+        // A token the parser cannot place is quoted in its own message; here that would be a value.
+        writeFileSync(file, `config:\n  talos-docker:clusterName: lab\n- a\n  b: ${ciphertext}\n`);
+        const again = readStackConfig(dir, "dev").error ?? "";
+        expect(again).toMatch(/is not valid YAML at line 3, column 1: .+ \(and \d+ more after it\)$/m);
+        expect(again).not.toContain(ciphertext);
+    });
+
+    it("a stack file whose config is not a mapping", () => {
+        writeFileSync(join(dir, "Pulumi.dev.yaml"), "config:\n  - talos-docker:clusterName\n");
+        expect(readStackConfig(dir, "dev").error).toContain("is not a Pulumi stack file: its config must be a mapping of key: value");
+    });
+
+    it("an encrypted value inside an object is left out with a note; its ciphertext is never shown", () => {
+        const ciphertext = "v1:c2VjcmV0IG5ldHdvcms=";
+        writeFileSync(join(dir, "Pulumi.dev.yaml"), `config:\n  talos-docker:network:\n    name:\n      secure: ${ciphertext}\n    subnet: 10.0.0.0/30\n`);
+        const s = readStackConfig(dir, "dev");
+        expect(s.notes).toEqual(["talos-docker:network.name is encrypted: doctor cannot read it and checks the default"]);
+        expect(s.error).toContain('talos-docker:network.subnet = "10.0.0.0/30": too small for 3 nodes');
+        expect(s.error).not.toContain(ciphertext);
+        expect(s.error).not.toContain("secure");
+    });
+
+    it("a key of ours in another namespace is refused, as pulumi up refuses it; another namespace's secret is never shown", () => {
+        const ciphertext = "v1:b3RoZXIgdG9vbA==";
+        writeFileSync(join(dir, "Pulumi.dev.yaml"), `config:\n  talos:clusterName: lab\n  othertool:token:\n    secure: ${ciphertext}\n  docker:host: unix:///run/docker.sock\n`);
+        const s = readStackConfig(dir, "dev");
+        expect(s.error?.split("\n").slice(1)).toEqual([
+            '  - talos:clusterName = "lab": is not read: this program reads the talos-docker namespace only; did you mean talos-docker:clusterName?',
+            "    fix: pulumi config rm --stack dev talos:clusterName && pulumi config set --stack dev talos-docker:clusterName lab",
+        ]);
+        expect(s.warnings.map((w) => `${w.key} = ${w.value}`)).toEqual(["othertool:token = [secret]"]);
+        expect(JSON.stringify(s)).not.toContain(ciphertext);
+        expect(s.notes).toEqual([]);
+    });
+
+    it("a valid config's warnings come beside its spec", () => {
+        writeFileSync(join(dir, "Pulumi.dev.yaml"), "config:\n  talos-docker:controlPlanes:\n    count: 2\n");
+        const s = readStackConfig(dir, "dev");
+        expect(s.spec?.controlPlanes.count).toBe(2);
+        expect(s.warnings.map((w) => [w.key, w.fix])).toEqual([
+            ["talos-docker:controlPlanes.count", "pulumi config set --stack dev --path 'talos-docker:controlPlanes.count' 3"],
+        ]);
+    });
+
     it("skips encrypted values with a note, and returns the config's problems as pulumi up prints them", () => {
         writeFileSync(join(dir, "Pulumi.dev.yaml"), "config:\n  talos-docker:secretsFile:\n    secure: AAABAxyz\n  talos-docker:network:\n    subnet: 10.0.0.0/30\n");
         const s = readStackConfig(dir, "dev");

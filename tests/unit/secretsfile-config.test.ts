@@ -1,6 +1,6 @@
 // Config `secretsFile`: a talosctl secrets.yaml the cluster uses instead of generating its own.
 import { beforeAll, describe, expect, it } from "vitest";
-import { ConfigError, ConfigIo, parseClusterSpec } from "../../components/config";
+import { ConfigError, ConfigIo, describeProblem, parseClusterSpec } from "../../components/config";
 import type { SecretsBundle } from "../../talos/secretsbundle";
 import { renderSecretsYaml } from "../../talos/secretsfile";
 import { makeSecretsBundle } from "../support/pki";
@@ -28,7 +28,17 @@ function problems(secretsFile: string, io: ConfigIo): string[] {
         parseClusterSpec({ secretsFile }, io);
         return [];
     } catch (err) {
-        if (err instanceof ConfigError) return err.problems;
+        if (err instanceof ConfigError) return err.problems.map(describeProblem);
+        throw err;
+    }
+}
+
+function fixes(secretsFile: string, io: ConfigIo): string[] {
+    try {
+        parseClusterSpec({ secretsFile }, io);
+        return [];
+    } catch (err) {
+        if (err instanceof ConfigError) return err.problems.map((p) => p.fix);
         throw err;
     }
 }
@@ -46,6 +56,15 @@ describe("secretsFile", () => {
     it("a missing file is a config error that says where it looked", () => {
         expect(problems("nope.yaml", files({}))).toEqual([
             'talos-docker:secretsFile = "nope.yaml": cannot be read (no such file: /project/nope.yaml); give the path of a talosctl secrets.yaml, relative to the project directory',
+        ]);
+        expect(fixes("nope.yaml", files({}))).toEqual(["write it (talosctl gen secrets -o nope.yaml), or pulumi config rm talos-docker:secretsFile to generate new secrets"]);
+    });
+
+    it("a malformed file is written again or the key removed", () => {
+        expect(fixes("my secrets.yaml", files({ "my secrets.yaml": "cluster: [unclosed" }))).toEqual([
+            "write it again (talosctl gen secrets --force -o 'my secrets.yaml' for new secrets, or " +
+                "pulumi stack output talosSecrets --show-secrets > 'my secrets.yaml' for this stack's own), " +
+                "or pulumi config rm talos-docker:secretsFile to generate new secrets",
         ]);
     });
 

@@ -1,5 +1,7 @@
 import { describe, expect, it } from "vitest";
 
+import { STORAGE_PATH_RULE } from "../../talos/config/storage";
+
 import {
     KubeObject,
     loadStorageManifest,
@@ -196,13 +198,13 @@ describe("storageSpecProblems", () => {
     it("lists every problem at once", () => {
         const bad = { path: "/opt/local-path-provisioner", isDefault: "yes", reclaimPolicy: "Recycle" } as unknown as StorageSpec;
         expect(storageSpecProblems(bad)).toEqual([
-            { propertyPath: "path", reason: 'must be an absolute path under /var, got "/opt/local-path-provisioner"' },
+            { propertyPath: "path", reason: `must be ${STORAGE_PATH_RULE}, got "/opt/local-path-provisioner"` },
             { propertyPath: "isDefault", reason: 'must be a boolean, got "yes"' },
             { propertyPath: "reclaimPolicy", reason: 'must be Delete or Retain, got "Recycle"' },
         ]);
     });
 
-    it.each(["/var", "/var/", "var/x", "/var/../etc", "/var/a b"])("rejects the path %j", (path) => {
+    it.each(["/var", "/var/", "var/x", "/var/../etc", "/var/a b", "/var/foo/", "/var/./x", "/var//x"])("rejects the path %j", (path) => {
         expect(storageSpecProblems({ ...SPEC, path }).map((p) => p.propertyPath)).toEqual(["path"]);
     });
 });

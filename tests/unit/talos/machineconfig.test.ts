@@ -10,6 +10,7 @@ import {
     type MachineConfigInput,
     type MachineRole,
 } from "../../../talos/machineconfig";
+import { STORAGE_PATH_RULE } from "../../../talos/config/storage";
 import { PatchError, parsePatch } from "../../../talos/patches";
 import { fromTalosEd25519Pem } from "../../../talos/pem";
 import type { SecretsBundle } from "../../../talos/secretsbundle";
@@ -231,7 +232,10 @@ describe("configs Talos would not load", () => {
     it("rejects a patch that adds a key Talos does not know", () => {
         const patches = [parsePatch("machine:\n  notAField: true\n  kubelet:\n    extraMount: []\n")];
         expect(() => machineConfigDocuments(input("1.10", "worker", { patches }))).toThrow(
-            new PatchError("the patched config does not load in Talos v1.10: machine.kubelet.extraMount: unknown field; machine.notAField: unknown field"),
+            new PatchError("the patched config does not load in Talos v1.10: machine.kubelet.extraMount: unknown field; machine.notAField: unknown field", [
+                "machine.kubelet.extraMount",
+                "machine.notAField",
+            ]),
         );
     });
 
@@ -299,7 +303,7 @@ describe("input validation", () => {
             'kubernetesVersion: "v1.31.1" is not a Kubernetes version (written like 1.31.1, without v)',
             'additionalSANs: "" is not a host name or IP address',
             'additionalSANs: "a b" is not a host name or IP address',
-            'storagePath: "/opt/local-path-provisioner" is not an absolute path under /var',
+            `storagePath: "/opt/local-path-provisioner" is not ${STORAGE_PATH_RULE}`,
             'registryMirrors.docker.io: "ftp://mirror" is not an http(s) URL',
             'registryMirrors: "" needs a host name and at least one endpoint',
         ];
@@ -317,9 +321,9 @@ describe("input validation", () => {
         expect(validateMachineConfigInput({ ...input("1.8", "worker"), controlPlaneEndpoint: endpoint })).toHaveLength(1);
     });
 
-    it.each(["/var", "/var/", "/var/a/../../etc", "var/data", "/var//data"])("refuses the storage path %j", (path) => {
+    it.each(["/var", "/var/", "/var/a/../../etc", "var/data", "/var//data", "/var/foo/", "/var/./x", "/var/a b"])("refuses the storage path %j", (path) => {
         expect(validateMachineConfigInput({ ...input("1.8", "worker"), storagePath: path })).toEqual([
-            `storagePath: "${path}" is not an absolute path under /var`,
+            `storagePath: "${path}" is not ${STORAGE_PATH_RULE}`,
         ]);
     });
 });

@@ -73,6 +73,22 @@ describe("parsePatch", () => {
         expect(patchError(() => parsePatch("machine:\n  a: 1\n  a: 2\n"))).toBe("the patch is not valid YAML: line 3, column 3: Map keys must be unique");
     });
 
+    it("an alias with no anchor is a YAML problem at its place, not a thrown ReferenceError", () => {
+        expect(patchError(() => parsePatch("machine:\n  kubelet: *missing\n"))).toBe(
+            "the patch is not valid YAML: line 2, column 12: Unresolved alias (the anchor must be set before the alias): missing",
+        );
+    });
+
+    it("the parser's reason is whole, and quotes none of the text", () => {
+        // The yaml package appends the offending token's text to this one; here that is a value.
+        const message = patchError(() => parsePatch("- a\nb: hunter2\n"));
+        expect(message).toBe(
+            "the patch is not valid YAML: line 2, column 1: Unexpected scalar at node end; " +
+                "line 2, column 2: Unexpected map-value-ind token in YAML stream; line 2, column 4: Unexpected scalar token in YAML stream",
+        );
+        expect(message).not.toContain("hunter2");
+    });
+
     it.each(["", "   \n", "# nothing here\n", "---\n", "~\n"])("rejects the empty patch %j", (text) => {
         expect(patchError(() => parsePatch(text))).toBe("the patch is empty");
     });

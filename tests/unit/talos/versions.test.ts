@@ -3,10 +3,14 @@ import { describe, expect, it } from "vitest";
 import {
     TALOS_MINORS,
     contractFor,
+    imageTalosVersion,
     installerImage,
     isSupportedKubernetes,
+    isTalosRelease,
+    nearestTalosMinor,
     parseKubernetesVersion,
     parseTalosVersion,
+    sameTalosRelease,
     talosImage,
     versionContract,
     type TalosMinor,
@@ -14,20 +18,20 @@ import {
 } from "../../../talos/versions";
 
 /** What each minor must say, written out from the sources rather than from the code under test. */
-function expected(minor: TalosMinor): { ref: string; k8s: [string, string, string]; upTo1_11: boolean; upTo1_12: boolean } {
+function expected(minor: TalosMinor): { ref: string; latest: string; k8s: [string, string, string]; upTo1_11: boolean; upTo1_12: boolean } {
     switch (minor) {
         case "1.8":
-            return { ref: "v1.8.3", k8s: ["1.31.2", "1.26", "1.31"], upTo1_11: true, upTo1_12: true };
+            return { ref: "v1.8.3", latest: "v1.8.4", k8s: ["1.31.2", "1.26", "1.31"], upTo1_11: true, upTo1_12: true };
         case "1.9":
-            return { ref: "v1.9.6", k8s: ["1.32.4", "1.27", "1.32"], upTo1_11: true, upTo1_12: true };
+            return { ref: "v1.9.6", latest: "v1.9.6", k8s: ["1.32.4", "1.27", "1.32"], upTo1_11: true, upTo1_12: true };
         case "1.10":
-            return { ref: "v1.10.9", k8s: ["1.33.6", "1.28", "1.33"], upTo1_11: true, upTo1_12: true };
+            return { ref: "v1.10.9", latest: "v1.10.9", k8s: ["1.33.6", "1.28", "1.33"], upTo1_11: true, upTo1_12: true };
         case "1.11":
-            return { ref: "v1.11.6", k8s: ["1.34.1", "1.29", "1.34"], upTo1_11: true, upTo1_12: true };
+            return { ref: "v1.11.6", latest: "v1.11.6", k8s: ["1.34.1", "1.29", "1.34"], upTo1_11: true, upTo1_12: true };
         case "1.12":
-            return { ref: "v1.12.11", k8s: ["1.35.4", "1.30", "1.35"], upTo1_11: false, upTo1_12: true };
+            return { ref: "v1.12.11", latest: "v1.12.11", k8s: ["1.35.4", "1.30", "1.35"], upTo1_11: false, upTo1_12: true };
         case "1.13":
-            return { ref: "v1.13.9", k8s: ["1.36.3", "1.31", "1.36"], upTo1_11: false, upTo1_12: false };
+            return { ref: "v1.13.9", latest: "v1.13.9", k8s: ["1.36.3", "1.31", "1.36"], upTo1_11: false, upTo1_12: false };
         default: {
             const unreachable: never = minor;
             throw new Error(`untested minor ${String(unreachable)}`);
@@ -121,5 +125,49 @@ describe("images", () => {
     it("refuses a version that does not parse", () => {
         expect(() => talosImage("1.8.3")).toThrow('"1.8.3" is not a Talos version (expected vMAJOR.MINOR.PATCH, e.g. v1.8.3)');
         expect(() => installerImage("")).toThrow('"" is not a Talos version (expected vMAJOR.MINOR.PATCH, e.g. v1.8.3)');
+    });
+});
+
+describe("the Talos release an image names", () => {
+    it.each([
+        ["ghcr.io/siderolabs/talos:v1.9.0", { repository: "ghcr.io/siderolabs/talos", tag: "v1.9.0" }],
+        ["localhost:5000/talos:v1.8.3-custom@sha256:abcd", { repository: "localhost:5000/talos", tag: "v1.8.3-custom" }],
+        ["localhost:5000/talos", undefined],
+        ["ghcr.io/siderolabs/talos@sha256:abcd", undefined],
+        ["talos:dev", undefined],
+        ["talos:1.9.0", undefined],
+    ])("%s", (image, want) => {
+        expect(imageTalosVersion(image)).toEqual(want);
+    });
+
+    it("a build of a release is that release; another patch is not", () => {
+        expect(sameTalosRelease("v1.9.0-beta.1", "v1.9.0")).toBe(true);
+        expect(sameTalosRelease("v1.8.2", "v1.8.3")).toBe(false);
+        expect(sameTalosRelease("latest", "latest")).toBe(false);
+    });
+});
+
+describe("releases", () => {
+    it.each(TALOS_MINORS)("v%s: its latest patch release, from siderolabs/talos' tags", (minor) => {
+        expect(contractFor(minor).latestRelease).toBe(expected(minor).latest);
+        expect(isTalosRelease(expected(minor).latest)).toBe(true);
+        expect(isTalosRelease(`v${minor}.0`)).toBe(true);
+        expect(isTalosRelease(expected(minor).latest.replace(/\.(\d+)$/, (_, patch: string) => `.${Number(patch) + 1}`))).toBe(false);
+    });
+
+    it("a build of a release is that release; an unsupported minor has none", () => {
+        expect(isTalosRelease("v1.9.0-beta.0")).toBe(true);
+        expect(isTalosRelease("v1.8.99")).toBe(false);
+        expect(isTalosRelease("v1.14.0")).toBe(false);
+        expect(isTalosRelease("1.8.3")).toBe(false);
+    });
+
+    it("the nearest supported minor", () => {
+        expect(nearestTalosMinor({ major: 1, minor: 10 })).toBe("1.10");
+        expect(nearestTalosMinor({ major: 1, minor: 7 })).toBe("1.8");
+        expect(nearestTalosMinor({ major: 0, minor: 14 })).toBe("1.8");
+        expect(nearestTalosMinor({ major: 1, minor: 14 })).toBe("1.13");
+        expect(nearestTalosMinor({ major: 2, minor: 0 })).toBe("1.13");
+        expect(nearestTalosMinor(undefined)).toBe("1.13");
     });
 });
