@@ -1,4 +1,4 @@
-// `tsx bench/<name>.ts`: one benchmark on its own, printing what exceeded its budget; exit 1 then.
+// `tsx bench/<name>.ts`: one benchmark on its own, printing the checks that failed; exit 1 then.
 
 export function runAlone(bench: () => Promise<string[]>): void {
     bench().then(

@@ -1,4 +1,6 @@
-// npm run bench: each benchmark prints its figures and the ratios that matter.
+// npm run bench: each benchmark prints its figures and the ratios that matter. Times are reported
+// (beside a reference where there is one); a bench fails only on a ratio or a count, which holds
+// on a busy machine as well as on an idle one.
 import { benchProgramEvaluation } from "./program";
 import { benchReadiness } from "./readiness";
 import { benchStatus } from "./status";
@@ -9,7 +11,7 @@ async function main(): Promise<void> {
         failures.push(...(await bench()));
     }
     if (failures.length > 0) {
-        console.log(`\nbudget exceeded:\n${failures.map((f) => `  - ${f}`).join("\n")}`);
+        console.log(`\nfailed:\n${failures.map((f) => `  - ${f}`).join("\n")}`);
         process.exitCode = 1;
     }
 }

@@ -1,5 +1,6 @@
 // Runs index.ts under Pulumi's mocks and records every resource it declares: type, name, parent,
-// dependencies, provider, inputs (secrets unwrapped) and which inputs were secret.
+// dependencies, provider, the outputs it declares secret, inputs (secrets unwrapped) and which
+// inputs were secret, and for components the outputs they register and which of those are secret.
 import * as pulumi from "@pulumi/pulumi";
 import { createHash, generateKeyPairSync } from "node:crypto";
 
@@ -15,6 +16,12 @@ export interface Recorded {
     inputs: Record<string, unknown>;
     /** Dotted paths of inputs that arrived as Pulumi secrets. */
     secretPaths: string[];
+    /** The resource option `additionalSecretOutputs`, the SDK's own and the program's. */
+    additionalSecretOutputs: string[];
+    /** A component's registerOutputs (secrets unwrapped), once it has registered them. */
+    outputs?: Record<string, unknown>;
+    /** Dotted paths of those outputs that are Pulumi secrets. */
+    outputSecretPaths?: string[];
 }
 
 export interface Program {
@@ -76,6 +83,39 @@ export function mockPrivateKeyPem(name: string, algorithm: string): string {
     return pem;
 }
 
+// The character sets of random.RandomPassword and how it joins them: upper, lower, numeric, then the
+// special set or `overrideSpecial` (hashicorp/terraform-provider-random@v3.9.0:internal/random/string.go
+// `CreateString`; each set is on unless set false, as the provider's schema defaults them).
+const PASSWORD_SETS = {
+    upper: "ABCDEFGHIJKLMNOPQRSTUVWXYZ",
+    lower: "abcdefghijklmnopqrstuvwxyz",
+    numeric: "0123456789",
+    special: "!@#$%&*()-_=+[]{}<>:?",
+} as const;
+
+/** The alphabet a random.RandomPassword draws every character from, for these inputs. */
+export function passwordAlphabet(inputs: Record<string, unknown>): string {
+    const on = (set: keyof typeof PASSWORD_SETS) => inputs[set] !== false;
+    const special = typeof inputs.overrideSpecial === "string" && inputs.overrideSpecial !== "" ? inputs.overrideSpecial : PASSWORD_SETS.special;
+    return (on("upper") ? PASSWORD_SETS.upper : "") + (on("lower") ? PASSWORD_SETS.lower : "")
+        + (on("numeric") ? PASSWORD_SETS.numeric : "") + (on("special") ? special : "");
+}
+
+/** The result the mocks give a recorded random.RandomPassword. */
+export function mockPasswordResult(r: Recorded): string {
+    return mockPassword(r.name, r.inputs);
+}
+
+/** A result of the requested length over the requested alphabet, fixed by the resource's name. */
+function mockPassword(name: string, inputs: Record<string, unknown>): string {
+    const alphabet = passwordAlphabet(inputs);
+    let out = "";
+    for (let block = 0; out.length < Number(inputs.length); block++) {
+        for (const byte of createHash("sha256").update(`${name}/${block}`).digest()) out += alphabet[byte % alphabet.length];
+    }
+    return out.slice(0, Number(inputs.length));
+}
+
 /** Plausible provider outputs for the resources the program declares. */
 function mockState(type: string, name: string, inputs: Record<string, unknown>): Record<string, unknown> {
     switch (type) {
@@ -86,16 +126,8 @@ function mockState(type: string, name: string, inputs: Record<string, unknown>):
             return { ...inputs, certPem: fakePem("CERTIFICATE", name) };
         case "tls:index/certRequest:CertRequest":
             return { ...inputs, certRequestPem: fakePem("CERTIFICATE REQUEST", name) };
-        case "random:index/randomString:RandomString": {
-            const alphabet = "0123456789abcdefghijklmnopqrstuvwxyz";
-            const digest = createHash("sha256").update(name).digest();
-            const result = Array.from({ length: Number(inputs.length) }, (_, i) => alphabet[digest[i % digest.length] % alphabet.length]).join("");
-            return { ...inputs, result };
-        }
-        case "random:index/randomBytes:RandomBytes": {
-            const bytes = createHash("sha256").update(name).digest().subarray(0, Number(inputs.length));
-            return { ...inputs, base64: bytes.toString("base64"), hex: bytes.toString("hex") };
-        }
+        case "random:index/randomPassword:RandomPassword":
+            return { ...inputs, result: mockPassword(name, inputs), bcryptHash: `$2a$10$${createHash("sha256").update(name).digest("base64")}` };
         default:
             return { ...inputs };
     }
@@ -108,6 +140,7 @@ function mockState(type: string, name: string, inputs: Record<string, unknown>):
 export async function loadProgram(config: Record<string, unknown>): Promise<Program> {
     const resources: Recorded[] = [];
     const pending = new Map<string, Omit<Recorded, "inputs" | "secretPaths">>();
+    const byRef = new Map<string, Recorded>();
 
     // A key with a namespace of its own ("talos:clusterName") is passed as it is.
     pulumi.runtime.setAllConfig(Object.fromEntries(Object.entries(config).map(([k, v]) =>
@@ -117,7 +150,9 @@ export async function loadProgram(config: Record<string, unknown>): Promise<Prog
             const meta = pending.get(`${args.type}::${args.name}`);
             const secretPaths: string[] = [];
             const inputs = unwrap(args.inputs, "", secretPaths) as Record<string, unknown>;
-            resources.push({ type: args.type, name: args.name, parentUrn: "", dependencies: [], provider: "", ...meta, inputs, secretPaths });
+            const recorded: Recorded = { type: args.type, name: args.name, parentUrn: "", dependencies: [], provider: "", additionalSecretOutputs: [], ...meta, inputs, secretPaths };
+            resources.push(recorded);
+            byRef.set(`${args.type}::${args.name}`, recorded);
             return { id: `${args.name}-id`, state: mockState(args.type, args.name, inputs) };
         },
         call(args) {
@@ -128,6 +163,7 @@ export async function loadProgram(config: Record<string, unknown>): Promise<Prog
     // The mocks are not told a resource's parent or dependencies: read them off the request.
     const monitor = pulumi.runtime.getMonitor() as unknown as {
         registerResource(req: RegisterRequest, cb: unknown): Promise<void>;
+        registerResourceOutputs(req: RegisterOutputsRequest, cb: unknown): void;
     };
     const register = monitor.registerResource.bind(monitor);
     monitor.registerResource = (req, cb) => {
@@ -137,8 +173,19 @@ export async function loadProgram(config: Record<string, unknown>): Promise<Prog
             parentUrn: req.getParent(),
             dependencies: req.getDependenciesList(),
             provider: req.getProvider(),
+            additionalSecretOutputs: req.getAdditionalsecretoutputsList(),
         });
         return register(req, cb);
+    };
+    const registerOutputs = monitor.registerResourceOutputs.bind(monitor);
+    monitor.registerResourceOutputs = (req, cb) => {
+        const recorded = byRef.get(urnRef(req.getUrn()));
+        if (recorded) {
+            const outputSecretPaths: string[] = [];
+            recorded.outputs = unwrap(req.getOutputs()?.toJavaScript() ?? {}, "", outputSecretPaths) as Record<string, unknown>;
+            recorded.outputSecretPaths = outputSecretPaths;
+        }
+        return registerOutputs(req, cb);
     };
 
     let exports: Record<string, pulumi.Output<unknown>> = {};
@@ -173,6 +220,12 @@ interface RegisterRequest {
     getParent(): string;
     getDependenciesList(): string[];
     getProvider(): string;
+    getAdditionalsecretoutputsList(): string[];
+}
+
+interface RegisterOutputsRequest {
+    getUrn(): string;
+    getOutputs(): { toJavaScript(): Record<string, unknown> } | undefined;
 }
 
 /** Waits until no new resource has been registered for a few event-loop turns. */

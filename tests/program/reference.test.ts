@@ -4,7 +4,9 @@ import * as pulumi from "@pulumi/pulumi";
 import { beforeAll, describe, expect, it } from "vitest";
 import { parseAllDocuments, parse as parseYaml } from "yaml";
 import { stackFile } from "../support/stack";
-import { fakePem, loadProgram, mockPrivateKeyPem, Program, promiseOf, Recorded, urnRef } from "./harness";
+import type { SecretsBundle } from "../../talos/secretsbundle";
+import { HEX_ALPHABET, TOKEN_ALPHABET, TOKEN_PATTERN, decodeStdBase64, decodeUrlBase64 } from "../../talos/tokens";
+import { fakePem, loadProgram, mockPasswordResult, mockPrivateKeyPem, passwordAlphabet, Program, promiseOf, Recorded, urnRef } from "./harness";
 
 let program: Program;
 
@@ -14,6 +16,7 @@ beforeAll(async () => {
 });
 
 const CONTAINER = "docker:index/container:Container";
+const PASSWORD = "random:index/randomPassword:RandomPassword";
 const VOLUME = "docker:index/volume:Volume";
 const b64 = (text: string) => Buffer.from(text).toString("base64");
 const envMap = (r: Recorded) => Object.fromEntries((r.inputs.envs as string[]).map((e) => [e.slice(0, e.indexOf("=")), e.slice(e.indexOf("=") + 1)]));
@@ -36,8 +39,7 @@ describe("the component tree", () => {
             "tls:index/selfSignedCert:SelfSignedCert": 4,
             "tls:index/certRequest:CertRequest": 2,
             "tls:index/locallySignedCert:LocallySignedCert": 2,
-            "random:index/randomString:RandomString": 2,
-            "random:index/randomBytes:RandomBytes": 3,
+            [PASSWORD]: 5,
             "command:local:Command": 2,
             "pulumi:providers:kubernetes": 1,
             "kubernetes:yaml/v2:ConfigGroup": 1,
@@ -223,19 +225,96 @@ describe("MachineSecrets", () => {
         expect([...(cert.allowedUses as string[])].sort()).toEqual(["client_auth", "digital_signature", "key_encipherment"]);
     });
 
-    it("tokens and random secrets have Talos' sizes", () => {
-        for (const n of ["bootstrap-token", "trustd-token"]) {
-            expect(program.one("random:index/randomString:RandomString", `talos-secrets-${n}`).inputs).toMatchObject({ length: 22, upper: false, special: false, lower: true, numeric: true });
-        }
-        for (const n of ["secretbox", "cluster-id", "cluster-secret"]) {
-            expect(program.one("random:index/randomBytes:RandomBytes", `talos-secrets-${n}`).inputs).toMatchObject({ length: 32 });
-        }
+    it("draws the tokens as 22 characters of [0-9a-z] and the 32-byte values as 64 hex digits", () => {
+        const tokenInputs = { length: 22, upper: false, lower: true, numeric: true, special: false, minUpper: 0, minLower: 0, minNumeric: 0, minSpecial: 0 };
+        const hexInputs = { length: 64, upper: false, lower: false, numeric: false, special: true, overrideSpecial: "0123456789abcdef", minUpper: 0, minLower: 0, minNumeric: 0, minSpecial: 0 };
+        for (const n of ["bootstrap-token", "trustd-token"]) expect(program.one(PASSWORD, `talos-secrets-${n}`).inputs).toEqual(tokenInputs);
+        for (const n of ["secretbox", "cluster-id", "cluster-secret"]) expect(program.one(PASSWORD, `talos-secrets-${n}`).inputs).toEqual(hexInputs);
     });
 
     it("the CA keys passed to signing are secret", () => {
         for (const n of ["talos-admin-cert", "kube-admin-cert"]) {
             expect(program.one("tls:index/locallySignedCert:LocallySignedCert", `talos-secrets-${n}`).secretPaths).toContain("caPrivateKeyPem");
         }
+    });
+
+    it("the keys passed to self-signing and to the certificate requests are secret", () => {
+        for (const r of [...program.byType("tls:index/selfSignedCert:SelfSignedCert"), ...program.byType("tls:index/certRequest:CertRequest")]) {
+            expect(r.secretPaths, r.name).toContain("privateKeyPem");
+        }
+    });
+});
+
+// What the state file keeps: IDs are never encrypted, and an output is encrypted only when the
+// provider's schema or the resource's additionalSecretOutputs says so.
+describe("no secret in the state in clear", () => {
+    /** @pulumi/random resources whose ID is the value, or whose value is a plain output. */
+    const PLAIN_RANDOM = [
+        "random:index/randomString:RandomString", "random:index/randomBytes:RandomBytes", "random:index/randomId:RandomId",
+        "random:index/randomUuid:RandomUuid", "random:index/randomUuid4:RandomUuid4", "random:index/randomUuid7:RandomUuid7",
+        "random:index/randomInteger:RandomInteger", "random:index/randomPet:RandomPet", "random:index/randomShuffle:RandomShuffle",
+    ];
+    const bundle = () => program.one("talos-docker:index:MachineSecrets", "talos-secrets").outputs?.bundle as SecretsBundle;
+    /** The bytes a RandomPassword's hex digits stand for. */
+    const hexOf = (name: string) => Buffer.from(mockPasswordResult(program.one(PASSWORD, name)), "hex");
+
+    it("declares no random resource whose ID or plain output is the value", () => {
+        for (const type of PLAIN_RANDOM) expect(program.byType(type), type).toEqual([]);
+    });
+
+    it("declares every random value as a RandomPassword (ID \"none\"), with result and bcryptHash secret", () => {
+        const randoms = program.resources.filter((r) => r.type.startsWith("random:"));
+        expect(randoms.map((r) => r.type)).toEqual(randoms.map(() => PASSWORD));
+        expect(randoms.map((r) => r.name).sort()).toEqual(["bootstrap-token", "cluster-id", "cluster-secret", "secretbox", "trustd-token"].map((n) => `talos-secrets-${n}`));
+        for (const r of randoms) expect(r.additionalSecretOutputs, r.name).toEqual(expect.arrayContaining(["result", "bcryptHash"]));
+    });
+
+    // The provider draws each character uniformly from one alphabet made of the enabled sets, after
+    // the `min*` characters: no minimum, and an alphabet without repeats, leave no bias.
+    it("draws from alphabets of distinct characters, with no forced minimum: the tokens' [0-9a-z], the bytes' 16 hex digits", () => {
+        const sorted = (chars: string) => [...chars].sort().join("");
+        for (const r of program.byType(PASSWORD)) {
+            const alphabet = passwordAlphabet(r.inputs);
+            expect(new Set(alphabet).size, r.name).toBe(alphabet.length);
+            expect(sorted(alphabet), r.name).toBe(r.name.endsWith("-token") ? sorted(TOKEN_ALPHABET) : HEX_ALPHABET);
+            for (const min of ["minUpper", "minLower", "minNumeric", "minSpecial"]) expect(r.inputs[min], `${r.name} ${min}`).toBe(0);
+        }
+    });
+
+    it("declares the private keys' outputs secret, and the key echoed by every certificate resource", () => {
+        for (const r of program.byType("tls:index/privateKey:PrivateKey")) {
+            expect(r.additionalSecretOutputs, r.name).toEqual(expect.arrayContaining(["privateKeyPem", "privateKeyPemPkcs8", "privateKeyOpenssh"]));
+        }
+        for (const r of [...program.byType("tls:index/selfSignedCert:SelfSignedCert"), ...program.byType("tls:index/certRequest:CertRequest")]) {
+            expect(r.additionalSecretOutputs, r.name).toContain("privateKeyPem");
+        }
+        for (const r of program.byType("tls:index/locallySignedCert:LocallySignedCert")) expect(r.additionalSecretOutputs, r.name).toContain("caPrivateKeyPem");
+    });
+
+    it("MachineSecrets registers the bundle and the admin credentials as secrets", () => {
+        const secrets = program.one("talos-docker:index:MachineSecrets", "talos-secrets");
+        expect(Object.keys(secrets.outputs ?? {}).sort()).toEqual(["admin", "bundle"]);
+        expect(secrets.outputSecretPaths).toEqual(expect.arrayContaining(["bundle", "admin"]));
+    });
+
+    it("the bundle's tokens are the passwords' characters as [0-9a-z]{6}.[0-9a-z]{16}, two different ones", () => {
+        const { secrets, trustdInfo } = bundle();
+        expect(secrets.bootstrapToken).toMatch(TOKEN_PATTERN);
+        expect(trustdInfo.token).toMatch(TOKEN_PATTERN);
+        expect(secrets.bootstrapToken.replace(".", "")).toBe(mockPasswordResult(program.one(PASSWORD, "talos-secrets-bootstrap-token")));
+        expect(trustdInfo.token.replace(".", "")).toBe(mockPasswordResult(program.one(PASSWORD, "talos-secrets-trustd-token")));
+        expect(secrets.bootstrapToken).not.toBe(trustdInfo.token);
+    });
+
+    it("the bundle's 32-byte values are the passwords' hex digits, in Talos' encodings", () => {
+        const { cluster, secrets } = bundle();
+        expect(cluster.id).toMatch(/^[A-Za-z0-9_-]{43}=$/);
+        expect(decodeUrlBase64(cluster.id)).toEqual(hexOf("talos-secrets-cluster-id"));
+        expect(decodeStdBase64(cluster.secret)).toEqual(hexOf("talos-secrets-cluster-secret"));
+        expect(decodeStdBase64(secrets.secretboxEncryptionSecret)).toEqual(hexOf("talos-secrets-secretbox"));
+        for (const value of [cluster.id, cluster.secret, secrets.secretboxEncryptionSecret]) expect(value).toHaveLength(44);
+        expect(hexOf("talos-secrets-cluster-id")).toHaveLength(32);
+        expect(new Set([cluster.id, cluster.secret, secrets.secretboxEncryptionSecret].map((v) => Buffer.from(v, "base64").toString("hex"))).size).toBe(3);
     });
 });
 
@@ -330,6 +409,11 @@ describe("stack outputs", () => {
         const s = parseYaml(await value<string>("talosSecrets"));
         expect(Object.keys(s)).toEqual(["cluster", "secrets", "trustdinfo", "certs"]);
         expect(s.certs.k8s.crt).toBe(b64(fakePem("CERTIFICATE", "talos-secrets-k8s-ca")));
+        // The mocks' certificates are not real X.509, so parseSecretsYaml would refuse them: compare the rest.
+        const bundle = program.one("talos-docker:index:MachineSecrets", "talos-secrets").outputs?.bundle as SecretsBundle;
+        expect(s.cluster).toEqual(bundle.cluster);
+        expect(s.secrets).toEqual({ bootstraptoken: bundle.secrets.bootstrapToken, secretboxencryptionsecret: bundle.secrets.secretboxEncryptionSecret });
+        expect(s.trustdinfo).toEqual({ token: bundle.trustdInfo.token });
     });
 
     it("machineConfigs maps each node to its role's config", async () => {

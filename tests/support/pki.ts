@@ -18,7 +18,10 @@ import {
     type TlsAllowedUse,
 } from "../../talos/pki";
 import type { CertAndKey, SecretsBundle } from "../../talos/secretsbundle";
-import { toUrlSafeBase64 } from "../../talos/tokens";
+import {
+    CLUSTER_ID_BYTES, CLUSTER_SECRET_BYTES, SECRETBOX_SECRET_BYTES, TOKEN_ALPHABET, TOKEN_ID_LENGTH, TOKEN_SECRET_LENGTH,
+    stdBase64FromHex, tokenFromCharacters, urlBase64FromHex,
+} from "../../talos/tokens";
 
 // The project compiles without the DOM lib, so the WebCrypto types come from node:crypto.
 type CryptoKey = webcrypto.CryptoKey;
@@ -117,13 +120,17 @@ export async function makeSecretsBundle(opts: SecretsBundleOptions = {}): Promis
         makeCa(CA_SPECS.k8s, now),
         makeCa(CA_SPECS.k8sAggregator, now),
     ]);
+    // The Pulumi layer draws the 32-byte values as hex digits and encodes them with the same functions.
+    const hex = (bytes: number) => randomBytes(bytes).toString("hex");
     return {
         cluster: {
-            // @pulumi/random RandomBytes gives standard base64; Talos' cluster.id is URL-safe with padding.
-            id: toUrlSafeBase64(randomBytes(32).toString("base64")),
-            secret: randomBytes(32).toString("base64"),
+            id: urlBase64FromHex("cluster.id", hex(CLUSTER_ID_BYTES), CLUSTER_ID_BYTES),
+            secret: stdBase64FromHex("cluster.secret", hex(CLUSTER_SECRET_BYTES), CLUSTER_SECRET_BYTES),
         },
-        secrets: { bootstrapToken: makeToken(), secretboxEncryptionSecret: randomBytes(32).toString("base64") },
+        secrets: {
+            bootstrapToken: makeToken(),
+            secretboxEncryptionSecret: stdBase64FromHex("secretbox", hex(SECRETBOX_SECRET_BYTES), SECRETBOX_SECRET_BYTES),
+        },
         trustdInfo: { token: makeToken() },
         certs: { etcd, k8s, k8sAggregator, k8sServiceAccount: { key: rsaKeyPem(opts.rsaBits ?? 4096) }, os },
     };
@@ -286,19 +293,17 @@ function rsaKeyPem(bits: number): string {
 
 /** `[0-9a-z]{6}.[0-9a-z]{16}`, as talos genToken makes them (unbiased: bytes >= 252 are skipped). */
 export function makeToken(): string {
-    const alphabet = "0123456789abcdefghijklmnopqrstuvwxyz";
-    const pick = (n: number) => {
-        let out = "";
-        while (out.length < n) {
-            for (const b of randomBytes(n * 2)) {
-                if (b < 252 && out.length < n) {
-                    out += alphabet[b % alphabet.length];
-                }
+    const length = TOKEN_ID_LENGTH + TOKEN_SECRET_LENGTH;
+    const unbiasedBelow = 256 - (256 % TOKEN_ALPHABET.length);
+    let out = "";
+    while (out.length < length) {
+        for (const b of randomBytes(length * 2)) {
+            if (b < unbiasedBelow && out.length < length) {
+                out += TOKEN_ALPHABET[b % TOKEN_ALPHABET.length];
             }
         }
-        return out;
-    };
-    return `${pick(6)}.${pick(16)}`;
+    }
+    return tokenFromCharacters("token", out);
 }
 
 function serialNumber(): string {
