@@ -283,6 +283,18 @@ describe("validation names the key, the value and what is allowed", () => {
         expect(parseClusterSpec(asRawConfig({ configPatches: value })).configPatches.worker).toHaveLength(1);
     });
 
+    it("the README's example error is what the parser prints for its values", () => {
+        const readme = readFileSync(join(root, "README.md"), "utf8");
+        const example = /```\n(error: invalid stack configuration[\s\S]*?)```/.exec(readme)![1];
+        let message = "";
+        try {
+            parseClusterSpec(asRawConfig({ workers: { memoryMiB: 512 }, ports: { https: 6444 } }));
+        } catch (err) {
+            message = (err as Error).message;
+        }
+        expect(`error: ${message}\n`).toBe(example);
+    });
+
     it("inline YAML patches and YAML text are both accepted", () => {
         const spec = parseClusterSpec({
             configPatches: JSON.stringify({
