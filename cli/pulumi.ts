@@ -2,6 +2,7 @@
 // Automation API would need the same binary, so we run it directly, through a runner tests
 // replace with a fake `pulumi` on PATH.
 import { spawn } from "node:child_process";
+import { formatDuration, parseDuration } from "../components/duration";
 import { CliError, ExitCode } from "./exitcodes";
 
 export interface RunResult {
@@ -10,20 +11,46 @@ export interface RunResult {
     stderr: string;
 }
 
-/** Runs `pulumi args…`; `inherit` shows its output live (destroy), else it is captured. */
+/** How long a captured `pulumi` call may take unless $TALOS_DOCKER_PULUMI_TIMEOUT says otherwise. */
+export const PULUMI_CALL_TIMEOUT = "60s";
+
+/**
+ * Runs `pulumi args…`; `inherit` shows its output live (destroy, which the user watches and may
+ * answer), else it is captured and bounded: a backend that does not answer must not keep status,
+ * doctor or kubeconfig waiting forever. A call that overruns is killed and reads as a failure whose
+ * stderr says so, so every caller reports it as it reports any other failed call.
+ */
 export function runPulumi(args: string[], env: Readonly<Record<string, string | undefined>>, inherit = false): Promise<RunResult> {
+    const timeoutMs = parseDuration(env.TALOS_DOCKER_PULUMI_TIMEOUT ?? PULUMI_CALL_TIMEOUT) ?? parseDuration(PULUMI_CALL_TIMEOUT)!;
     return new Promise((resolve, reject) => {
         const child = spawn("pulumi", args, { env: env as NodeJS.ProcessEnv, stdio: inherit ? "inherit" : ["ignore", "pipe", "pipe"] });
         let stdout = "";
         let stderr = "";
+        let settled = false;
+        const settle = (result: RunResult | Error) => {
+            if (settled) return;
+            settled = true;
+            clearTimeout(timer);
+            if (result instanceof Error) reject(result);
+            else resolve(result);
+        };
+        const timer = inherit ? undefined : setTimeout(() => {
+            child.kill("SIGKILL");
+            // A grandchild may still hold the pipes open: stop reading them rather than wait.
+            child.stdout?.destroy();
+            child.stderr?.destroy();
+            const why = `\`pulumi ${args.slice(0, 2).join(" ")}\` did not finish within ${formatDuration(timeoutMs)} ` +
+                "(is the Pulumi backend reachable? `pulumi whoami` tells; TALOS_DOCKER_PULUMI_TIMEOUT sets the bound)";
+            settle({ code: 124, stdout: "", stderr: why });
+        }, timeoutMs);
         child.stdout?.on("data", (d: Buffer) => (stdout += d.toString()));
         child.stderr?.on("data", (d: Buffer) => (stderr += d.toString()));
         child.on("error", (err: NodeJS.ErrnoException) => {
-            reject(err.code === "ENOENT"
+            settle(err.code === "ENOENT"
                 ? new CliError(ExitCode.USAGE, "the Pulumi CLI (pulumi) is not on PATH: install it (https://www.pulumi.com/docs/install/) or pass the file explicitly")
                 : err);
         });
-        child.on("close", (code) => resolve({ code: code ?? 1, stdout, stderr }));
+        child.on("close", (code) => settle({ code: code ?? 1, stdout, stderr }));
     });
 }
 

@@ -8,6 +8,7 @@ import { createServer, type Server } from "node:https";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { TLSSocket } from "node:tls";
 import { performance } from "node:perf_hooks";
+import type { Socket } from "node:net";
 
 import type { Node, Pod } from "../../cli/kube/api";
 import type { CertAndKey } from "../../talos/secretsbundle";
@@ -41,6 +42,8 @@ export class FakeKube {
     listeningSince: number | undefined;
 
     private server: Server | undefined;
+    /** Every TCP connection, handshaking ones included: closeAllConnections only knows HTTP ones. */
+    private readonly sockets = new Set<Socket>();
 
     private constructor(
         readonly port: number,
@@ -67,6 +70,10 @@ export class FakeKube {
         if (this.server !== undefined) return;
         const server = createServer({ ...this.tls, requestCert: true, rejectUnauthorized: false }, (req, res) => this.handle(req, res));
         this.server = server;
+        server.on("connection", (socket: Socket) => {
+            this.sockets.add(socket);
+            socket.once("close", () => this.sockets.delete(socket));
+        });
         await new Promise<void>((resolve, reject) => {
             server.once("error", reject);
             server.listen(this.port, "127.0.0.1", () => resolve());
@@ -79,6 +86,7 @@ export class FakeKube {
         this.server = undefined;
         if (server === undefined) return;
         server.closeAllConnections();
+        for (const socket of this.sockets) socket.destroy();
         await new Promise((resolve) => server.close(resolve));
     }
 
