@@ -11,6 +11,7 @@ import { parse } from "yaml";
 
 import { renderKubeconfig, renderTalosconfig } from "../../talos/clientconfig";
 import { DEFAULT_STORAGE_PATH, renderMachineConfig, type MachineConfigInput, type MachineRole } from "../../talos/machineconfig";
+import { configView } from "../../talos/configview";
 import { parsePatch } from "../../talos/patches";
 import { renderSecretsYaml } from "../../talos/secretsfile";
 import { TALOS_MINORS, contractFor, type TalosMinor } from "../../talos/versions";
@@ -89,10 +90,17 @@ async function main(): Promise<void> {
             registryMirrors: REGISTRY_MIRRORS,
         };
 
+        const configs = {
+            controlplane: renderMachineConfig({ ...base, role: "controlplane" }),
+            worker: renderMachineConfig({ ...base, role: "worker" }),
+        };
         const files: Record<string, string> = {
             "secrets.yaml": renderSecretsYaml(secrets),
-            "controlplane.yaml": renderMachineConfig({ ...base, role: "controlplane" }),
-            "worker.yaml": renderMachineConfig({ ...base, role: "worker" }),
+            "controlplane.yaml": configs.controlplane,
+            "worker.yaml": configs.worker,
+            // What `pulumi preview --diff` shows of each role's config.
+            "controlplane.view.json": JSON.stringify(configView(configs.controlplane, secrets), null, 2) + "\n",
+            "worker.view.json": JSON.stringify(configView(configs.worker, secrets), null, 2) + "\n",
             talosconfig: renderTalosconfig({
                 contextName: CLUSTER_NAME,
                 endpoints: TALOS_API_ENDPOINTS,
