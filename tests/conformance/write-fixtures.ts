@@ -12,6 +12,7 @@ import { parse } from "yaml";
 import { renderKubeconfig, renderTalosconfig } from "../../talos/clientconfig";
 import { DEFAULT_STORAGE_PATH, renderMachineConfig, type MachineConfigInput, type MachineRole } from "../../talos/machineconfig";
 import { configView } from "../../talos/configview";
+import { talosChangeProblem } from "../../talos/upgrades";
 import { parsePatch } from "../../talos/patches";
 import { renderSecretsYaml } from "../../talos/secretsfile";
 import { TALOS_MINORS, contractFor, type TalosMinor } from "../../talos/versions";
@@ -129,6 +130,12 @@ async function main(): Promise<void> {
             }
         });
         files["patches.json"] = JSON.stringify(patches, null, 2) + "\n";
+
+        // Our version-change rule for every pair of releases we know, for machinery to judge.
+        const releases = TALOS_MINORS.flatMap((m) => [contractFor(m).referenceVersion, contractFor(m).latestRelease]);
+        const upgrades = [...new Set(releases)].flatMap((from) => [...new Set(releases)].map((to) =>
+            ({ from, to, allowed: talosChangeProblem(from, to) === undefined })));
+        files["upgrades.json"] = JSON.stringify(upgrades, null, 2) + "\n";
 
         files["options.json"] =
             JSON.stringify(
