@@ -3,7 +3,7 @@
 
 import { parseArgs, type ParseArgsConfig } from "node:util";
 
-import { parseDuration } from "../components/duration";
+import { parseDuration } from "../model/duration";
 import { CliError, ExitCode } from "./exitcodes";
 import { didYouMean } from "./suggest";
 

@@ -2,7 +2,7 @@
 // Automation API would need the same binary, so we run it directly, through a runner tests
 // replace with a fake `pulumi` on PATH.
 import { spawn } from "node:child_process";
-import { formatDuration, parseDuration } from "../components/duration";
+import { formatDuration, parseDuration } from "../model/duration";
 import { CliError, ExitCode } from "./exitcodes";
 
 export interface RunResult {

@@ -5,14 +5,14 @@ import { renderKubeconfig, renderTalosconfig } from "../talos/clientconfig";
 import { MachineRole, renderMachineConfig } from "../talos/machineconfig";
 import { renderSecretsYaml } from "../talos/secretsfile";
 import { bootstrapCommand, readyCommand } from "./bootstrap";
-import type { ClusterSpec } from "./config";
+import type { ClusterSpec } from "../model/config";
 import { TalosNetwork } from "./network";
 import { TalosNode } from "./node";
-import { clusterLabels, ClusterPlan, nodeName, planCluster } from "./plan";
+import { clusterLabels, ClusterPlan, nodeName, planCluster } from "../model/plan";
 import { MachineSecrets } from "./secrets";
 
 export interface TalosClusterArgs {
-    /** The validated stack config (components/config.ts): sizes, versions, network, ports, patches. */
+    /** The validated stack config (model/config.ts): sizes, versions, network, ports, patches. */
     spec: ClusterSpec;
 }
 

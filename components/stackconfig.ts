@@ -4,7 +4,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
-import { ClusterSpec, ConfigError, ConfigIo, formatWarning, parseAllConfig, ParseOptions } from "./config";
+import { ClusterSpec, ConfigError, ConfigIo, formatWarning, parseAllConfig, ParseOptions } from "../model/config";
 
 /** Files named in config are relative to the project directory, where Pulumi runs the program. */
 const projectFiles: ConfigIo = {

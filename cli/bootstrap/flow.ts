@@ -6,7 +6,7 @@
 
 import type { TalosApi } from "../../talos/api";
 import { TalosApiError } from "../../talos/api";
-import { formatDuration } from "../../components/duration";
+import { formatDuration } from "../../model/duration";
 import { Backoff, DEFAULT_BACKOFF, type BackoffPolicy } from "../backoff";
 import type { Clock } from "../context";
 import { CliError, ExitCode } from "../exitcodes";

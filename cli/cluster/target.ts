@@ -1,7 +1,7 @@
 // Which cluster an operations command looks at, and with what credentials. Client configs come
 // from files the user names (--talosconfig/--kubeconfig), else from the stack's outputs; the
 // node containers always come from Docker, by the labels Talos' own provisioner sets
-// (components/plan.ts clusterLabels), so a cluster is found even without Pulumi.
+// (model/plan.ts clusterLabels), so a cluster is found even without Pulumi.
 
 import { parse } from "yaml";
 

@@ -18,7 +18,7 @@
 // `failCgroupV1` (talos@v1.13.9:pkg/machinery/kubelet/kubelet.go `ProtectedConfigurationFields`),
 // so a config patch can set it either way.
 
-import type { ClusterSpec } from "../../components/config";
+import type { ClusterSpec } from "../../model/config";
 import type { ConfigPatch } from "../../talos/patches";
 import { parseKubernetesVersion } from "../../talos/versions";
 import type { EngineInfo } from "../docker/api";

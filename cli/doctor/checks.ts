@@ -2,8 +2,8 @@
 // fine, how to fix it. The checks run side by side; those that need the Docker Engine's answer
 // wait for that one call only.
 
-import type { ClusterSpec } from "../../components/config";
-import { cidrsOverlap, freeBlock, parseCidr, type Cidr } from "../../components/ipv4";
+import type { ClusterSpec } from "../../model/config";
+import { cidrsOverlap, freeBlock, parseCidr, type Cidr } from "../../model/ipv4";
 import { LABELS } from "../cluster/target";
 import { DockerError, type ContainerSummary, type DockerApi, type EngineInfo, type NetworkDetails } from "../docker/api";
 import { settle } from "../settle";

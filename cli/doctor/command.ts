@@ -5,8 +5,8 @@ import { accessSync, constants, statSync } from "node:fs";
 import { networkInterfaces } from "node:os";
 import { join, resolve } from "node:path";
 
-import { formatProblems } from "../../components/config";
-import { parseIPv4, type Cidr } from "../../components/ipv4";
+import { formatProblems } from "../../model/config";
+import { parseIPv4, type Cidr } from "../../model/ipv4";
 import type { Command } from "../command";
 import { commandHelp } from "../command";
 import { CliError, ExitCode } from "../exitcodes";

@@ -1,5 +1,5 @@
 // The stack's config as `doctor` sees it without the Pulumi CLI: the `talos-docker:*` keys of
-// Pulumi.<stack>.yaml, handed to the program's own parser (components/config.ts), so doctor
+// Pulumi.<stack>.yaml, handed to the program's own parser (model/config.ts), so doctor
 // judges exactly the cluster `pulumi up` would declare.
 
 import { existsSync, readdirSync, readFileSync } from "node:fs";
@@ -7,7 +7,7 @@ import { basename, join, resolve } from "node:path";
 
 import {
     CONFIG_NAMESPACE, ConfigError, parseAllConfig, type ClusterSpec, type ConfigProblem,
-} from "../../components/config";
+} from "../../model/config";
 import { isPlainObject, parseYamlDocuments } from "../../talos/yaml";
 import { CliError, ExitCode } from "../exitcodes";
 import { selectedStack } from "../pulumi";

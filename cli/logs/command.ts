@@ -3,7 +3,7 @@
 
 import { StringDecoder } from "node:string_decoder";
 
-import { parseDuration } from "../../components/duration";
+import { parseDuration } from "../../model/duration";
 import { LABELS } from "../cluster/target";
 import type { Command } from "../command";
 import { commandHelp } from "../command";

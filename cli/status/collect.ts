@@ -33,7 +33,7 @@ export interface StatusOptions {
     sequential?: boolean;
 }
 
-/** What the container ports of a node are for (components/plan.ts CONTAINER_PORTS). */
+/** What the container ports of a node are for (model/plan.ts CONTAINER_PORTS). */
 const PURPOSE: Record<number, { name: string; api: boolean }> = {
     6443: { name: "Kubernetes API", api: true },
     50000: { name: "Talos API", api: true },
