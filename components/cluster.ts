@@ -4,7 +4,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { renderKubeconfig, renderTalosconfig } from "../talos/clientconfig";
 import { MachineRole, renderMachineConfig } from "../talos/machineconfig";
 import { renderSecretsYaml } from "../talos/secretsfile";
-import { bootstrapCommand, readyCommand } from "./bootstrap";
+import { bootstrapCommand, readyCommand } from "./clicommands";
 import type { ClusterSpec } from "../model/config";
 import { TalosNetwork } from "./network";
 import { TalosNode } from "./node";

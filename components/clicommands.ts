@@ -1,5 +1,6 @@
-// Bootstrap and readiness as resources in the graph. They are @pulumi/command local commands that
-// run our own CLI (cli/main.ts), rather than a dynamic provider, because:
+// The steps of the graph that act on a running cluster (bootstrap, readiness) as resources. Each is
+// a @pulumi/command local command that runs our own CLI (cli/main.ts), rather than a dynamic
+// provider, because:
 // - a command's output streams to `pulumi up` as it runs (logging), so a person sees the progress
 //   lines of a wait that can take minutes; a dynamic provider's stay hidden until it returns;
 // - the CLI is the same code `npm run bootstrap`/`npm run wait` run by hand, tested against fake
