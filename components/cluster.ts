@@ -8,7 +8,8 @@ import { bootstrapCommand, readyCommand } from "./clicommands";
 import type { ClusterSpec } from "../model/config";
 import { TalosNetwork } from "./network";
 import { TalosNode } from "./node";
-import { clusterLabels, ClusterPlan, nodeName, planCluster } from "../model/plan";
+import { machineConfigInput, rolePatches } from "../model/machineinput";
+import { clusterLabels, nodeName, planCluster } from "../model/plan";
 import { MachineSecrets } from "./secrets";
 
 export interface TalosClusterArgs {
@@ -53,8 +54,8 @@ export class TalosCluster extends pulumi.ComponentResource {
         }, parent);
 
         const configs = {
-            controlplane: this.machineConfig("controlplane", spec, plan, secrets),
-            worker: this.machineConfig("worker", spec, plan, secrets),
+            controlplane: this.machineConfig("controlplane", spec, secrets),
+            worker: this.machineConfig("worker", spec, secrets),
         };
         const userData = {
             controlplane: pulumi.secret(configs.controlplane.apply(toBase64)),
@@ -117,26 +118,11 @@ export class TalosCluster extends pulumi.ComponentResource {
         });
     }
 
-    /** One config per role: every node of a role boots from the same document, as with talosctl. */
-    private machineConfig(role: MachineRole, spec: ClusterSpec, plan: ClusterPlan, secrets: MachineSecrets): pulumi.Output<string> {
-        const rolePatches = role === "controlplane" ? spec.configPatches.controlPlane : spec.configPatches.worker;
-        return pulumi.secret(secrets.bundle.apply((bundle) => renderMachineConfig({
-            role,
-            clusterName: spec.clusterName,
-            controlPlaneEndpoint: plan.controlPlaneEndpoint,
-            talosVersion: spec.talosVersion,
-            kubernetesVersion: spec.kubernetesVersion,
-            secrets: bundle,
-            additionalSANs: extraSANs(spec.ports.bindAddress),
-            storagePath: spec.storage.enabled ? spec.storage.path : undefined,
-            patches: [...spec.configPatches.all, ...rolePatches],
-        })));
+    /** One config per role, made from the input the stack-config parser checked the patches on. */
+    private machineConfig(role: MachineRole, spec: ClusterSpec, secrets: MachineSecrets): pulumi.Output<string> {
+        const input = machineConfigInput(spec, role, rolePatches(spec.configPatches, role));
+        return pulumi.secret(secrets.bundle.apply((bundle) => renderMachineConfig({ ...input, secrets: bundle })));
     }
-}
-
-/** Container mode already adds 127.0.0.1; a specific host address the APIs are published on must be a SAN too. */
-function extraSANs(bindAddress: string): string[] {
-    return bindAddress === "0.0.0.0" || bindAddress === "127.0.0.1" ? [] : [bindAddress];
 }
 
 function toBase64(text: string): string {

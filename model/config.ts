@@ -23,6 +23,7 @@ import {
 } from "./configfixes";
 import { checkOtherNamespaces, configValue, splitNamespaces } from "./confignamespaces";
 import { checkPatchesApply, parsedPatches, parsePatchLists } from "./configpatches";
+import type { MachineConfigSpec } from "./machineinput";
 
 export {
     CONFIG_NAMESPACE, ConfigError, describeProblem, formatProblems, formatWarning, type ConfigProblem,
@@ -178,14 +179,8 @@ function parse(given: RawConfig, others: Readonly<Record<string, string>>, optio
 
     // The patches are tried on the best spec there is: the defaults stand in for keys that are
     // wrong, so a patch's own problems are reported beside theirs, and theirs are not repeated.
-    const cidr = parseCidr(network.subnet);
-    checkPatchesApply(p, {
-        clusterName, kubernetesVersion,
-        // A talosVersion that is no release (v1.8.99, reported) is checked as its minor's latest.
-        ...(contract ? { talosVersion: isTalosRelease(talosVersion) ? talosVersion : contract.latestRelease } : {}),
-        controlPlaneEndpoint: `https://${"error" in cidr ? "127.0.0.1" : hostAddress(cidr, 2)}:6443`,
-        storagePath: storage.enabled ? storage.path : undefined,
-    }, patchLists);
+    const target = patchTarget({ clusterName, talosVersion, kubernetesVersion, network, ports, storage }, contract);
+    checkPatchesApply(p, target, patchLists);
     if (p.errors.length > 0) throw new ConfigError(p.errors, p.notes, p.warnings);
     const spec: ClusterSpec = {
         clusterName, talosVersion, kubernetesVersion, image, network, controlPlanes, workers, ports,
@@ -198,6 +193,18 @@ function parse(given: RawConfig, others: Readonly<Record<string, string>>, optio
         ...(importedSecrets ? { importedSecrets } : {}),
     };
     return { spec, warnings: p.warnings };
+}
+
+/**
+ * The spec the patches are tried on, with a default for each key that is wrong (and reported);
+ * undefined when talosVersion is not of a supported minor: there is no config to patch.
+ */
+function patchTarget(spec: MachineConfigSpec, contract: VersionContract | undefined): MachineConfigSpec | undefined {
+    if (contract === undefined) return undefined;
+    // A talosVersion that is no release (v1.8.99) is checked as its minor's latest.
+    const talosVersion = isTalosRelease(spec.talosVersion) ? spec.talosVersion : contract.latestRelease;
+    const subnet = "error" in parseCidr(spec.network.subnet) ? DEFAULTS.network.subnet : spec.network.subnet;
+    return { ...spec, talosVersion, network: { subnet } };
 }
 
 /** Anything in the namespace that is not one of CONFIG_KEYS is a typo. */

@@ -2,7 +2,7 @@
 // (kind's "plan, then create"). Pure; the components only consume the plan.
 import type { MachineRole } from "../talos/machineconfig";
 import type { ClusterSpec } from "./config";
-import { hostAddress, parseCidr } from "./ipv4";
+import { hostAddress, parseCidr, type Cidr } from "./ipv4";
 
 /** The container paths Talos keeps on volumes (talos@v1.8.3:pkg/provision/providers/docker/node.go). */
 export const NODE_VOLUME_PATHS = ["/var", "/system/state", "/etc/cni", "/etc/kubernetes", "/usr/libexec/kubernetes", "/opt"] as const;
@@ -72,14 +72,39 @@ export function volumeName(node: string, containerPath: string): string {
     return `${node}-${containerPath.slice(1).replace(/\//g, "-")}`;
 }
 
+/** Offset of the first node's address in the subnet: .0 is the network, .1 the gateway by default. */
+export const FIRST_NODE_OFFSET = 2;
+
+/** The subnet of a validated spec; the stack-config parser has already rejected one that does not parse. */
+export function nodeSubnet(subnet: string): Cidr {
+    const cidr = parseCidr(subnet);
+    if ("error" in cidr) throw new Error(`network.subnet ${cidr.error}`);
+    return cidr;
+}
+
+/** The address of the node at `position` in the plan (control planes first), from .2 up. */
+export function nodeAddress(cidr: Cidr, position: number): string {
+    return hostAddress(cidr, FIRST_NODE_OFFSET + position);
+}
+
+/**
+ * The in-network API endpoint written into machine configs: the first node of the plan (the first
+ * control plane) on the in-container API port, the subnet's .2 as Talos' Docker provisioner has it
+ * (talos@v1.8.3:pkg/provision/providers/docker/docker.go `GetInClusterKubernetesControlPlaneEndpoint`).
+ * A function of the subnet alone, so the stack-config parser checks the patches against the same
+ * endpoint before there is a plan.
+ */
+export function controlPlaneEndpoint(subnet: string): string {
+    return `https://${nodeAddress(nodeSubnet(subnet), 0)}:${CONTAINER_PORTS.kubernetesApi}`;
+}
+
 /** Host addresses other than all-interfaces and loopback are not reachable as 127.0.0.1. */
 function hostReachable(bindAddress: string): string {
     return bindAddress === "0.0.0.0" ? "127.0.0.1" : bindAddress;
 }
 
 export function planCluster(spec: ClusterSpec): ClusterPlan {
-    const cidr = parseCidr(spec.network.subnet);
-    if ("error" in cidr) throw new Error(`network.subnet ${cidr.error}`); // config.ts has already rejected it
+    const cidr = nodeSubnet(spec.network.subnet);
     const roles: [MachineRole, number, { cpus: number; memoryMiB: number }][] = [
         ["controlplane", spec.controlPlanes.count, spec.controlPlanes],
         ["worker", spec.workers.count, spec.workers],
@@ -92,7 +117,7 @@ export function planCluster(spec: ClusterSpec): ClusterPlan {
                 name,
                 role,
                 index,
-                ip: hostAddress(cidr, 2 + nodes.length),
+                ip: nodeAddress(cidr, nodes.length),
                 cpus: size.cpus,
                 memoryMiB: size.memoryMiB,
                 ports: [],
@@ -117,7 +142,7 @@ export function planCluster(spec: ClusterSpec): ClusterPlan {
         nodes,
         bootstrapNode,
         ingressNode,
-        controlPlaneEndpoint: `https://${bootstrapNode.ip}:${CONTAINER_PORTS.kubernetesApi}`,
+        controlPlaneEndpoint: controlPlaneEndpoint(spec.network.subnet),
         hostEndpoints: {
             kubernetes: `https://${host}:${spec.ports.kubernetesApi}`,
             talos: `${host}:${spec.ports.talosApi}`,
