@@ -3,6 +3,8 @@
 // containers are named after their nodes (talos@v1.8.3:pkg/provision/providers/docker/node.go),
 // so a Kubernetes node name is also a container name.
 
+import { OWNED_FILTER } from "../model/dockerlabels";
+
 /** A node container, with its cluster-network IP when the caller knows it. */
 export interface NodeRef {
     container: string;
@@ -25,7 +27,7 @@ export function logAdvice(nodes: readonly NodeRef[], services: readonly string[]
     if (nodes.length === 0) {
         return (
             `Read the logs of ${what}: docker logs <container> ` +
-            "(docker ps --filter label=talos.owned=true lists the node containers), " +
+            `(docker ps --filter label=${OWNED_FILTER} lists the node containers), ` +
             "and talosctl -n <node ip> dmesg."
         );
     }

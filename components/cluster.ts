@@ -9,7 +9,8 @@ import type { ClusterSpec } from "../model/config";
 import { TalosNetwork } from "./network";
 import { TalosNode } from "./node";
 import { machineConfigInput, rolePatches } from "../model/machineinput";
-import { clusterLabels, nodeName, planCluster } from "../model/plan";
+import { clusterLabels } from "../model/dockerlabels";
+import { nodeName, planCluster } from "../model/plan";
 import { MachineSecrets } from "./secrets";
 
 export interface TalosClusterArgs {

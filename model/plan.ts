@@ -2,6 +2,7 @@
 // (kind's "plan, then create"). Pure; the components only consume the plan.
 import type { MachineRole } from "../talos/machineconfig";
 import type { ClusterSpec } from "./config";
+import { nodeLabels } from "./dockerlabels";
 import { hostAddress, parseCidr, type Cidr } from "./ipv4";
 
 /** The container paths Talos keeps on volumes (talos@v1.8.3:pkg/provision/providers/docker/node.go). */
@@ -46,11 +47,6 @@ export interface ClusterPlan {
     controlPlaneEndpoint: string;
     /** What the host uses: kubeconfig server and talosconfig endpoint. */
     hostEndpoints: { kubernetes: string; talos: string };
-}
-
-/** Docker labels Talos' own provisioner sets, so talosctl and our CLI find the nodes. */
-export function clusterLabels(clusterName: string): Record<string, string> {
-    return { "talos.owned": "true", "talos.cluster.name": clusterName };
 }
 
 export function nodeName(clusterName: string, role: MachineRole, index: number): string {
@@ -122,7 +118,7 @@ export function planCluster(spec: ClusterSpec): ClusterPlan {
                 memoryMiB: size.memoryMiB,
                 ports: [],
                 volumes: NODE_VOLUME_PATHS.map((containerPath) => ({ name: volumeName(name, containerPath), containerPath })),
-                labels: { ...clusterLabels(spec.clusterName), "talos.type": role },
+                labels: nodeLabels(spec.clusterName, role),
             });
         }
     }

@@ -4,7 +4,7 @@
 
 import type { ClusterSpec } from "../../model/config";
 import { cidrsOverlap, freeBlock, parseCidr, type Cidr } from "../../model/ipv4";
-import { LABELS } from "../cluster/target";
+import { LABELS } from "../../model/dockerlabels";
 import { DockerError, type ContainerSummary, type DockerApi, type EngineInfo, type NetworkDetails } from "../docker/api";
 import { settle } from "../settle";
 import { cgroupCheck } from "./cgroup";

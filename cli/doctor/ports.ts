@@ -4,7 +4,7 @@
 
 import { createServer } from "node:net";
 
-import { LABELS } from "../cluster/target";
+import { LABELS } from "../../model/dockerlabels";
 import type { ContainerSummary } from "../docker/api";
 import { checkTcp, dialAddress } from "../status/tcp";
 

@@ -4,7 +4,7 @@
 import { StringDecoder } from "node:string_decoder";
 
 import { parseDuration } from "../../model/duration";
-import { LABELS } from "../cluster/target";
+import { clusterFilter, OWNED_FILTER } from "../../model/dockerlabels";
 import type { Command } from "../command";
 import { commandHelp } from "../command";
 import { DockerError } from "../docker/api";
@@ -61,7 +61,7 @@ Environment:
         const out = lineWriter(ctx.out);
         const err = lineWriter(ctx.err);
         try {
-            const containers = await docker.listContainers(cluster ? [`${LABELS.cluster}=${cluster}`] : [`${LABELS.owned}=true`], 10_000);
+            const containers = await docker.listContainers([cluster ? clusterFilter(cluster) : OWNED_FILTER], 10_000);
             const resolved = resolveNode(positionals[0], containers);
             if ("error" in resolved) throw new CliError(ExitCode.USAGE, resolved.error);
             await docker.logs(

@@ -3,7 +3,7 @@
 // Pure, so every form is tested without Docker.
 
 import type { ContainerSummary } from "../docker/api";
-import { LABELS } from "../cluster/target";
+import { LABELS, OWNED_FILTER } from "../../model/dockerlabels";
 
 export type Resolved = { container: string } | { error: string };
 
@@ -29,7 +29,7 @@ export function resolveNode(query: string, containers: readonly ContainerSummary
     }
     return {
         error: known.length === 0
-            ? `no node "${query}": Docker has no Talos node containers (docker ps --filter label=${LABELS.owned}=true)`
+            ? `no node "${query}": Docker has no Talos node containers (docker ps --filter label=${OWNED_FILTER})`
             : `no node "${query}"; the node containers are: ${known.join(", ")}`,
     };
 }

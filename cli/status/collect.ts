@@ -6,7 +6,8 @@
 
 import type { Clock } from "../context";
 import { ExitCode, CliError } from "../exitcodes";
-import { findContainers, LABELS, type ClusterTarget, type NodeTarget } from "../cluster/target";
+import { clusterFilter, LABELS, OWNED_FILTER } from "../../model/dockerlabels";
+import { findContainers, type ClusterTarget, type NodeTarget } from "../cluster/target";
 import type { ContainerDetails, ContainerSummary, DockerApi } from "../docker/api";
 import type { KubeApi } from "../kube/api";
 import { observe } from "../wait/flow";
@@ -203,7 +204,7 @@ async function networkSection(report: StatusReport, running: ContainerDetails[],
             ?? networks.find((n) => running.some((c) => n.name in c.networks && n.name !== "bridge"));
         if (ours === undefined) {
             if (report.cluster !== undefined) {
-                find({ section: "network", severity: "problem", what: `no Docker network is labelled ${LABELS.cluster}=${report.cluster}`, next: "`pulumi up` creates it (after `pulumi refresh` if Pulumi thinks it exists)" });
+                find({ section: "network", severity: "problem", what: `no Docker network is labelled ${clusterFilter(report.cluster)}`, next: "`pulumi up` creates it (after `pulumi refresh` if Pulumi thinks it exists)" });
             }
             return;
         }
@@ -339,7 +340,7 @@ function kubernetesSection(
             section: "kubernetes",
             severity: "problem",
             what: `the Kubernetes API at ${probe.server} is not ready: ${probe.obs.api.reason}`,
-            next: cp ? `\`docker logs ${cp.name}\`; talosctl -n ${cp.ip ?? "<ip>"} service etcd; talosctl -n ${cp.ip ?? "<ip>"} logs kubelet` : "docker ps --filter label=talos.owned=true",
+            next: cp ? `\`docker logs ${cp.name}\`; talosctl -n ${cp.ip ?? "<ip>"} service etcd; talosctl -n ${cp.ip ?? "<ip>"} logs kubelet` : `docker ps --filter label=${OWNED_FILTER}`,
         });
         return;
     }

@@ -1,6 +1,7 @@
 // `status`: the cluster at a glance (the seed's status-talos.sh), from the stack's outputs or the
 // files given, and Docker.
 
+import { LABELS } from "../../model/dockerlabels";
 import type { TalosApi } from "../../talos/api";
 import { findClientConfigs } from "../cluster/target";
 import type { Command } from "../command";
@@ -24,7 +25,7 @@ ports (reachable from the host?), and a summary with the next step for each prob
 deadline, so even a dead cluster reports in about --timeout.
 
 The client configs come from \`pulumi stack output\` (or --talosconfig/--kubeconfig files); the
-containers from Docker, by their talos.cluster.name label. Nodes and per-node pods are judged
+containers from Docker, by their ${LABELS.cluster} label. Nodes and per-node pods are judged
 against the nodes the stack declares, else the node containers Docker has, else the Node objects
 the API lists; the report says which.
 

@@ -6,7 +6,7 @@ import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, 
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { LABELS } from "../../cli/cluster/target";
+import { LABELS } from "../../model/dockerlabels";
 import { DEFAULTS } from "../../model/config";
 import { projectRoot, stackFile } from "../support/stack";
 
