@@ -1,5 +1,6 @@
 // ClusterSpec → every node's name, role, address, ports, volumes and labels, decided up front
 // (kind's "plan, then create"). Pure; the components only consume the plan.
+import { APID_PORT } from "../talos/api/talosconfig";
 import type { MachineRole } from "../talos/machineconfig";
 import type { ClusterSpec } from "./config";
 import { nodeLabels } from "./dockerlabels";
@@ -8,8 +9,11 @@ import { hostAddress, parseCidr, type Cidr } from "./ipv4";
 /** The container paths Talos keeps on volumes (talos@v1.8.3:pkg/provision/providers/docker/node.go). */
 export const NODE_VOLUME_PATHS = ["/var", "/system/state", "/etc/cni", "/etc/kubernetes", "/usr/libexec/kubernetes", "/opt"] as const;
 
-/** In-container ports of the Talos and Kubernetes APIs and of ingress. */
-export const CONTAINER_PORTS = { kubernetesApi: 6443, talosApi: 50000, http: 80, https: 443 } as const;
+/**
+ * In-container ports of the Kubernetes API (talos@v1.8.3:pkg/machinery/constants `DefaultControlPlanePort`),
+ * the Talos API (apid's) and ingress. The CLI's status names the published ports by them.
+ */
+export const CONTAINER_PORTS = { kubernetesApi: 6443, talosApi: APID_PORT, http: 80, https: 443 } as const;
 
 export interface PortPlan {
     /** Host address the port is published on. */

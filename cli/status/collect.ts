@@ -7,6 +7,7 @@
 import type { Clock } from "../context";
 import { ExitCode, CliError } from "../exitcodes";
 import { clusterFilter, LABELS, OWNED_FILTER } from "../../model/dockerlabels";
+import { CONTAINER_PORTS } from "../../model/plan";
 import { findContainers, type ClusterTarget, type NodeTarget } from "../cluster/target";
 import type { ContainerDetails, ContainerSummary, DockerApi } from "../docker/api";
 import type { KubeApi } from "../kube/api";
@@ -34,12 +35,12 @@ export interface StatusOptions {
     sequential?: boolean;
 }
 
-/** What the container ports of a node are for (model/plan.ts CONTAINER_PORTS). */
+/** What the container ports of a node are for. */
 const PURPOSE: Record<number, { name: string; api: boolean }> = {
-    6443: { name: "Kubernetes API", api: true },
-    50000: { name: "Talos API", api: true },
-    80: { name: "ingress http", api: false },
-    443: { name: "ingress https", api: false },
+    [CONTAINER_PORTS.kubernetesApi]: { name: "Kubernetes API", api: true },
+    [CONTAINER_PORTS.talosApi]: { name: "Talos API", api: true },
+    [CONTAINER_PORTS.http]: { name: "ingress http", api: false },
+    [CONTAINER_PORTS.https]: { name: "ingress https", api: false },
 };
 
 type Run = <T>(tasks: (() => Promise<T>)[]) => Promise<T[]>;
