@@ -370,7 +370,8 @@ function parseNetworkFields(
     };
 }
 
-const PORT_KEYS = ["kubernetesApi", "talosApi", "http", "https"] as const;
+/** The host ports of `ports`, each published for one in-container port (model/plan.ts CONTAINER_PORTS). */
+export const PORT_KEYS = ["kubernetesApi", "talosApi", "http", "https"] as const;
 
 /** The host ports: each from 1 to 65535, all four different; a fix proposes a port none of the others use. */
 function parsePorts(p: Problems, po: Record<string, unknown>): ClusterSpec["ports"] {

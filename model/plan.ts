@@ -4,6 +4,7 @@ import { APID_PORT } from "../talos/api/talosconfig";
 import type { MachineRole } from "../talos/machineconfig";
 import type { ClusterSpec } from "./config";
 import { nodeLabels } from "./dockerlabels";
+import { dialAddress } from "./hostaddress";
 import { hostAddress, parseCidr, type Cidr } from "./ipv4";
 
 /** The container paths Talos keeps on volumes (talos@v1.8.3:pkg/provision/providers/docker/node.go). */
@@ -98,11 +99,6 @@ export function controlPlaneEndpoint(subnet: string): string {
     return `https://${nodeAddress(nodeSubnet(subnet), 0)}:${CONTAINER_PORTS.kubernetesApi}`;
 }
 
-/** Host addresses other than all-interfaces and loopback are not reachable as 127.0.0.1. */
-function hostReachable(bindAddress: string): string {
-    return bindAddress === "0.0.0.0" ? "127.0.0.1" : bindAddress;
-}
-
 export function planCluster(spec: ClusterSpec): ClusterPlan {
     const cidr = nodeSubnet(spec.network.subnet);
     const roles: [MachineRole, number, { cpus: number; memoryMiB: number }][] = [
@@ -137,7 +133,7 @@ export function planCluster(spec: ClusterSpec): ClusterPlan {
         { bindAddress, host: spec.ports.http, container: CONTAINER_PORTS.http },
         { bindAddress, host: spec.ports.https, container: CONTAINER_PORTS.https },
     );
-    const host = hostReachable(bindAddress);
+    const host = dialAddress(bindAddress);
     return {
         nodes,
         bootstrapNode,

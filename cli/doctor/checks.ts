@@ -2,7 +2,7 @@
 // fine, how to fix it. The checks run side by side; those that need the Docker Engine's answer
 // wait for that one call only.
 
-import type { ClusterSpec } from "../../model/config";
+import { PORT_KEYS, type ClusterSpec } from "../../model/config";
 import { cidrsOverlap, freeBlock, parseCidr, type Cidr } from "../../model/ipv4";
 import { LABELS } from "../../model/dockerlabels";
 import { DockerError, type ContainerSummary, type DockerApi, type EngineInfo, type NetworkDetails } from "../docker/api";
@@ -182,8 +182,6 @@ export function subnetCheck(spec: ClusterSpec, networks: NetworkDetails[], hostS
         ].filter((s) => s !== "").join("; "),
     };
 }
-
-const PORT_KEYS = ["kubernetesApi", "talosApi", "http", "https"] as const;
 
 async function portChecks(spec: ClusterSpec, containers: ContainerSummary[] | undefined, deps: DoctorDeps, left: () => number): Promise<Check[]> {
     const host = spec.ports.bindAddress;

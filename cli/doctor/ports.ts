@@ -5,8 +5,9 @@
 import { createServer } from "node:net";
 
 import { LABELS } from "../../model/dockerlabels";
+import { dialAddress } from "../../model/hostaddress";
 import type { ContainerSummary } from "../docker/api";
-import { checkTcp, dialAddress } from "../status/tcp";
+import { checkTcp } from "../status/tcp";
 
 /** The label kind puts on its node containers (kind@v0.32.0:pkg/cluster/internal/providers/docker/constants.go). */
 const KIND_CLUSTER_LABEL = "io.x-k8s.kind.cluster";

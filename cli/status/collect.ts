@@ -7,6 +7,7 @@
 import type { Clock } from "../context";
 import { ExitCode, CliError } from "../exitcodes";
 import { clusterFilter, LABELS, OWNED_FILTER } from "../../model/dockerlabels";
+import { dialAddress } from "../../model/hostaddress";
 import { CONTAINER_PORTS } from "../../model/plan";
 import { findContainers, type ClusterTarget, type NodeTarget } from "../cluster/target";
 import type { ContainerDetails, ContainerSummary, DockerApi } from "../docker/api";
@@ -18,7 +19,7 @@ import { TalosApiError } from "../../talos/api";
 import { settle, type Settled } from "../settle";
 import { serviceUp, type ContainerRow, type Finding, type KubernetesSection, type PortRow, type StatusReport, type TalosRow, type UsageRow } from "./report";
 import { expectedNodes, type ExpectedNodes } from "./expected";
-import { checkTcp, dialAddress, type PortCheck } from "./tcp";
+import { checkTcp, type PortCheck } from "./tcp";
 
 export interface StatusDeps {
     docker: DockerApi;
