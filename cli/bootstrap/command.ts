@@ -1,5 +1,6 @@
 // `bootstrap`: bootstrap etcd on the first control plane, once, and safely again.
 
+import { DEFAULTS } from "../../model/config";
 import type { TalosApi } from "../../talos/api";
 import type { Command } from "../command";
 import { commandHelp } from "../command";
@@ -24,7 +25,7 @@ Retries with backoff while the node is not up or not ready; "already bootstrappe
 Flags:
   --talosconfig FILE     read the talosconfig from FILE (default: the ${TALOSCONFIG_ENV} variable)
   --context NAME         the talosconfig context (default: its current context)
-  --timeout DURATION     give up after this long (default 10m)
+  --timeout DURATION     give up after this long (default ${DEFAULTS.timeouts.bootstrap})
   --call-timeout DURATION  one API call at most (default 10s)
   --containers A[=IP],…  the node containers, first control plane first, for the advice on timeout
 
@@ -44,7 +45,9 @@ Environment:
             ctx.out(commandHelp(this));
             return;
         }
-        const timeoutMs = durationFlag(NAME, "timeout", flags.timeout as string | undefined, "10m");
+        // The stack config's default: by hand, it waits as long as `pulumi up` does by default.
+        const timeoutMs = durationFlag(NAME, "timeout", flags.timeout as string | undefined,
+            DEFAULTS.timeouts.bootstrap);
         const callTimeoutMs = durationFlag(NAME, "call-timeout", flags["call-timeout"] as string | undefined, "10s");
         const text = readSecretInput(ctx, NAME, { what: "talosconfig", envVar: TALOSCONFIG_ENV, flag: "talosconfig" }, flags.talosconfig as string | undefined);
         // Loaded here, not at the top: grpc-js and protobufjs are only needed by this command.
