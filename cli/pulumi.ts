@@ -11,7 +11,10 @@ export interface RunResult {
     stderr: string;
 }
 
-/** How long a captured `pulumi` call may take unless $TALOS_DOCKER_PULUMI_TIMEOUT says otherwise. */
+/** The variable that bounds a captured `pulumi` call, a duration. */
+export const PULUMI_TIMEOUT_ENV = "TALOS_DOCKER_PULUMI_TIMEOUT";
+
+/** How long a captured `pulumi` call may take unless the PULUMI_TIMEOUT_ENV variable says otherwise. */
 export const PULUMI_CALL_TIMEOUT = "60s";
 
 /**
@@ -21,7 +24,8 @@ export const PULUMI_CALL_TIMEOUT = "60s";
  * stderr says so, so every caller reports it as it reports any other failed call.
  */
 export function runPulumi(args: string[], env: Readonly<Record<string, string | undefined>>, inherit = false): Promise<RunResult> {
-    const timeoutMs = parseDuration(env.TALOS_DOCKER_PULUMI_TIMEOUT ?? PULUMI_CALL_TIMEOUT) ?? parseDuration(PULUMI_CALL_TIMEOUT)!;
+    const bound = env[PULUMI_TIMEOUT_ENV] ?? PULUMI_CALL_TIMEOUT;
+    const timeoutMs = parseDuration(bound) ?? parseDuration(PULUMI_CALL_TIMEOUT)!;
     return new Promise((resolve, reject) => {
         const child = spawn("pulumi", args, { env: env as NodeJS.ProcessEnv, stdio: inherit ? "inherit" : ["ignore", "pipe", "pipe"] });
         let stdout = "";
@@ -40,7 +44,7 @@ export function runPulumi(args: string[], env: Readonly<Record<string, string | 
             child.stdout?.destroy();
             child.stderr?.destroy();
             const why = `\`pulumi ${args.slice(0, 2).join(" ")}\` did not finish within ${formatDuration(timeoutMs)} ` +
-                "(is the Pulumi backend reachable? `pulumi whoami` tells; TALOS_DOCKER_PULUMI_TIMEOUT sets the bound)";
+                `(is the Pulumi backend reachable? \`pulumi whoami\` tells; ${PULUMI_TIMEOUT_ENV} sets the bound)`;
             settle({ code: 124, stdout: "", stderr: why });
         }, timeoutMs);
         child.stdout?.on("data", (d: Buffer) => (stdout += d.toString()));

@@ -7,17 +7,11 @@
 //   servers, and a dynamic provider would have to serialize its closure instead;
 // - secrets reach the CLI through the command's environment, which stays a Pulumi secret, never
 //   through its command line.
+// Each runs in the project directory, the command provider's default (where `pulumi up` runs the
+// program), which is where cliCommandLine's command must run.
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
-
-/**
- * The CLI invocation both commands share. It runs in the project directory (the command
- * provider's default: where `pulumi up` runs the program), so `node --import tsx` finds tsx and
- * the paths in the state stay free of this host's checkout location.
- */
-function cli(args: string[]): string {
-    return ["node", "--import", "tsx", "cli/main.ts", ...args].join(" ");
-}
+import { cliCommandLine, KUBECONFIG_ENV, TALOSCONFIG_ENV } from "../cli/invocation";
 
 /** A node container and its address, for the advice an error gives (`docker logs`, `talosctl -n`). */
 export interface NodeRef {
@@ -40,8 +34,10 @@ export interface BootstrapArgs {
 
 export function bootstrapCommand(name: string, args: BootstrapArgs, opts: pulumi.CustomResourceOptions): command.local.Command {
     return new command.local.Command(name, {
-        create: cli(["bootstrap", "--timeout", args.timeout, "--containers", containerList([args.node])]),
-        environment: { TALOS_DOCKER_TALOSCONFIG: pulumi.secret(args.talosconfig) },
+        create: cliCommandLine([
+            "bootstrap", "--timeout", args.timeout, "--containers", containerList([args.node]),
+        ]),
+        environment: { [TALOSCONFIG_ENV]: pulumi.secret(args.talosconfig) },
         logging: "stdoutAndStderr",
         triggers: [args.trigger],
     }, opts);
@@ -60,8 +56,11 @@ export interface ReadyArgs {
 
 export function readyCommand(name: string, args: ReadyArgs, opts: pulumi.CustomResourceOptions): command.local.Command {
     return new command.local.Command(name, {
-        create: cli(["wait", "--nodes", String(args.nodes.length), "--timeout", args.timeout, "--containers", containerList(args.nodes)]),
-        environment: { TALOS_DOCKER_KUBECONFIG: pulumi.secret(args.kubeconfig) },
+        create: cliCommandLine([
+            "wait", "--nodes", String(args.nodes.length), "--timeout", args.timeout,
+            "--containers", containerList(args.nodes),
+        ]),
+        environment: { [KUBECONFIG_ENV]: pulumi.secret(args.kubeconfig) },
         logging: "stdoutAndStderr",
         triggers: args.triggers,
     }, opts);

@@ -6,11 +6,10 @@ import type { Command } from "../command";
 import { commandHelp } from "../command";
 import { CliError, ExitCode } from "../exitcodes";
 import { durationFlag, listFlag, parseFlags } from "../flags";
+import { TALOSCONFIG_ENV } from "../invocation";
 import { parseNodeRefs } from "../logadvice";
 import { readSecretInput } from "../secretinput";
 import { runBootstrap } from "./flow";
-
-export const TALOSCONFIG_ENV = "TALOS_DOCKER_TALOSCONFIG";
 
 const NAME = "bootstrap";
 
