@@ -23,6 +23,7 @@ import {
 } from "./configfixes";
 import { checkOtherNamespaces, configValue, splitNamespaces } from "./confignamespaces";
 import { checkPatchesApply, parsedPatches, parsePatchLists } from "./configpatches";
+import { nodeName } from "./plan";
 import type { MachineConfigSpec } from "./machineinput";
 
 export {
@@ -75,13 +76,15 @@ export const DEFAULTS = {
     timeouts: { bootstrap: "10m", ready: "15m" },
 } as const;
 
+const WORKER_COUNT = { min: 0, max: 250 } as const;
+
 /** Bounds of what we accept; the Talos minimums come from Talos' system requirements. */
 export const LIMITS = {
     controlPlanes: { count: { min: 1, max: 7 }, cpus: 2, memoryMiB: 2048 },
-    workers: { count: { min: 0, max: 250 }, cpus: 1, memoryMiB: 1024 },
+    workers: { count: WORKER_COUNT, cpus: 1, memoryMiB: 1024 },
     mtu: { min: 1280, max: 9216 },
-    // Node hostnames are `<clusterName>-worker-NNN` and must stay DNS labels (63 characters).
-    clusterNameLength: 63 - "-worker-000".length,
+    // Node hostnames must stay DNS labels (63 characters), the last worker's the longest.
+    clusterNameLength: 63 - nodeName("", "worker", WORKER_COUNT.max).length,
     timeoutMs: { min: 10_000, max: 24 * 3_600_000 },
 } as const;
 

@@ -4,7 +4,7 @@
 
 import { stringify as toYaml } from "yaml";
 
-import { findPatchError, type MachineRole } from "../talos/machineconfig";
+import { findPatchError, MACHINE_ROLES } from "../talos/machineconfig";
 import { parsePatch, PatchError, type ConfigPatch } from "../talos/patches";
 import { versionContract } from "../talos/versions";
 import { ourKey, type Problems } from "./configproblems";
@@ -84,8 +84,7 @@ export function checkPatchesApply(p: Problems, target: MachineConfigSpec | undef
     const { talosVersion } = target;
     const reported = new Set<string>();
     const unchecked = new Map<string, string>();
-    const roles: MachineRole[] = ["controlplane", "worker"];
-    for (const role of roles) {
+    for (const role of MACHINE_ROLES) {
         const sequence = rolePatches(lists, role);
         const broken = sequence.findIndex((l) => l.patch === undefined);
         for (const later of broken < 0 ? [] : sequence.slice(broken + 1)) {

@@ -54,18 +54,22 @@ export interface ClusterPlan {
     hostEndpoints: { kubernetes: string; talos: string };
 }
 
+/** What a node's name says of its role. */
+export const ROLE_NAME_PARTS: Readonly<Record<MachineRole, string>> = { controlplane: "cp", worker: "worker" };
+
+/** A node's name within its cluster: its role, then its index in two digits or more (`cp-01`, `worker-12`). */
+export function nodeSuffix(role: MachineRole, index: number): string {
+    return `${ROLE_NAME_PARTS[role]}-${String(index).padStart(2, "0")}`;
+}
+
+/** `<cluster>-cp-01`, `<cluster>-worker-01`: the container name and hostname. */
 export function nodeName(clusterName: string, role: MachineRole, index: number): string {
-    const suffix = String(index).padStart(2, "0");
-    switch (role) {
-        case "controlplane":
-            return `${clusterName}-cp-${suffix}`;
-        case "worker":
-            return `${clusterName}-worker-${suffix}`;
-        default: {
-            const never: never = role;
-            throw new Error(`unknown role ${String(never)}`);
-        }
-    }
+    return nodeNameIn(clusterName, nodeSuffix(role, index));
+}
+
+/** The full name of the node a cluster calls `suffix`. */
+export function nodeNameIn(clusterName: string, suffix: string): string {
+    return `${clusterName}-${suffix}`;
 }
 
 /** `/usr/libexec/kubernetes` → `<node>-usr-libexec-kubernetes`. */
