@@ -23,7 +23,7 @@ import {
 } from "./configfixes";
 import { checkOtherNamespaces, configValue, splitNamespaces } from "./confignamespaces";
 import { checkPatchesApply, parsedPatches, parsePatchLists } from "./configpatches";
-import { nodeName } from "./plan";
+import { FIRST_NODE_OFFSET, nodeAddress, nodeName } from "./plan";
 import type { MachineConfigSpec } from "./machineinput";
 
 export {
@@ -561,12 +561,12 @@ function warnEvenControlPlanes(p: Problems, count: number): void {
 
 /** The longest prefix whose block holds the network, gateway, `nodeCount` nodes and broadcast addresses. */
 function prefixFor(nodeCount: number): number {
-    return 32 - Math.ceil(Math.log2(nodeCount + 3));
+    return 32 - Math.ceil(Math.log2(FIRST_NODE_OFFSET + nodeCount + 1));
 }
 
 /**
- * Checks that the subnet holds the gateway and every node address (.2 upwards, control planes
- * first) below the broadcast address; returns the gateway (default: the first host address).
+ * Checks that the subnet holds the gateway and every node address (model/plan.ts nodeAddress)
+ * below the broadcast address; returns the gateway (default: the first host address).
  */
 function checkSubnet(p: Problems, subnet: string, gatewayValue: unknown, nodeCount: number): string {
     const cidr = parseCidr(subnet);
@@ -574,12 +574,12 @@ function checkSubnet(p: Problems, subnet: string, gatewayValue: unknown, nodeCou
         p.add("network.subnet", subnet, cidr.error, p.set("network.subnet", proposeSubnet(subnet, nodeCount)));
         return typeof gatewayValue === "string" ? gatewayValue : "";
     }
-    const lastNode = 1 + nodeCount; // offsets: 0 network, 1 gateway, 2.. nodes
+    const lastNode = FIRST_NODE_OFFSET + nodeCount - 1; // the offset of the last node's address
     if (lastNode >= cidr.size - 1) {
         const prefix = prefixFor(nodeCount);
         p.add("network.subnet", subnet,
-            `too small for ${nodeCount} nodes: it needs the gateway and ${nodeCount} node addresses from .2 up ` +
-                `below the broadcast address; use a /${prefix} or larger`,
+            `too small for ${nodeCount} nodes: it needs the gateway and ${nodeCount} node addresses ` +
+                `from .${FIRST_NODE_OFFSET} up below the broadcast address; use a /${prefix} or larger`,
             p.set("network.subnet", blockOf(cidr.network, prefix)));
     }
     if (gatewayValue === undefined) return hostAddress(cidr, 1);
@@ -591,9 +591,9 @@ function checkSubnet(p: Problems, subnet: string, gatewayValue: unknown, nodeCou
         const offset = gateway - cidr.network;
         if (offset === 0 || offset === cidr.size - 1) {
             p.add("network.gateway", gatewayValue, `is the network or broadcast address of ${subnet}`, useFirstHost);
-        } else if (offset >= 2 && offset <= lastNode) {
+        } else if (offset >= FIRST_NODE_OFFSET && offset <= lastNode) {
             p.add("network.gateway", gatewayValue,
-                `collides with the node addresses ${hostAddress(cidr, 2)}-${hostAddress(cidr, lastNode)}; ` +
+                `collides with the node addresses ${nodeAddress(cidr, 0)}-${nodeAddress(cidr, nodeCount - 1)}; ` +
                     `use ${hostAddress(cidr, 1)} or an address above them`,
                 useFirstHost);
         }
