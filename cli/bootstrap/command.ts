@@ -13,6 +13,9 @@ import { runBootstrap } from "./flow";
 
 const NAME = "bootstrap";
 
+/** How long one Talos API call may take unless --call-timeout says otherwise. */
+const CALL_TIMEOUT = "10s";
+
 export const bootstrapCommand: Command = {
     name: NAME,
     summary: "bootstrap etcd on the first control plane (waits for apid; already bootstrapped is success)",
@@ -25,7 +28,7 @@ Flags:
   --talosconfig FILE     read the talosconfig from FILE (default: the ${TALOSCONFIG_ENV} variable)
   --context NAME         the talosconfig context (default: its current context)
   --timeout DURATION     give up after this long (default ${DEFAULTS.timeouts.bootstrap})
-  --call-timeout DURATION  one API call at most (default 10s)
+  --call-timeout DURATION  one API call at most (default ${CALL_TIMEOUT})
   --containers A[=IP],…  the node containers, first control plane first, for the advice on timeout
 
 Environment:
@@ -47,7 +50,7 @@ Environment:
         // The stack config's default: by hand, it waits as long as `pulumi up` does by default.
         const timeoutMs = durationFlag(NAME, "timeout", flags.timeout as string | undefined,
             DEFAULTS.timeouts.bootstrap);
-        const callTimeoutMs = durationFlag(NAME, "call-timeout", flags["call-timeout"] as string | undefined, "10s");
+        const callTimeoutMs = durationFlag(NAME, "call-timeout", flags["call-timeout"] as string | undefined, CALL_TIMEOUT);
         const text = readSecretInput(ctx, NAME, { what: "talosconfig", envVar: TALOSCONFIG_ENV, flag: "talosconfig" }, flags.talosconfig as string | undefined);
         // Loaded here, not at the top: grpc-js and protobufjs are only needed by this command.
         const { parseTalosconfig, TalosApiError, TalosClient, TalosconfigError } = await import("../../talos/api");

@@ -7,7 +7,7 @@ import { parseDuration } from "../../model/duration";
 import { clusterFilter, OWNED_FILTER } from "../../model/dockerlabels";
 import type { Command } from "../command";
 import { commandHelp } from "../command";
-import { DockerError } from "../docker/api";
+import { DEFAULT_DOCKER_HOST, DockerError } from "../docker/api";
 import { CliError, ExitCode } from "../exitcodes";
 import { countFlag, parseFlagsAndArgs } from "../flags";
 import { resolveNode } from "./resolve";
@@ -31,7 +31,7 @@ Flags:
   --cluster NAME        look among this cluster's containers only
 
 Environment:
-  DOCKER_HOST           the Docker Engine (default unix:///var/run/docker.sock)`,
+  DOCKER_HOST           the Docker Engine (default ${DEFAULT_DOCKER_HOST})`,
         exitCodes: [ExitCode.OK, ExitCode.FAILED, ExitCode.USAGE],
 
     async run(args, ctx) {
