@@ -4,20 +4,7 @@
 // so a Kubernetes node name is also a container name.
 
 import { OWNED_FILTER } from "../model/dockerlabels";
-
-/** A node container, with its cluster-network IP when the caller knows it. */
-export interface NodeRef {
-    container: string;
-    ip?: string;
-}
-
-/** `--containers a,b=172.30.0.3` → refs; the IP is optional. */
-export function parseNodeRefs(items: string[]): NodeRef[] {
-    return items.map((item) => {
-        const [container, ip] = item.split("=", 2);
-        return ip ? { container, ip } : { container };
-    });
-}
+import type { NodeRef } from "./invocation";
 
 /**
  * "Read the logs:" and one command a line for each node: `docker logs`, `talosctl dmesg` and

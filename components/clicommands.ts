@@ -11,15 +11,13 @@
 // program), which is where cliCommandLine's command must run.
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
-import { cliCommandLine, KUBECONFIG_ENV, TALOSCONFIG_ENV } from "../cli/invocation";
+import { cliCommandLine, formatNodeRefs, KUBECONFIG_ENV, TALOSCONFIG_ENV } from "../cli/invocation";
+import type { NodePlan } from "../model/plan";
 
 /** A node container and its address, for the advice an error gives (`docker logs`, `talosctl -n`). */
-export interface NodeRef {
-    name: string;
-    ip: string;
-}
+export type NodeRef = Pick<NodePlan, "name" | "ip">;
 
-const containerList = (nodes: NodeRef[]) => nodes.map((n) => `${n.name}=${n.ip}`).join(",");
+const containerList = (nodes: NodeRef[]) => formatNodeRefs(nodes.map((n) => ({ container: n.name, ip: n.ip })));
 
 export interface BootstrapArgs {
     /** talosconfig YAML (secret): its endpoint is the first control plane's published Talos API. */
@@ -32,7 +30,11 @@ export interface BootstrapArgs {
     trigger: pulumi.Input<string>;
 }
 
-export function bootstrapCommand(name: string, args: BootstrapArgs, opts: pulumi.CustomResourceOptions): command.local.Command {
+export function bootstrapCommand(
+    name: string,
+    args: BootstrapArgs,
+    opts: pulumi.CustomResourceOptions,
+): command.local.Command {
     return new command.local.Command(name, {
         create: cliCommandLine([
             "bootstrap", "--timeout", args.timeout, "--containers", containerList([args.node]),
@@ -54,7 +56,11 @@ export interface ReadyArgs {
     triggers: pulumi.Input<string>[];
 }
 
-export function readyCommand(name: string, args: ReadyArgs, opts: pulumi.CustomResourceOptions): command.local.Command {
+export function readyCommand(
+    name: string,
+    args: ReadyArgs,
+    opts: pulumi.CustomResourceOptions,
+): command.local.Command {
     return new command.local.Command(name, {
         create: cliCommandLine([
             "wait", "--nodes", String(args.nodes.length), "--timeout", args.timeout,

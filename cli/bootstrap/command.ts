@@ -6,8 +6,7 @@ import type { Command } from "../command";
 import { commandHelp } from "../command";
 import { CliError, ExitCode } from "../exitcodes";
 import { durationFlag, listFlag, parseFlags } from "../flags";
-import { TALOSCONFIG_ENV } from "../invocation";
-import { parseNodeRefs } from "../logadvice";
+import { parseNodeRefs, TALOSCONFIG_ENV } from "../invocation";
 import { readSecretInput } from "../secretinput";
 import { runBootstrap } from "./flow";
 

@@ -10,7 +10,8 @@ import { formatDuration } from "../../model/duration";
 import { Backoff, DEFAULT_BACKOFF, type BackoffPolicy } from "../backoff";
 import type { Clock } from "../context";
 import { CliError, ExitCode } from "../exitcodes";
-import { logAdvice, type NodeRef } from "../logadvice";
+import type { NodeRef } from "../invocation";
+import { logAdvice } from "../logadvice";
 import { Progress } from "../progress";
 import { DeadlineReached, retryUntil, type StepResult } from "../retry";
 

@@ -5,9 +5,8 @@ import type { Command } from "../command";
 import { commandHelp } from "../command";
 import { CliError, ExitCode } from "../exitcodes";
 import { countFlag, durationFlag, listFlag, parseFlags } from "../flags";
-import { KUBECONFIG_ENV } from "../invocation";
+import { KUBECONFIG_ENV, parseNodeRefs } from "../invocation";
 import type { KubeApi } from "../kube/api";
-import { parseNodeRefs } from "../logadvice";
 import { readSecretInput } from "../secretinput";
 import { runWait } from "./flow";
 
