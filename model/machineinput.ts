@@ -2,9 +2,11 @@
 // (components/cluster.ts) and the stack-config parser tries the patches on it (./configpatches.ts),
 // so the config a patch is checked against is the config the nodes boot. Pure.
 
+import { DOCKER_TALOS_API_HOST } from "../talos/config/container";
 import type { MachineConfigInput, MachineRole } from "../talos/machineconfig";
 import type { ConfigPatch } from "../talos/patches";
 import type { ClusterSpec } from "./config";
+import { dialAddress } from "./hostaddress";
 import { controlPlaneEndpoint } from "./plan";
 
 /**
@@ -63,9 +65,9 @@ export function rolePatches<T>(lists: RolePatchLists<T>, role: MachineRole): T[]
 }
 
 /**
- * Container mode already adds 127.0.0.1; a specific host address the APIs are published on must
- * be a SAN too.
+ * The configs already have the host the APIs are reached at on all interfaces or loopback as a SAN
+ * (DOCKER_TALOS_API_HOST); a specific host address they are published on must be one too.
  */
 function extraSANs(bindAddress: string): string[] {
-    return bindAddress === "0.0.0.0" || bindAddress === "127.0.0.1" ? [] : [bindAddress];
+    return dialAddress(bindAddress) === DOCKER_TALOS_API_HOST ? [] : [bindAddress];
 }
