@@ -4,6 +4,7 @@
 
 import { createServer } from "node:net";
 
+import { ourKey } from "../../model/configproblems";
 import { LABELS } from "../../model/dockerlabels";
 import { dialAddress } from "../../model/hostaddress";
 import type { ContainerSummary } from "../docker/api";
@@ -22,7 +23,8 @@ export interface PortAdviceContext {
 
 /** The command that gives this cluster another host port for `key`. */
 export function movePort(key: string, advice: PortAdviceContext): string {
-    return `pulumi config set --path talos-docker:ports.${key} <free port>${advice.stack !== undefined ? ` --stack ${advice.stack}` : ""}`;
+    const stack = advice.stack !== undefined ? ` --stack ${advice.stack}` : "";
+    return `pulumi config set --path ${ourKey(`ports.${key}`)} <free port>${stack}`;
 }
 
 /**
