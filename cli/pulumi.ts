@@ -2,6 +2,7 @@
 // Automation API would need the same binary, so we run it directly, through a runner tests
 // replace with a fake `pulumi` on PATH.
 import { spawn } from "node:child_process";
+import type { ConfigKey } from "../model/config";
 import { formatDuration, parseDuration } from "../model/duration";
 import { CliError, ExitCode } from "./exitcodes";
 
@@ -105,7 +106,13 @@ export async function stackOutputs(stack: string | undefined, env: Readonly<Reco
     }
 }
 
-export async function setConfig(key: string, value: string, stack: string | undefined, env: Readonly<Record<string, string | undefined>>): Promise<void> {
+/** Sets one of our top-level keys (in the project's namespace, which `pulumi config set` assumes). */
+export async function setConfig(
+    key: ConfigKey,
+    value: string,
+    stack: string | undefined,
+    env: Readonly<Record<string, string | undefined>>,
+): Promise<void> {
     const result = await runPulumi(["config", "set", key, value, ...stackArgs(stack)], env);
     if (result.code !== 0) throw new CliError(ExitCode.FAILED, `\`pulumi config set ${key}\` failed: ${result.stderr.trim()}`);
 }

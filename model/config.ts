@@ -94,6 +94,8 @@ export const CONFIG_KEYS = [
     "workers", "ports", "configPatches", "storage", "timeouts", "secretsFile",
 ] as const;
 
+export type ConfigKey = (typeof CONFIG_KEYS)[number];
+
 const OBJECT_KEYS = {
     network: ["name", "subnet", "gateway", "mtu"],
     controlPlanes: ["count", "cpus", "memoryMiB"],
