@@ -1,16 +1,16 @@
 // TalosCluster: wires the graph of docs/design.md — secrets and network, then every node in
 // parallel, then bootstrap and readiness — and exports the client configs.
 import * as pulumi from "@pulumi/pulumi";
+import type { ClusterSpec } from "../model/config";
+import { clusterLabels } from "../model/dockerlabels";
+import { machineConfigInput, rolePatches } from "../model/machineinput";
+import { nodeName, planCluster } from "../model/plan";
 import { renderKubeconfig, renderTalosconfig } from "../talos/clientconfig";
 import { MachineRole, renderMachineConfig } from "../talos/machineconfig";
 import { renderSecretsYaml } from "../talos/secretsfile";
 import { bootstrapCommand, readyCommand } from "./clicommands";
-import type { ClusterSpec } from "../model/config";
 import { TalosNetwork } from "./network";
 import { TalosNode } from "./node";
-import { machineConfigInput, rolePatches } from "../model/machineinput";
-import { clusterLabels } from "../model/dockerlabels";
-import { nodeName, planCluster } from "../model/plan";
 import { MachineSecrets } from "./secrets";
 
 export interface TalosClusterArgs {

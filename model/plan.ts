@@ -8,7 +8,9 @@ import { dialAddress } from "./hostaddress";
 import { hostAddress, parseCidr, type Cidr } from "./ipv4";
 
 /** The container paths Talos keeps on volumes (talos@v1.8.3:pkg/provision/providers/docker/node.go). */
-export const NODE_VOLUME_PATHS = ["/var", "/system/state", "/etc/cni", "/etc/kubernetes", "/usr/libexec/kubernetes", "/opt"] as const;
+export const NODE_VOLUME_PATHS = [
+    "/var", "/system/state", "/etc/cni", "/etc/kubernetes", "/usr/libexec/kubernetes", "/opt",
+] as const;
 
 /**
  * In-container ports of the Kubernetes API (talos@v1.8.3:pkg/machinery/constants `DefaultControlPlanePort`),
@@ -121,7 +123,10 @@ export function planCluster(spec: ClusterSpec): ClusterPlan {
                 cpus: size.cpus,
                 memoryMiB: size.memoryMiB,
                 ports: [],
-                volumes: NODE_VOLUME_PATHS.map((containerPath) => ({ name: volumeName(name, containerPath), containerPath })),
+                volumes: NODE_VOLUME_PATHS.map((containerPath) => ({
+                    name: volumeName(name, containerPath),
+                    containerPath,
+                })),
                 labels: nodeLabels(spec.clusterName, role),
             });
         }

@@ -49,7 +49,8 @@ Environment:
         // The stack config's default: by hand, it waits as long as `pulumi up` does by default.
         const timeoutMs = durationFlag(NAME, "timeout", flags.timeout as string | undefined,
             DEFAULTS.timeouts.bootstrap);
-        const callTimeoutMs = durationFlag(NAME, "call-timeout", flags["call-timeout"] as string | undefined, CALL_TIMEOUT);
+        const callTimeoutMs = durationFlag(NAME, "call-timeout", flags["call-timeout"] as string | undefined,
+            CALL_TIMEOUT);
         const text = readSecretInput(ctx, NAME, { what: "talosconfig", envVar: TALOSCONFIG_ENV, flag: "talosconfig" }, flags.talosconfig as string | undefined);
         // Loaded here, not at the top: grpc-js and protobufjs are only needed by this command.
         const { parseTalosconfig, TalosApiError, TalosClient, TalosconfigError } = await import("../../talos/api");

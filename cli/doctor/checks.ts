@@ -104,9 +104,9 @@ export function resourceChecks(spec: ClusterSpec, info: EngineInfo): Check[] {
               name: "memory",
               status: "fail",
               detail: `the nodes ask for ${gib(wantBytes)} in all; the engine has ${gib(info.memoryBytes)}`,
-              fix: `lower ${ourKey("controlPlanes.memoryMiB")} / workers.memoryMiB or workers.count (Talos needs at least `
-                  + `${LIMITS.controlPlanes.memoryMiB} MiB per control plane, ${LIMITS.workers.memoryMiB} per worker), `
-                  + "or give Docker more memory",
+              fix: `lower ${ourKey("controlPlanes.memoryMiB")} / workers.memoryMiB or workers.count `
+                  + `(Talos needs at least ${LIMITS.controlPlanes.memoryMiB} MiB per control plane, `
+                  + `${LIMITS.workers.memoryMiB} per worker), or give Docker more memory`,
           }
         : wantBytes > 0.8 * info.memoryBytes
           ? {
@@ -135,7 +135,8 @@ async function imageCheck(image: string, docker: DockerApi, left: () => number, 
     } catch (err) {
         return { name, status: "fail", detail: `${image}: ${(err as Error).message}` };
     }
-    const fix = `check the name and your registry access (docker pull ${image}), or load it from a file (docker load -i talos.tar), or set ${ourKey("image")}`;
+    const fix = `check the name and your registry access (docker pull ${image}), `
+        + `or load it from a file (docker load -i talos.tar), or set ${ourKey("image")}`;
     try {
         await docker.checkPullable(image, left());
         return { name, status: "ok", detail: `${image} is not present; its registry has it (pulled by pulumi up)` };
@@ -181,7 +182,9 @@ export function subnetCheck(spec: ClusterSpec, networks: NetworkDetails[], hostS
         detail: problems.join("; "),
         fix: [
             clashes.length > 0 ? `set ${ourKey("network.subnet")} to a free range${free ? `, e.g. ${free}` : ""}` : "",
-            sameName ? `set ${ourKey("network.name")} to another name, or remove it (docker network rm ${sameName.name})` : "",
+            sameName
+                ? `set ${ourKey("network.name")} to another name, or remove it (docker network rm ${sameName.name})`
+                : "",
         ].filter((s) => s !== "").join("; "),
     };
 }
@@ -211,7 +214,12 @@ async function portChecks(spec: ClusterSpec, containers: ContainerSummary[] | un
                     fix: `\`ss -ltnp 'sport = :${port}'\` shows which; stop it, or give this cluster another port: ${movePort(key, deps)}`,
                 };
             case "no-address":
-                return { name, status: "fail", detail: `${host} is not an address of this host`, fix: `set ${ourKey("ports.bindAddress")} to 127.0.0.1 or an address of this host` };
+                return {
+                    name,
+                    status: "fail",
+                    detail: `${host} is not an address of this host`,
+                    fix: `set ${ourKey("ports.bindAddress")} to 127.0.0.1 or an address of this host`,
+                };
             default:
                 return { name, status: "warn", detail: `${host}:${port} (${key}) could not be checked (${state})` };
         }

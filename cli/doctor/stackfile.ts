@@ -83,13 +83,15 @@ export function findStackFile(projectDir: string, requested: string | undefined,
     if (requested !== undefined) {
         const file = files.get(requested);
         if (file !== undefined) return { stack: requested, file };
-        throw new CliError(ExitCode.USAGE, `doctor: stack "${requested}" has no ${stackFileName(requested)} in ${projectDir} (${known}): `
+        throw new CliError(ExitCode.USAGE,
+            `doctor: stack "${requested}" has no ${stackFileName(requested)} in ${projectDir} (${known}): `
             + `check the name given to --stack${didYouMean(requested, [...files.keys()])}`);
     }
     if (selected !== undefined && "name" in selected) {
         const file = files.get(selected.name);
         if (file !== undefined) return { stack: selected.name, file, note: `stack ${selected.name}: the one Pulumi has selected` };
-        throw new CliError(ExitCode.USAGE, `doctor: the selected stack "${selected.name}" has no ${stackFileName(selected.name)} `
+        throw new CliError(ExitCode.USAGE,
+            `doctor: the selected stack "${selected.name}" has no ${stackFileName(selected.name)} `
             + `in ${projectDir} (${known}): pass --stack NAME, or select another (pulumi stack select NAME)`);
     }
     const why = selected === undefined ? "" : ` (${selected.why})`;

@@ -206,7 +206,12 @@ async function networkSection(report: StatusReport, running: ContainerDetails[],
             ?? networks.find((n) => running.some((c) => n.name in c.networks && n.name !== "bridge"));
         if (ours === undefined) {
             if (report.cluster !== undefined) {
-                find({ section: "network", severity: "problem", what: `no Docker network is labelled ${clusterFilter(report.cluster)}`, next: "`pulumi up` creates it (after `pulumi refresh` if Pulumi thinks it exists)" });
+                find({
+                    section: "network",
+                    severity: "problem",
+                    what: `no Docker network is labelled ${clusterFilter(report.cluster)}`,
+                    next: "`pulumi up` creates it (after `pulumi refresh` if Pulumi thinks it exists)",
+                });
             }
             return;
         }
@@ -342,7 +347,10 @@ function kubernetesSection(
             section: "kubernetes",
             severity: "problem",
             what: `the Kubernetes API at ${probe.server} is not ready: ${probe.obs.api.reason}`,
-            next: cp ? `\`docker logs ${cp.name}\`; talosctl -n ${cp.ip ?? "<ip>"} service etcd; talosctl -n ${cp.ip ?? "<ip>"} logs kubelet` : `docker ps --filter label=${OWNED_FILTER}`,
+            next: cp
+                ? `\`docker logs ${cp.name}\`; talosctl -n ${cp.ip ?? "<ip>"} service etcd; `
+                    + `talosctl -n ${cp.ip ?? "<ip>"} logs kubelet`
+                : `docker ps --filter label=${OWNED_FILTER}`,
         });
         return;
     }
