@@ -6,7 +6,7 @@ STACK   ?= dev
 HERE    := $(dir $(abspath $(lastword $(MAKEFILE_LIST))))
 # The stack's cluster: its clusterName as Pulumi.$(STACK).yaml sets it (where `pulumi config set`
 # writes it), read from the file so it works before a deploy and without pulumi; else the
-# program's default (DEFAULTS.clusterName in components/config.ts; a test keeps them equal).
+# program's default (DEFAULTS.clusterName in model/config.ts; a test keeps them equal).
 ifeq ($(origin CLUSTER),undefined)
 CLUSTER := $(or $(shell sed -n "s/^ *talos-docker:clusterName: *[\"']\{0,1\}\([a-z0-9-]*\).*/\1/p" \
              "$(HERE)Pulumi.$(STACK).yaml" 2>/dev/null | head -n 1),talos)

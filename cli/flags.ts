@@ -3,7 +3,7 @@
 
 import { parseArgs, type ParseArgsConfig } from "node:util";
 
-import { parseDuration } from "../components/duration";
+import { parseDuration } from "../model/duration";
 import { CliError, ExitCode } from "./exitcodes";
 import { didYouMean } from "./suggest";
 
@@ -55,7 +55,14 @@ export function countFlag(command: string, flag: string, value: string | undefin
     return Number(value);
 }
 
+const LIST_SEPARATOR = ",";
+
 /** "a,b,c" → ["a", "b", "c"]; empty items dropped. */
 export function listFlag(value: string | undefined): string[] {
-    return (value ?? "").split(",").map((s) => s.trim()).filter((s) => s !== "");
+    return (value ?? "").split(LIST_SEPARATOR).map((s) => s.trim()).filter((s) => s !== "");
+}
+
+/** ["a", "b", "c"] → "a,b,c": the value listFlag reads back. */
+export function formatListFlag(items: readonly string[]): string {
+    return items.join(LIST_SEPARATOR);
 }

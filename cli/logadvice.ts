@@ -3,19 +3,8 @@
 // containers are named after their nodes (talos@v1.8.3:pkg/provision/providers/docker/node.go),
 // so a Kubernetes node name is also a container name.
 
-/** A node container, with its cluster-network IP when the caller knows it. */
-export interface NodeRef {
-    container: string;
-    ip?: string;
-}
-
-/** `--containers a,b=172.30.0.3` → refs; the IP is optional. */
-export function parseNodeRefs(items: string[]): NodeRef[] {
-    return items.map((item) => {
-        const [container, ip] = item.split("=", 2);
-        return ip ? { container, ip } : { container };
-    });
-}
+import { OWNED_FILTER } from "../model/dockerlabels";
+import type { NodeRef } from "./invocation";
 
 /**
  * "Read the logs:" and one command a line for each node: `docker logs`, `talosctl dmesg` and
@@ -25,7 +14,7 @@ export function logAdvice(nodes: readonly NodeRef[], services: readonly string[]
     if (nodes.length === 0) {
         return (
             `Read the logs of ${what}: docker logs <container> ` +
-            "(docker ps --filter label=talos.owned=true lists the node containers), " +
+            `(docker ps --filter label=${OWNED_FILTER} lists the node containers), ` +
             "and talosctl -n <node ip> dmesg."
         );
     }

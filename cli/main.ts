@@ -1,5 +1,5 @@
 // The operator CLI: `npm run <command> -- [flags]`, `node --import tsx cli/main.ts <command> [flags]`
-// (as the Pulumi command resources run it), or the `talos-docker` bin (cli/talos-docker.cjs).
+// (as the Pulumi command resources run it: cli/invocation.ts), or the `talos-docker` bin (cli/talos-docker.cjs).
 // `main` takes its context as an argument, so tests run the whole CLI in-process against fakes.
 
 import type { CliContext } from "./context";

@@ -3,7 +3,7 @@
 // refused)`. A state that does not change is repeated only every `repeatMs`, so a ten-minute
 // wait prints a page, not thousands of lines.
 
-import { formatDuration } from "../components/duration";
+import { formatDuration } from "../model/duration";
 import type { Clock } from "./context";
 
 export interface ProgressOptions {

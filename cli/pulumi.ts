@@ -2,7 +2,8 @@
 // Automation API would need the same binary, so we run it directly, through a runner tests
 // replace with a fake `pulumi` on PATH.
 import { spawn } from "node:child_process";
-import { formatDuration, parseDuration } from "../components/duration";
+import type { ConfigKey } from "../model/config";
+import { formatDuration, parseDuration } from "../model/duration";
 import { CliError, ExitCode } from "./exitcodes";
 
 export interface RunResult {
@@ -11,7 +12,10 @@ export interface RunResult {
     stderr: string;
 }
 
-/** How long a captured `pulumi` call may take unless $TALOS_DOCKER_PULUMI_TIMEOUT says otherwise. */
+/** The variable that bounds a captured `pulumi` call, a duration. */
+export const PULUMI_TIMEOUT_ENV = "TALOS_DOCKER_PULUMI_TIMEOUT";
+
+/** How long a captured `pulumi` call may take unless the PULUMI_TIMEOUT_ENV variable says otherwise. */
 export const PULUMI_CALL_TIMEOUT = "60s";
 
 /**
@@ -21,7 +25,8 @@ export const PULUMI_CALL_TIMEOUT = "60s";
  * stderr says so, so every caller reports it as it reports any other failed call.
  */
 export function runPulumi(args: string[], env: Readonly<Record<string, string | undefined>>, inherit = false): Promise<RunResult> {
-    const timeoutMs = parseDuration(env.TALOS_DOCKER_PULUMI_TIMEOUT ?? PULUMI_CALL_TIMEOUT) ?? parseDuration(PULUMI_CALL_TIMEOUT)!;
+    const bound = env[PULUMI_TIMEOUT_ENV] ?? PULUMI_CALL_TIMEOUT;
+    const timeoutMs = parseDuration(bound) ?? parseDuration(PULUMI_CALL_TIMEOUT)!;
     return new Promise((resolve, reject) => {
         const child = spawn("pulumi", args, { env: env as NodeJS.ProcessEnv, stdio: inherit ? "inherit" : ["ignore", "pipe", "pipe"] });
         let stdout = "";
@@ -40,7 +45,7 @@ export function runPulumi(args: string[], env: Readonly<Record<string, string | 
             child.stdout?.destroy();
             child.stderr?.destroy();
             const why = `\`pulumi ${args.slice(0, 2).join(" ")}\` did not finish within ${formatDuration(timeoutMs)} ` +
-                "(is the Pulumi backend reachable? `pulumi whoami` tells; TALOS_DOCKER_PULUMI_TIMEOUT sets the bound)";
+                `(is the Pulumi backend reachable? \`pulumi whoami\` tells; ${PULUMI_TIMEOUT_ENV} sets the bound)`;
             settle({ code: 124, stdout: "", stderr: why });
         }, timeoutMs);
         child.stdout?.on("data", (d: Buffer) => (stdout += d.toString()));
@@ -101,7 +106,13 @@ export async function stackOutputs(stack: string | undefined, env: Readonly<Reco
     }
 }
 
-export async function setConfig(key: string, value: string, stack: string | undefined, env: Readonly<Record<string, string | undefined>>): Promise<void> {
+/** Sets one of our top-level keys (in the project's namespace, which `pulumi config set` assumes). */
+export async function setConfig(
+    key: ConfigKey,
+    value: string,
+    stack: string | undefined,
+    env: Readonly<Record<string, string | undefined>>,
+): Promise<void> {
     const result = await runPulumi(["config", "set", key, value, ...stackArgs(stack)], env);
     if (result.code !== 0) throw new CliError(ExitCode.FAILED, `\`pulumi config set ${key}\` failed: ${result.stderr.trim()}`);
 }

@@ -1,18 +1,20 @@
 // TalosCluster: wires the graph of docs/design.md — secrets and network, then every node in
 // parallel, then bootstrap and readiness — and exports the client configs.
 import * as pulumi from "@pulumi/pulumi";
+import type { ClusterSpec } from "../model/config";
+import { clusterLabels } from "../model/dockerlabels";
+import { machineConfigInput, rolePatches } from "../model/machineinput";
+import { nodeName, planCluster } from "../model/plan";
 import { renderKubeconfig, renderTalosconfig } from "../talos/clientconfig";
 import { MachineRole, renderMachineConfig } from "../talos/machineconfig";
 import { renderSecretsYaml } from "../talos/secretsfile";
-import { bootstrapCommand, readyCommand } from "./bootstrap";
-import type { ClusterSpec } from "./config";
+import { bootstrapCommand, readyCommand } from "./clicommands";
 import { TalosNetwork } from "./network";
 import { TalosNode } from "./node";
-import { clusterLabels, ClusterPlan, nodeName, planCluster } from "./plan";
 import { MachineSecrets } from "./secrets";
 
 export interface TalosClusterArgs {
-    /** The validated stack config (components/config.ts): sizes, versions, network, ports, patches. */
+    /** The validated stack config (model/config.ts): sizes, versions, network, ports, patches. */
     spec: ClusterSpec;
 }
 
@@ -53,8 +55,8 @@ export class TalosCluster extends pulumi.ComponentResource {
         }, parent);
 
         const configs = {
-            controlplane: this.machineConfig("controlplane", spec, plan, secrets),
-            worker: this.machineConfig("worker", spec, plan, secrets),
+            controlplane: this.machineConfig("controlplane", spec, secrets),
+            worker: this.machineConfig("worker", spec, secrets),
         };
         const userData = {
             controlplane: pulumi.secret(configs.controlplane.apply(toBase64)),
@@ -117,26 +119,11 @@ export class TalosCluster extends pulumi.ComponentResource {
         });
     }
 
-    /** One config per role: every node of a role boots from the same document, as with talosctl. */
-    private machineConfig(role: MachineRole, spec: ClusterSpec, plan: ClusterPlan, secrets: MachineSecrets): pulumi.Output<string> {
-        const rolePatches = role === "controlplane" ? spec.configPatches.controlPlane : spec.configPatches.worker;
-        return pulumi.secret(secrets.bundle.apply((bundle) => renderMachineConfig({
-            role,
-            clusterName: spec.clusterName,
-            controlPlaneEndpoint: plan.controlPlaneEndpoint,
-            talosVersion: spec.talosVersion,
-            kubernetesVersion: spec.kubernetesVersion,
-            secrets: bundle,
-            additionalSANs: extraSANs(spec.ports.bindAddress),
-            storagePath: spec.storage.enabled ? spec.storage.path : undefined,
-            patches: [...spec.configPatches.all, ...rolePatches],
-        })));
+    /** One config per role, made from the input the stack-config parser checked the patches on. */
+    private machineConfig(role: MachineRole, spec: ClusterSpec, secrets: MachineSecrets): pulumi.Output<string> {
+        const input = machineConfigInput(spec, role, rolePatches(spec.configPatches, role));
+        return pulumi.secret(secrets.bundle.apply((bundle) => renderMachineConfig({ ...input, secrets: bundle })));
     }
-}
-
-/** Container mode already adds 127.0.0.1; a specific host address the APIs are published on must be a SAN too. */
-function extraSANs(bindAddress: string): string[] {
-    return bindAddress === "0.0.0.0" || bindAddress === "127.0.0.1" ? [] : [bindAddress];
 }
 
 function toBase64(text: string): string {

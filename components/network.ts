@@ -2,7 +2,7 @@
 // (talos@v1.8.3:pkg/provision/providers/docker/network.go): fixed subnet, gateway, MTU, labels.
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import { toDockerLabels } from "./dockerlabels";
+import { toDockerLabels } from "../model/dockerlabels";
 
 export interface TalosNetworkArgs {
     /** Docker network name (default from config: `talos-net`). */

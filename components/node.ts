@@ -3,8 +3,8 @@
 // rides in the environment (USERDATA), so the node boots configured: no maintenance mode.
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import { toDockerLabels } from "./dockerlabels";
-import { NodePlan, volumeName } from "./plan";
+import { toDockerLabels } from "../model/dockerlabels";
+import { NodePlan, volumeName } from "../model/plan";
 
 export interface TalosNodeArgs {
     /** The node's name, role, address, size, ports, volumes and labels, from planCluster. */

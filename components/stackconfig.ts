@@ -4,7 +4,8 @@
 import * as pulumi from "@pulumi/pulumi";
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
-import { ClusterSpec, ConfigError, ConfigIo, formatWarning, parseAllConfig, ParseOptions } from "./config";
+import { ClusterSpec, ConfigError, ConfigIo, formatWarning, parseAllConfig, ParseOptions } from "../model/config";
+import { stackFileName } from "../model/configproblems";
 
 /** Files named in config are relative to the project directory, where Pulumi runs the program. */
 const projectFiles: ConfigIo = {
@@ -22,7 +23,7 @@ export function readStackConfig(): ClusterSpec {
     // Every namespace: the parser also refuses keys of ours written in another one.
     return parseOrRunError(pulumi.runtime.allConfig(), projectFiles, {
         secretKeys: secretConfigKeys(),
-        stackFile: `Pulumi.${pulumi.getStack()}.yaml`,
+        stackFile: stackFileName(pulumi.getStack()),
     });
 }
 

@@ -1,7 +1,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 
-import { ReclaimPolicy, renderStorageObjects, STORAGE_CLASS_NAME, storageSpecProblems } from "./storagemanifest";
+import { ReclaimPolicy, renderStorageObjects, STORAGE_CLASS_NAME, storageSpecProblems } from "../model/storagemanifest";
 
 /**
  * StorageProvisionerArgs describe the parameters to a StorageProvisioner component. They are plain

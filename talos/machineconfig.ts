@@ -13,7 +13,7 @@ import type { SecretsBundle } from "./secretsbundle";
 import { TALOS_MINORS, isSupportedKubernetes, parseKubernetesVersion, versionContract, type VersionContract } from "./versions";
 import { toTalosYamlDocuments } from "./yaml";
 
-export type { MachineRole } from "./config/input";
+export { MACHINE_ROLES, type MachineRole } from "./config/input";
 export { DEFAULT_STORAGE_PATH } from "./config/storage";
 
 export interface MachineConfigInput {

@@ -1,17 +1,19 @@
 // `bootstrap`: bootstrap etcd on the first control plane, once, and safely again.
 
+import { DEFAULTS } from "../../model/config";
 import type { TalosApi } from "../../talos/api";
 import type { Command } from "../command";
 import { commandHelp } from "../command";
 import { CliError, ExitCode } from "../exitcodes";
 import { durationFlag, listFlag, parseFlags } from "../flags";
-import { parseNodeRefs } from "../logadvice";
+import { parseNodeRefs, TALOSCONFIG_ENV } from "../invocation";
 import { readSecretInput } from "../secretinput";
 import { runBootstrap } from "./flow";
 
-export const TALOSCONFIG_ENV = "TALOS_DOCKER_TALOSCONFIG";
-
 const NAME = "bootstrap";
+
+/** How long one Talos API call may take unless --call-timeout says otherwise. */
+const CALL_TIMEOUT = "10s";
 
 export const bootstrapCommand: Command = {
     name: NAME,
@@ -24,8 +26,8 @@ Retries with backoff while the node is not up or not ready; "already bootstrappe
 Flags:
   --talosconfig FILE     read the talosconfig from FILE (default: the ${TALOSCONFIG_ENV} variable)
   --context NAME         the talosconfig context (default: its current context)
-  --timeout DURATION     give up after this long (default 10m)
-  --call-timeout DURATION  one API call at most (default 10s)
+  --timeout DURATION     give up after this long (default ${DEFAULTS.timeouts.bootstrap})
+  --call-timeout DURATION  one API call at most (default ${CALL_TIMEOUT})
   --containers A[=IP],…  the node containers, first control plane first, for the advice on timeout
 
 Environment:
@@ -44,8 +46,11 @@ Environment:
             ctx.out(commandHelp(this));
             return;
         }
-        const timeoutMs = durationFlag(NAME, "timeout", flags.timeout as string | undefined, "10m");
-        const callTimeoutMs = durationFlag(NAME, "call-timeout", flags["call-timeout"] as string | undefined, "10s");
+        // The stack config's default: by hand, it waits as long as `pulumi up` does by default.
+        const timeoutMs = durationFlag(NAME, "timeout", flags.timeout as string | undefined,
+            DEFAULTS.timeouts.bootstrap);
+        const callTimeoutMs = durationFlag(NAME, "call-timeout", flags["call-timeout"] as string | undefined,
+            CALL_TIMEOUT);
         const text = readSecretInput(ctx, NAME, { what: "talosconfig", envVar: TALOSCONFIG_ENV, flag: "talosconfig" }, flags.talosconfig as string | undefined);
         // Loaded here, not at the top: grpc-js and protobufjs are only needed by this command.
         const { parseTalosconfig, TalosApiError, TalosClient, TalosconfigError } = await import("../../talos/api");

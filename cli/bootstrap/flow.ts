@@ -6,11 +6,12 @@
 
 import type { TalosApi } from "../../talos/api";
 import { TalosApiError } from "../../talos/api";
-import { formatDuration } from "../../components/duration";
+import { formatDuration } from "../../model/duration";
 import { Backoff, DEFAULT_BACKOFF, type BackoffPolicy } from "../backoff";
 import type { Clock } from "../context";
 import { CliError, ExitCode } from "../exitcodes";
-import { logAdvice, type NodeRef } from "../logadvice";
+import type { NodeRef } from "../invocation";
+import { logAdvice } from "../logadvice";
 import { Progress } from "../progress";
 import { DeadlineReached, retryUntil, type StepResult } from "../retry";
 

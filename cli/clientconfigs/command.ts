@@ -7,6 +7,7 @@ import { commandHelp } from "../command";
 import type { CliContext } from "../context";
 import { CliError, ExitCode } from "../exitcodes";
 import { parseFlags } from "../flags";
+import { KUBECONFIG_ENV, TALOSCONFIG_ENV } from "../invocation";
 import { parseTalosconfig, TalosconfigError } from "../../talos/api/talosconfig";
 import { stackOutput } from "../pulumi";
 import { readSecretInput } from "../secretinput";
@@ -29,7 +30,7 @@ const KINDS: Record<ClientConfigKind, Kind> = {
     kubeconfig: {
         kind: "kubeconfig",
         fileEnv: "KUBECONFIG",
-        sourceEnv: "TALOS_DOCKER_KUBECONFIG",
+        sourceEnv: KUBECONFIG_ENV,
         defaultPath: "~/.kube/config",
         merge: mergeKubeconfig,
         async problem(text) {
@@ -47,7 +48,7 @@ const KINDS: Record<ClientConfigKind, Kind> = {
     talosconfig: {
         kind: "talosconfig",
         fileEnv: "TALOSCONFIG",
-        sourceEnv: "TALOS_DOCKER_TALOSCONFIG",
+        sourceEnv: TALOSCONFIG_ENV,
         defaultPath: "~/.talos/config",
         merge: mergeTalosconfig,
         async problem(text) {

@@ -1,16 +1,15 @@
 // Which cluster an operations command looks at, and with what credentials. Client configs come
 // from files the user names (--talosconfig/--kubeconfig), else from the stack's outputs; the
 // node containers always come from Docker, by the labels Talos' own provisioner sets
-// (components/plan.ts clusterLabels), so a cluster is found even without Pulumi.
+// (model/dockerlabels.ts), so a cluster is found even without Pulumi.
 
 import { parse } from "yaml";
 
+import { clusterFilter, LABELS, OWNED_FILTER } from "../../model/dockerlabels";
 import type { CliContext } from "../context";
 import type { ContainerSummary, DockerApi } from "../docker/api";
 import { CliError, ExitCode } from "../exitcodes";
 import { stackOutputs } from "../pulumi";
-
-export const LABELS = { owned: "talos.owned", cluster: "talos.cluster.name", role: "talos.type" } as const;
 
 export interface NodeTarget {
     name: string;
@@ -68,8 +67,8 @@ export async function findClientConfigs(flags: TargetFlags, ctx: CliContext): Pr
  * error naming them, none leaves the name unknown.
  */
 export async function findContainers(target: ClusterTarget, docker: DockerApi, timeoutMs: number): Promise<ContainerSummary[]> {
-    if (target.name !== undefined) return docker.listContainers([`${LABELS.cluster}=${target.name}`], timeoutMs);
-    const all = await docker.listContainers([`${LABELS.owned}=true`], timeoutMs);
+    if (target.name !== undefined) return docker.listContainers([clusterFilter(target.name)], timeoutMs);
+    const all = await docker.listContainers([OWNED_FILTER], timeoutMs);
     const names = [...new Set(all.map((c) => c.labels[LABELS.cluster]).filter((n): n is string => n !== undefined))].sort();
     if (names.length > 1) {
         throw new CliError(ExitCode.USAGE, `Docker has several Talos clusters (${names.join(", ")}): name one with --cluster NAME`);

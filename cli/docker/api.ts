@@ -1,6 +1,9 @@
 // The little of the Docker Engine API that status, doctor and logs use, as an interface (tests
 // and benches can stand in for it), in our shapes: only the fields we read, already decoded.
 
+/** The engine without $DOCKER_HOST, as the docker CLI has it. */
+export const DEFAULT_DOCKER_HOST = "unix:///var/run/docker.sock";
+
 export interface ContainerSummary {
     id: string;
     name: string;

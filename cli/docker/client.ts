@@ -13,6 +13,7 @@ import { inspect } from "node:util";
 import Docker from "dockerode";
 
 import {
+    DEFAULT_DOCKER_HOST,
     DockerError,
     type ContainerDetails,
     type ContainerSummary,
@@ -30,7 +31,7 @@ type Env = Readonly<Record<string, string | undefined>>;
  * command reports it where it reports any other engine failure.
  */
 export function dockerFromEnv(env: Env): DockerApi {
-    const host = env.DOCKER_HOST && env.DOCKER_HOST !== "" ? env.DOCKER_HOST : "unix:///var/run/docker.sock";
+    const host = env.DOCKER_HOST && env.DOCKER_HOST !== "" ? env.DOCKER_HOST : DEFAULT_DOCKER_HOST;
     try {
         return new DockerodeApi(host, connectionOptions(host, env));
     } catch (err) {

@@ -18,7 +18,10 @@
 // `failCgroupV1` (talos@v1.13.9:pkg/machinery/kubelet/kubelet.go `ProtectedConfigurationFields`),
 // so a config patch can set it either way.
 
-import type { ClusterSpec } from "../../components/config";
+import type { ClusterSpec } from "../../model/config";
+import { ourKey } from "../../model/configproblems";
+import { rolePatches } from "../../model/machineinput";
+import { MACHINE_ROLES } from "../../talos/machineconfig";
 import type { ConfigPatch } from "../../talos/patches";
 import { parseKubernetesVersion } from "../../talos/versions";
 import type { EngineInfo } from "../docker/api";
@@ -90,7 +93,7 @@ export function cgroupCheck(info: EngineInfo, spec?: ClusterSpec): Check {
         return {
             name,
             status: "warn",
-            detail: `${engine}: whether the kubelet starts on it depends on talos-docker:kubernetesVersion `
+            detail: `${engine}: whether the kubelet starts on it depends on ${ourKey("kubernetesVersion")} `
                 + `(from ${refusedFrom} it refuses), which the config above does not give`,
             fix: HOST_FIX,
         };
@@ -98,8 +101,8 @@ export function cgroupCheck(info: EngineInfo, spec?: ClusterSpec): Check {
     const k8s = spec.kubernetesVersion;
     const rule = kubeletOnCgroupV1(k8s) ?? "refused";
     // The kubelet runs on every node: each role's patches decide for its nodes.
-    const roles = [spec.configPatches.controlPlane, ...(spec.workers.count > 0 ? [spec.configPatches.worker] : [])];
-    const settings = roles.map((own) => failCgroupV1Setting([...spec.configPatches.all, ...own]));
+    const roles = MACHINE_ROLES.filter((role) => role === "controlplane" || spec.workers.count > 0);
+    const settings = roles.map((role) => failCgroupV1Setting(rolePatches(spec.configPatches, role)));
     if (settings.some((s) => s === true)) {
         return {
             name,
@@ -115,9 +118,9 @@ export function cgroupCheck(info: EngineInfo, spec?: ClusterSpec): Check {
             status: "fail",
             detail: `${engine}: the kubelet of Kubernetes ${k8s} refuses to start on it (failCgroupV1 defaults to true `
                 + `from ${refusedFrom}), so no node becomes Ready; Talos itself runs`,
-            fix: `${HOST_FIX}; or set talos-docker:kubernetesVersion to a 1.${CGROUP_V1.refusedFrom - 1} release or older `
-                + "(if talosVersion supports it); or let the kubelet run on cgroup v1 anyway, deprecated: "
-                + `add \`${ALLOW_CGROUP_V1_PATCH}\` to talos-docker:configPatches.all`,
+            fix: `${HOST_FIX}; or set ${ourKey("kubernetesVersion")} to a 1.${CGROUP_V1.refusedFrom - 1} release `
+                + "or older (if talosVersion supports it); or let the kubelet run on cgroup v1 anyway, deprecated: "
+                + `add \`${ALLOW_CGROUP_V1_PATCH}\` to ${ourKey("configPatches.all")}`,
         };
     }
     switch (rule) {

@@ -2,9 +2,10 @@
 // fine, how to fix it. The checks run side by side; those that need the Docker Engine's answer
 // wait for that one call only.
 
-import type { ClusterSpec } from "../../components/config";
-import { cidrsOverlap, freeBlock, parseCidr, type Cidr } from "../../components/ipv4";
-import { LABELS } from "../cluster/target";
+import { LIMITS, PORT_KEYS, type ClusterSpec } from "../../model/config";
+import { ourKey } from "../../model/configproblems";
+import { cidrsOverlap, freeBlock, parseCidr, type Cidr } from "../../model/ipv4";
+import { LABELS } from "../../model/dockerlabels";
 import { DockerError, type ContainerSummary, type DockerApi, type EngineInfo, type NetworkDetails } from "../docker/api";
 import { settle } from "../settle";
 import { cgroupCheck } from "./cgroup";
@@ -103,14 +104,16 @@ export function resourceChecks(spec: ClusterSpec, info: EngineInfo): Check[] {
               name: "memory",
               status: "fail",
               detail: `the nodes ask for ${gib(wantBytes)} in all; the engine has ${gib(info.memoryBytes)}`,
-              fix: `lower talos-docker:controlPlanes.memoryMiB / workers.memoryMiB or workers.count (Talos needs at least 2048 MiB per control plane, 1024 per worker), or give Docker more memory`,
+              fix: `lower ${ourKey("controlPlanes.memoryMiB")} / workers.memoryMiB or workers.count `
+                  + `(Talos needs at least ${LIMITS.controlPlanes.memoryMiB} MiB per control plane, `
+                  + `${LIMITS.workers.memoryMiB} per worker), or give Docker more memory`,
           }
         : wantBytes > 0.8 * info.memoryBytes
           ? {
                 name: "memory",
                 status: "warn",
                 detail: `the nodes ask for ${gib(wantBytes)} of the engine's ${gib(info.memoryBytes)}: little is left for the host`,
-                fix: "lower talos-docker:workers.memoryMiB or workers.count if the host starts swapping",
+                fix: `lower ${ourKey("workers.memoryMiB")} or workers.count if the host starts swapping`,
             }
           : { name: "memory", status: "ok", detail: `the nodes ask for ${gib(wantBytes)} of the engine's ${gib(info.memoryBytes)}` };
     const tooMany = pools.filter((p) => p.cpus > info.cpus);
@@ -119,7 +122,7 @@ export function resourceChecks(spec: ClusterSpec, info: EngineInfo): Check[] {
               name: "CPUs",
               status: "fail",
               detail: `${tooMany.map((p) => `${p.key}.cpus = ${p.cpus}`).join(", ")}, but the engine has ${info.cpus} CPUs (Docker refuses more per container)`,
-              fix: `set ${tooMany.map((p) => `talos-docker:${p.key}.cpus`).join(" and ")} to ${info.cpus} or less`,
+              fix: `set ${tooMany.map((p) => ourKey(`${p.key}.cpus`)).join(" and ")} to ${info.cpus} or less`,
           }
         : { name: "CPUs", status: "ok", detail: `${pools.map((p) => `${p.key} ${p.cpus}`).join(", ")} per node; the engine has ${info.cpus}` };
     return [memory, cpus];
@@ -132,7 +135,8 @@ async function imageCheck(image: string, docker: DockerApi, left: () => number, 
     } catch (err) {
         return { name, status: "fail", detail: `${image}: ${(err as Error).message}` };
     }
-    const fix = `check the name and your registry access (docker pull ${image}), or load it from a file (docker load -i talos.tar), or set talos-docker:image`;
+    const fix = `check the name and your registry access (docker pull ${image}), `
+        + `or load it from a file (docker load -i talos.tar), or set ${ourKey("image")}`;
     try {
         await docker.checkPullable(image, left());
         return { name, status: "ok", detail: `${image} is not present; its registry has it (pulled by pulumi up)` };
@@ -177,13 +181,13 @@ export function subnetCheck(spec: ClusterSpec, networks: NetworkDetails[], hostS
         status: "fail",
         detail: problems.join("; "),
         fix: [
-            clashes.length > 0 ? `set talos-docker:network.subnet to a free range${free ? `, e.g. ${free}` : ""}` : "",
-            sameName ? `set talos-docker:network.name to another name, or remove it (docker network rm ${sameName.name})` : "",
+            clashes.length > 0 ? `set ${ourKey("network.subnet")} to a free range${free ? `, e.g. ${free}` : ""}` : "",
+            sameName
+                ? `set ${ourKey("network.name")} to another name, or remove it (docker network rm ${sameName.name})`
+                : "",
         ].filter((s) => s !== "").join("; "),
     };
 }
-
-const PORT_KEYS = ["kubernetesApi", "talosApi", "http", "https"] as const;
 
 async function portChecks(spec: ClusterSpec, containers: ContainerSummary[] | undefined, deps: DoctorDeps, left: () => number): Promise<Check[]> {
     const host = spec.ports.bindAddress;
@@ -210,7 +214,12 @@ async function portChecks(spec: ClusterSpec, containers: ContainerSummary[] | un
                     fix: `\`ss -ltnp 'sport = :${port}'\` shows which; stop it, or give this cluster another port: ${movePort(key, deps)}`,
                 };
             case "no-address":
-                return { name, status: "fail", detail: `${host} is not an address of this host`, fix: "set talos-docker:ports.bindAddress to 127.0.0.1 or an address of this host" };
+                return {
+                    name,
+                    status: "fail",
+                    detail: `${host} is not an address of this host`,
+                    fix: `set ${ourKey("ports.bindAddress")} to 127.0.0.1 or an address of this host`,
+                };
             default:
                 return { name, status: "warn", detail: `${host}:${port} (${key}) could not be checked (${state})` };
         }

@@ -5,10 +5,11 @@ import { accessSync, constants, statSync } from "node:fs";
 import { networkInterfaces } from "node:os";
 import { join, resolve } from "node:path";
 
-import { formatProblems } from "../../components/config";
-import { parseIPv4, type Cidr } from "../../components/ipv4";
+import { formatProblems } from "../../model/config";
+import { parseIPv4, type Cidr } from "../../model/ipv4";
 import type { Command } from "../command";
 import { commandHelp } from "../command";
+import { DEFAULT_DOCKER_HOST } from "../docker/api";
 import { CliError, ExitCode } from "../exitcodes";
 import { durationFlag, parseFlags } from "../flags";
 import { CGROUP_V1 } from "./cgroup";
@@ -16,6 +17,9 @@ import type { Check } from "./checks";
 import { pulumiSelection, readStackConfig, stackMaking, stackOfFile, type StackConfig } from "./stackfile";
 
 const NAME = "doctor";
+
+/** The deadline of each check unless --timeout says otherwise. */
+const CHECK_TIMEOUT = "5s";
 
 export const doctorCommand: Command = {
     name: NAME,
@@ -35,11 +39,11 @@ Flags:
   --stack NAME          the stack whose config to check (default: the one Pulumi has selected, else
                         the only Pulumi.<stack>.yaml); a stack without a file is refused
   --project-dir DIR     the Pulumi project's directory (default: the current one)
-  --timeout DURATION    deadline of each check (default 5s)
+  --timeout DURATION    deadline of each check (default ${CHECK_TIMEOUT})
   --json                print the checks as JSON
 
 Environment:
-  DOCKER_HOST           the Docker Engine (default unix:///var/run/docker.sock)
+  DOCKER_HOST           the Docker Engine (default ${DEFAULT_DOCKER_HOST})
   PATH                  where pulumi, kubectl and talosctl are looked for`,
         exitCodes: [ExitCode.OK, ExitCode.FAILED, ExitCode.USAGE, ExitCode.UNHEALTHY],
 
@@ -54,7 +58,7 @@ Environment:
             ctx.out(commandHelp(this));
             return;
         }
-        const timeoutMs = durationFlag(NAME, "timeout", flags.timeout as string | undefined, "5s");
+        const timeoutMs = durationFlag(NAME, "timeout", flags.timeout as string | undefined, CHECK_TIMEOUT);
         const projectDir = resolve((flags["project-dir"] as string | undefined) ?? ".");
         const stackFlag = flags.stack as string | undefined;
         const selection = stackFlag === undefined ? await pulumiSelection(projectDir, ctx.env) : undefined;

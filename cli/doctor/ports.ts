@@ -4,9 +4,11 @@
 
 import { createServer } from "node:net";
 
-import { LABELS } from "../cluster/target";
+import { ourKey } from "../../model/configproblems";
+import { LABELS } from "../../model/dockerlabels";
+import { dialAddress } from "../../model/hostaddress";
 import type { ContainerSummary } from "../docker/api";
-import { checkTcp, dialAddress } from "../status/tcp";
+import { checkTcp } from "../status/tcp";
 
 /** The label kind puts on its node containers (kind@v0.32.0:pkg/cluster/internal/providers/docker/constants.go). */
 const KIND_CLUSTER_LABEL = "io.x-k8s.kind.cluster";
@@ -21,7 +23,8 @@ export interface PortAdviceContext {
 
 /** The command that gives this cluster another host port for `key`. */
 export function movePort(key: string, advice: PortAdviceContext): string {
-    return `pulumi config set --path talos-docker:ports.${key} <free port>${advice.stack !== undefined ? ` --stack ${advice.stack}` : ""}`;
+    const stack = advice.stack !== undefined ? ` --stack ${advice.stack}` : "";
+    return `pulumi config set --path ${ourKey(`ports.${key}`)} <free port>${stack}`;
 }
 
 /**

@@ -1,5 +1,5 @@
 // The stack's config as `doctor` sees it without the Pulumi CLI: the `talos-docker:*` keys of
-// Pulumi.<stack>.yaml, handed to the program's own parser (components/config.ts), so doctor
+// Pulumi.<stack>.yaml, handed to the program's own parser (model/config.ts), so doctor
 // judges exactly the cluster `pulumi up` would declare.
 
 import { existsSync, readdirSync, readFileSync } from "node:fs";
@@ -7,7 +7,8 @@ import { basename, join, resolve } from "node:path";
 
 import {
     CONFIG_NAMESPACE, ConfigError, parseAllConfig, type ClusterSpec, type ConfigProblem,
-} from "../../components/config";
+} from "../../model/config";
+import { stackFileName } from "../../model/configproblems";
 import { isPlainObject, parseYamlDocuments } from "../../talos/yaml";
 import { CliError, ExitCode } from "../exitcodes";
 import { selectedStack } from "../pulumi";
@@ -82,18 +83,20 @@ export function findStackFile(projectDir: string, requested: string | undefined,
     if (requested !== undefined) {
         const file = files.get(requested);
         if (file !== undefined) return { stack: requested, file };
-        throw new CliError(ExitCode.USAGE, `doctor: stack "${requested}" has no Pulumi.${requested}.yaml in ${projectDir} (${known}): `
+        throw new CliError(ExitCode.USAGE,
+            `doctor: stack "${requested}" has no ${stackFileName(requested)} in ${projectDir} (${known}): `
             + `check the name given to --stack${didYouMean(requested, [...files.keys()])}`);
     }
     if (selected !== undefined && "name" in selected) {
         const file = files.get(selected.name);
         if (file !== undefined) return { stack: selected.name, file, note: `stack ${selected.name}: the one Pulumi has selected` };
-        throw new CliError(ExitCode.USAGE, `doctor: the selected stack "${selected.name}" has no Pulumi.${selected.name}.yaml `
+        throw new CliError(ExitCode.USAGE,
+            `doctor: the selected stack "${selected.name}" has no ${stackFileName(selected.name)} `
             + `in ${projectDir} (${known}): pass --stack NAME, or select another (pulumi stack select NAME)`);
     }
     const why = selected === undefined ? "" : ` (${selected.why})`;
     const [only, ...more] = [...files.entries()];
-    if (only === undefined) return { note: `no Pulumi.<stack>.yaml in ${projectDir}: checking the defaults` };
+    if (only === undefined) return { note: `no ${stackFileName("<stack>")} in ${projectDir}: checking the defaults` };
     if (more.length > 0) {
         const stacks = [...files.keys()].join(", ");
         throw new CliError(ExitCode.USAGE, `doctor: no Pulumi stack is selected${why} and several have a file in ${projectDir} (${stacks}): pass --stack NAME`);

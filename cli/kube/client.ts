@@ -7,7 +7,7 @@ import * as https from "node:https";
 
 import { KubeConfig } from "@kubernetes/client-node";
 
-import { formatDuration } from "../../components/duration";
+import { formatDuration } from "../../model/duration";
 import { KubeRequestError, type KubeApi, type KubeResponse } from "./api";
 
 /** A kubeconfig that cannot be used; the message is safe to print. */

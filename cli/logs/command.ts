@@ -3,11 +3,11 @@
 
 import { StringDecoder } from "node:string_decoder";
 
-import { parseDuration } from "../../components/duration";
-import { LABELS } from "../cluster/target";
+import { parseDuration } from "../../model/duration";
+import { clusterFilter, OWNED_FILTER } from "../../model/dockerlabels";
 import type { Command } from "../command";
 import { commandHelp } from "../command";
-import { DockerError } from "../docker/api";
+import { DEFAULT_DOCKER_HOST, DockerError } from "../docker/api";
 import { CliError, ExitCode } from "../exitcodes";
 import { countFlag, parseFlagsAndArgs } from "../flags";
 import { resolveNode } from "./resolve";
@@ -31,7 +31,7 @@ Flags:
   --cluster NAME        look among this cluster's containers only
 
 Environment:
-  DOCKER_HOST           the Docker Engine (default unix:///var/run/docker.sock)`,
+  DOCKER_HOST           the Docker Engine (default ${DEFAULT_DOCKER_HOST})`,
         exitCodes: [ExitCode.OK, ExitCode.FAILED, ExitCode.USAGE],
 
     async run(args, ctx) {
@@ -61,7 +61,7 @@ Environment:
         const out = lineWriter(ctx.out);
         const err = lineWriter(ctx.err);
         try {
-            const containers = await docker.listContainers(cluster ? [`${LABELS.cluster}=${cluster}`] : [`${LABELS.owned}=true`], 10_000);
+            const containers = await docker.listContainers([cluster ? clusterFilter(cluster) : OWNED_FILTER], 10_000);
             const resolved = resolveNode(positionals[0], containers);
             if ("error" in resolved) throw new CliError(ExitCode.USAGE, resolved.error);
             await docker.logs(

@@ -6,7 +6,10 @@
 
 import type { Clock } from "../context";
 import { ExitCode, CliError } from "../exitcodes";
-import { findContainers, LABELS, type ClusterTarget, type NodeTarget } from "../cluster/target";
+import { clusterFilter, LABELS, OWNED_FILTER } from "../../model/dockerlabels";
+import { dialAddress } from "../../model/hostaddress";
+import { CONTAINER_PORTS } from "../../model/plan";
+import { findContainers, type ClusterTarget, type NodeTarget } from "../cluster/target";
 import type { ContainerDetails, ContainerSummary, DockerApi } from "../docker/api";
 import type { KubeApi } from "../kube/api";
 import { observe } from "../wait/flow";
@@ -16,7 +19,7 @@ import { TalosApiError } from "../../talos/api";
 import { settle, type Settled } from "../settle";
 import { serviceUp, type ContainerRow, type Finding, type KubernetesSection, type PortRow, type StatusReport, type TalosRow, type UsageRow } from "./report";
 import { expectedNodes, type ExpectedNodes } from "./expected";
-import { checkTcp, dialAddress, type PortCheck } from "./tcp";
+import { checkTcp, type PortCheck } from "./tcp";
 
 export interface StatusDeps {
     docker: DockerApi;
@@ -33,12 +36,12 @@ export interface StatusOptions {
     sequential?: boolean;
 }
 
-/** What the container ports of a node are for (components/plan.ts CONTAINER_PORTS). */
+/** What the container ports of a node are for. */
 const PURPOSE: Record<number, { name: string; api: boolean }> = {
-    6443: { name: "Kubernetes API", api: true },
-    50000: { name: "Talos API", api: true },
-    80: { name: "ingress http", api: false },
-    443: { name: "ingress https", api: false },
+    [CONTAINER_PORTS.kubernetesApi]: { name: "Kubernetes API", api: true },
+    [CONTAINER_PORTS.talosApi]: { name: "Talos API", api: true },
+    [CONTAINER_PORTS.http]: { name: "ingress http", api: false },
+    [CONTAINER_PORTS.https]: { name: "ingress https", api: false },
 };
 
 type Run = <T>(tasks: (() => Promise<T>)[]) => Promise<T[]>;
@@ -203,7 +206,12 @@ async function networkSection(report: StatusReport, running: ContainerDetails[],
             ?? networks.find((n) => running.some((c) => n.name in c.networks && n.name !== "bridge"));
         if (ours === undefined) {
             if (report.cluster !== undefined) {
-                find({ section: "network", severity: "problem", what: `no Docker network is labelled ${LABELS.cluster}=${report.cluster}`, next: "`pulumi up` creates it (after `pulumi refresh` if Pulumi thinks it exists)" });
+                find({
+                    section: "network",
+                    severity: "problem",
+                    what: `no Docker network is labelled ${clusterFilter(report.cluster)}`,
+                    next: "`pulumi up` creates it (after `pulumi refresh` if Pulumi thinks it exists)",
+                });
             }
             return;
         }
@@ -339,7 +347,10 @@ function kubernetesSection(
             section: "kubernetes",
             severity: "problem",
             what: `the Kubernetes API at ${probe.server} is not ready: ${probe.obs.api.reason}`,
-            next: cp ? `\`docker logs ${cp.name}\`; talosctl -n ${cp.ip ?? "<ip>"} service etcd; talosctl -n ${cp.ip ?? "<ip>"} logs kubelet` : "docker ps --filter label=talos.owned=true",
+            next: cp
+                ? `\`docker logs ${cp.name}\`; talosctl -n ${cp.ip ?? "<ip>"} service etcd; `
+                    + `talosctl -n ${cp.ip ?? "<ip>"} logs kubelet`
+                : `docker ps --filter label=${OWNED_FILTER}`,
         });
         return;
     }

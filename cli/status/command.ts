@@ -1,16 +1,21 @@
 // `status`: the cluster at a glance (the seed's status-talos.sh), from the stack's outputs or the
 // files given, and Docker.
 
+import { LABELS } from "../../model/dockerlabels";
 import type { TalosApi } from "../../talos/api";
 import { findClientConfigs } from "../cluster/target";
 import type { Command } from "../command";
 import { commandHelp } from "../command";
+import { DEFAULT_DOCKER_HOST } from "../docker/api";
 import { CliError, ExitCode } from "../exitcodes";
 import { durationFlag, parseFlags } from "../flags";
 import type { KubeApi } from "../kube/api";
 import { renderStatus } from "./render";
 
 const NAME = "status";
+
+/** The deadline of each probe unless --timeout says otherwise. */
+const PROBE_TIMEOUT = "3s";
 
 export const statusCommand: Command = {
     name: NAME,
@@ -24,7 +29,7 @@ ports (reachable from the host?), and a summary with the next step for each prob
 deadline, so even a dead cluster reports in about --timeout.
 
 The client configs come from \`pulumi stack output\` (or --talosconfig/--kubeconfig files); the
-containers from Docker, by their talos.cluster.name label. Nodes and per-node pods are judged
+containers from Docker, by their ${LABELS.cluster} label. Nodes and per-node pods are judged
 against the nodes the stack declares, else the node containers Docker has, else the Node objects
 the API lists; the report says which.
 
@@ -33,12 +38,12 @@ Flags:
   --cluster NAME        the cluster's name (default: from the client configs, or the only one in Docker)
   --talosconfig FILE    use this talosconfig instead of the stack's
   --kubeconfig FILE     use this kubeconfig instead of the stack's
-  --timeout DURATION    deadline of each probe (default 3s)
+  --timeout DURATION    deadline of each probe (default ${PROBE_TIMEOUT})
   --json                print the report as JSON
   --sequential          one probe at a time (the baseline npm run bench compares against)
 
 Environment:
-  DOCKER_HOST           the Docker Engine (default unix:///var/run/docker.sock)`,
+  DOCKER_HOST           the Docker Engine (default ${DEFAULT_DOCKER_HOST})`,
         exitCodes: [ExitCode.OK, ExitCode.FAILED, ExitCode.USAGE, ExitCode.UNHEALTHY],
 
     async run(args, ctx) {
@@ -55,7 +60,7 @@ Environment:
             ctx.out(commandHelp(this));
             return;
         }
-        const probeTimeoutMs = durationFlag(NAME, "timeout", flags.timeout as string | undefined, "3s");
+        const probeTimeoutMs = durationFlag(NAME, "timeout", flags.timeout as string | undefined, PROBE_TIMEOUT);
         const target = await findClientConfigs({
             stack: flags.stack as string | undefined,
             cluster: flags.cluster as string | undefined,

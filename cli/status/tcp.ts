@@ -24,10 +24,3 @@ export function checkTcp(host: string, port: number, timeoutMs: number): Promise
         });
     });
 }
-
-/** The address to dial for a port published on `hostIp` (all interfaces → loopback). */
-export function dialAddress(hostIp: string): string {
-    if (hostIp === "" || hostIp === "0.0.0.0") return "127.0.0.1";
-    if (hostIp === "::") return "::1";
-    return hostIp;
-}

@@ -1,15 +1,14 @@
 // `wait`: block until Kubernetes is usable (API ready, all nodes Ready, kube-system pods ready).
 
+import { DEFAULTS } from "../../model/config";
 import type { Command } from "../command";
 import { commandHelp } from "../command";
 import { CliError, ExitCode } from "../exitcodes";
 import { countFlag, durationFlag, listFlag, parseFlags } from "../flags";
+import { KUBECONFIG_ENV, parseNodeRefs } from "../invocation";
 import type { KubeApi } from "../kube/api";
-import { parseNodeRefs } from "../logadvice";
 import { readSecretInput } from "../secretinput";
 import { runWait } from "./flow";
-
-export const KUBECONFIG_ENV = "TALOS_DOCKER_KUBECONFIG";
 
 const NAME = "wait";
 
@@ -25,7 +24,7 @@ Running and ready. On timeout, lists what is not ready and which logs to read.
 Flags:
   --nodes N              the number of nodes the cluster has (required)
   --kubeconfig FILE      read the kubeconfig from FILE (default: the ${KUBECONFIG_ENV} variable)
-  --timeout DURATION     give up after this long (default 15m)
+  --timeout DURATION     give up after this long (default ${DEFAULTS.timeouts.ready})
   --containers A[=IP],…  the node containers (named after their nodes), for the advice on timeout
 
 Environment:
@@ -45,7 +44,8 @@ Environment:
         }
         const expectedNodes = countFlag(NAME, "nodes", flags.nodes as string | undefined);
         if (expectedNodes === undefined) throw new CliError(ExitCode.USAGE, `${NAME}: --nodes N is required (the number of nodes the cluster has)`);
-        const timeoutMs = durationFlag(NAME, "timeout", flags.timeout as string | undefined, "15m");
+        // The stack config's default: by hand, it waits as long as `pulumi up` does by default.
+        const timeoutMs = durationFlag(NAME, "timeout", flags.timeout as string | undefined, DEFAULTS.timeouts.ready);
         const containers = parseNodeRefs(listFlag(flags.containers as string | undefined));
         const text = readSecretInput(ctx, NAME, { what: "kubeconfig", envVar: KUBECONFIG_ENV, flag: "kubeconfig" }, flags.kubeconfig as string | undefined);
         // Loaded here, not at the top: @kubernetes/client-node takes a while to load, and only

@@ -3,11 +3,12 @@
 // 120 polls of three GETs on one kept-alive connection — and each poll is a clock sleep away
 // from the next: no busy loop. /readyz first; nodes and pods only once it answers.
 
-import { formatDuration } from "../../components/duration";
+import { formatDuration } from "../../model/duration";
 import type { Clock } from "../context";
 import { CliError, ExitCode } from "../exitcodes";
 import { KubeRequestError, PATHS, type KubeApi, type List, type Node, type Pod } from "../kube/api";
-import { logAdvice, type NodeRef } from "../logadvice";
+import type { NodeRef } from "../invocation";
+import { logAdvice } from "../logadvice";
 import { Progress } from "../progress";
 import { DeadlineReached, fixedInterval, retryUntil } from "../retry";
 import { judge, type Observation, type Verdict } from "./readiness";

@@ -5,7 +5,10 @@ import { base64Pem, toTalosEd25519Pem } from "../pem";
 import type { CertAndKey, SecretsBundle } from "../secretsbundle";
 import type { VersionContract } from "../versions";
 
-export type MachineRole = "controlplane" | "worker";
+/** The machine types Talos' generator makes a config for. */
+export const MACHINE_ROLES = ["controlplane", "worker"] as const;
+
+export type MachineRole = (typeof MACHINE_ROLES)[number];
 
 /** The subset of generate.Options the Docker flow uses. */
 export interface GenerateOptions {

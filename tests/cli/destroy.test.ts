@@ -5,7 +5,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync, 
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeAll, beforeEach, expect, it } from "vitest";
-import { parseClusterSpec } from "../../components/config";
+import { parseClusterSpec } from "../../model/config";
 import { renderSecretsYaml } from "../../talos/secretsfile";
 import { makeSecretsBundle } from "../support/pki";
 import { runCli } from "./support/harness";

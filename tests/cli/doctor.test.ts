@@ -9,7 +9,7 @@ import { join } from "node:path";
 
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 
-import { parseClusterSpec } from "../../components/config";
+import { parseClusterSpec } from "../../model/config";
 import { PREVIEW_NEEDS_ENGINE, runChecks, TOOLS, type Check, type DoctorDeps } from "../../cli/doctor/checks";
 import { DockerError, type EngineInfo } from "../../cli/docker/api";
 import { ExitCode } from "../../cli/exitcodes";

@@ -2,7 +2,7 @@
 // talks to accepts connections and never answers (a silent listener on 127.0.0.1 stands for the
 // Talos API, the Kubernetes API and the Docker Engine; a fake `pulumi` on PATH for the Pulumi CLI).
 // Each command runs twice, side by side:
-// - as the Pulumi command resources run it (`node --import tsx cli/main.ts …`, components/bootstrap.ts),
+// - as the Pulumi command resources run it (`node --import tsx cli/main.ts …`, components/clicommands.ts),
 //   whose entry point exits explicitly once main() resolved and the output is flushed;
 // - through a runner that calls main() and does not exit (support/main-without-exit.ts): it ends
 //   only if the command closed every client, socket and timer it opened.

@@ -448,7 +448,7 @@ func (c *wireCodec) received() []wireMessage {
 	return slices.Clone(c.msgs)
 }
 
-// runCLIBootstrap runs the CLI as the Pulumi command resource does (components/bootstrap.ts:
+// runCLIBootstrap runs the CLI as the Pulumi command resource does (components/clicommands.ts:
 // `node --import tsx cli/main.ts bootstrap`, in the project directory, the talosconfig in the
 // environment), with timeouts short enough for a test.
 func runCLIBootstrap(t *testing.T, repo, talosconfig string) (exit int, stdout, stderr string) {

@@ -7,7 +7,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { beforeAll, describe, expect, it } from "vitest";
 
 import type * as StorageModule from "../../components/storage";
-import { renderStorageObjects, STORAGE_CLASS_NAME } from "../../components/storagemanifest";
+import { renderStorageObjects, STORAGE_CLASS_NAME } from "../../model/storagemanifest";
 import { STORAGE_PATH_RULE } from "../../talos/config/storage";
 
 const PROJECT = "talos-docker";

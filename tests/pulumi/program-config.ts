@@ -5,7 +5,7 @@
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import * as pulumi from "@pulumi/pulumi";
-import type { ClusterSpec } from "../../components/config";
+import type { ClusterSpec } from "../../model/config";
 import { readStackConfig } from "../../components/stackconfig";
 
 type Result = { spec: unknown } | { error: string };

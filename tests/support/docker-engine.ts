@@ -118,7 +118,7 @@ async function importBusybox(dir: string, host: string): Promise<void> {
     });
 }
 
-/** A container labelled like a node of ours (components/plan.ts clusterLabels, talos.type). */
+/** A container labelled like a node of ours (model/plan.ts clusterLabels, talos.type). */
 export interface NodeContainer {
     name: string;
     cluster: string;

@@ -5,9 +5,9 @@ import { parse } from "yaml";
 import {
     ConfigError, DEFAULTS, describeProblem, EMPTY_MEANS_UNSET, parseAllConfig, parseClusterSpec, parseStackConfig,
     type ConfigProblem, type ParseOptions,
-} from "../../components/config";
-import { PROVIDER_NAMESPACES } from "../../components/confignamespaces";
-import { setCommand } from "../../components/configproblems";
+} from "../../model/config";
+import { PROVIDER_NAMESPACES } from "../../model/confignamespaces";
+import { setCommand } from "../../model/configproblems";
 import { asRawConfig, projectRoot as root, stackFile } from "../support/stack";
 
 /** The problems a raw config yields, as printed, with their fixes; [] when it is valid. */

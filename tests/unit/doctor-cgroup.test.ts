@@ -4,7 +4,7 @@
 
 import { describe, expect, it } from "vitest";
 
-import { parseClusterSpec } from "../../components/config";
+import { parseClusterSpec } from "../../model/config";
 import { ALLOW_CGROUP_V1_PATCH, cgroupCheck, failCgroupV1Setting, kubeletOnCgroupV1 } from "../../cli/doctor/cgroup";
 import type { EngineInfo } from "../../cli/docker/api";
 import { parsePatch } from "../../talos/patches";

@@ -9,8 +9,8 @@ import { join } from "node:path";
 import fc from "fast-check";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 
-import { parseClusterSpec } from "../../components/config";
-import { cidrsOverlap, formatIPv4, freeBlock, parseCidr, type Cidr } from "../../components/ipv4";
+import { parseClusterSpec } from "../../model/config";
+import { cidrsOverlap, formatIPv4, freeBlock, parseCidr, type Cidr } from "../../model/ipv4";
 import { resourceChecks, subnetCheck, toolCheck, TOOLS } from "../../cli/doctor/checks";
 import { readStackConfig } from "../../cli/doctor/stackfile";
 import { CliError, ExitCode } from "../../cli/exitcodes";

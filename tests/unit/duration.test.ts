@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { formatDuration, parseDuration } from "../../components/duration";
+import { formatDuration, parseDuration } from "../../model/duration";
 
 describe("parseDuration", () => {
     it.each([["10m", 600_000], ["90s", 90_000], ["1h30m", 5_400_000], ["500ms", 500], ["1.5s", 1500]])("%s", (text, ms) => {

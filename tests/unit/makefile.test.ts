@@ -6,8 +6,8 @@ import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, 
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { LABELS } from "../../cli/cluster/target";
-import { DEFAULTS } from "../../components/config";
+import { LABELS } from "../../model/dockerlabels";
+import { DEFAULTS } from "../../model/config";
 import { projectRoot, stackFile } from "../support/stack";
 
 const SEED_TARGETS = [

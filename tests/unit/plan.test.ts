@@ -1,8 +1,8 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { parseClusterSpec } from "../../components/config";
-import { cidrContains, parseCidr, parseIPv4 } from "../../components/ipv4";
-import { nodeName, planCluster, volumeName } from "../../components/plan";
+import { parseClusterSpec } from "../../model/config";
+import { cidrContains, parseCidr, parseIPv4 } from "../../model/ipv4";
+import { nodeName, planCluster, volumeName } from "../../model/plan";
 import { asRawConfig } from "../support/stack";
 
 function spec(overrides: Record<string, unknown> = {}) {

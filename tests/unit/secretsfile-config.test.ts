@@ -1,6 +1,6 @@
 // Config `secretsFile`: a talosctl secrets.yaml the cluster uses instead of generating its own.
 import { beforeAll, describe, expect, it } from "vitest";
-import { ConfigError, ConfigIo, describeProblem, parseClusterSpec } from "../../components/config";
+import { ConfigError, ConfigIo, describeProblem, parseClusterSpec } from "../../model/config";
 import type { SecretsBundle } from "../../talos/secretsbundle";
 import { renderSecretsYaml } from "../../talos/secretsfile";
 import { makeSecretsBundle } from "../support/pki";

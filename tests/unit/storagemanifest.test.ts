@@ -11,7 +11,7 @@ import {
     STORAGE_NAMESPACE,
     StorageSpec,
     storageSpecProblems,
-} from "../../components/storagemanifest";
+} from "../../model/storagemanifest";
 
 const SPEC: StorageSpec = { path: "/var/local-path-provisioner", isDefault: true, reclaimPolicy: "Delete" };
 

@@ -23,6 +23,8 @@ import {
 } from "./configfixes";
 import { checkOtherNamespaces, configValue, splitNamespaces } from "./confignamespaces";
 import { checkPatchesApply, parsedPatches, parsePatchLists } from "./configpatches";
+import { FIRST_NODE_OFFSET, nodeAddress, nodeName } from "./plan";
+import type { MachineConfigSpec } from "./machineinput";
 
 export {
     CONFIG_NAMESPACE, ConfigError, describeProblem, formatProblems, formatWarning, type ConfigProblem,
@@ -74,13 +76,15 @@ export const DEFAULTS = {
     timeouts: { bootstrap: "10m", ready: "15m" },
 } as const;
 
+const WORKER_COUNT = { min: 0, max: 250 } as const;
+
 /** Bounds of what we accept; the Talos minimums come from Talos' system requirements. */
 export const LIMITS = {
     controlPlanes: { count: { min: 1, max: 7 }, cpus: 2, memoryMiB: 2048 },
-    workers: { count: { min: 0, max: 250 }, cpus: 1, memoryMiB: 1024 },
+    workers: { count: WORKER_COUNT, cpus: 1, memoryMiB: 1024 },
     mtu: { min: 1280, max: 9216 },
-    // Node hostnames are `<clusterName>-worker-NNN` and must stay DNS labels (63 characters).
-    clusterNameLength: 63 - "-worker-000".length,
+    // Node hostnames must stay DNS labels (63 characters), the last worker's the longest.
+    clusterNameLength: 63 - nodeName("", "worker", WORKER_COUNT.max).length,
     timeoutMs: { min: 10_000, max: 24 * 3_600_000 },
 } as const;
 
@@ -89,6 +93,8 @@ export const CONFIG_KEYS = [
     "clusterName", "talosVersion", "kubernetesVersion", "image", "network", "controlPlanes",
     "workers", "ports", "configPatches", "storage", "timeouts", "secretsFile",
 ] as const;
+
+export type ConfigKey = (typeof CONFIG_KEYS)[number];
 
 const OBJECT_KEYS = {
     network: ["name", "subnet", "gateway", "mtu"],
@@ -178,14 +184,8 @@ function parse(given: RawConfig, others: Readonly<Record<string, string>>, optio
 
     // The patches are tried on the best spec there is: the defaults stand in for keys that are
     // wrong, so a patch's own problems are reported beside theirs, and theirs are not repeated.
-    const cidr = parseCidr(network.subnet);
-    checkPatchesApply(p, {
-        clusterName, kubernetesVersion,
-        // A talosVersion that is no release (v1.8.99, reported) is checked as its minor's latest.
-        ...(contract ? { talosVersion: isTalosRelease(talosVersion) ? talosVersion : contract.latestRelease } : {}),
-        controlPlaneEndpoint: `https://${"error" in cidr ? "127.0.0.1" : hostAddress(cidr, 2)}:6443`,
-        storagePath: storage.enabled ? storage.path : undefined,
-    }, patchLists);
+    const target = patchTarget({ clusterName, talosVersion, kubernetesVersion, network, ports, storage }, contract);
+    checkPatchesApply(p, target, patchLists);
     if (p.errors.length > 0) throw new ConfigError(p.errors, p.notes, p.warnings);
     const spec: ClusterSpec = {
         clusterName, talosVersion, kubernetesVersion, image, network, controlPlanes, workers, ports,
@@ -198,6 +198,18 @@ function parse(given: RawConfig, others: Readonly<Record<string, string>>, optio
         ...(importedSecrets ? { importedSecrets } : {}),
     };
     return { spec, warnings: p.warnings };
+}
+
+/**
+ * The spec the patches are tried on, with a default for each key that is wrong (and reported);
+ * undefined when talosVersion is not of a supported minor: there is no config to patch.
+ */
+function patchTarget(spec: MachineConfigSpec, contract: VersionContract | undefined): MachineConfigSpec | undefined {
+    if (contract === undefined) return undefined;
+    // A talosVersion that is no release (v1.8.99) is checked as its minor's latest.
+    const talosVersion = isTalosRelease(spec.talosVersion) ? spec.talosVersion : contract.latestRelease;
+    const subnet = "error" in parseCidr(spec.network.subnet) ? DEFAULTS.network.subnet : spec.network.subnet;
+    return { ...spec, talosVersion, network: { subnet } };
 }
 
 /** Anything in the namespace that is not one of CONFIG_KEYS is a typo. */
@@ -363,7 +375,8 @@ function parseNetworkFields(
     };
 }
 
-const PORT_KEYS = ["kubernetesApi", "talosApi", "http", "https"] as const;
+/** The host ports of `ports`, each published for one in-container port (model/plan.ts CONTAINER_PORTS). */
+export const PORT_KEYS = ["kubernetesApi", "talosApi", "http", "https"] as const;
 
 /** The host ports: each from 1 to 65535, all four different; a fix proposes a port none of the others use. */
 function parsePorts(p: Problems, po: Record<string, unknown>): ClusterSpec["ports"] {
@@ -550,12 +563,12 @@ function warnEvenControlPlanes(p: Problems, count: number): void {
 
 /** The longest prefix whose block holds the network, gateway, `nodeCount` nodes and broadcast addresses. */
 function prefixFor(nodeCount: number): number {
-    return 32 - Math.ceil(Math.log2(nodeCount + 3));
+    return 32 - Math.ceil(Math.log2(FIRST_NODE_OFFSET + nodeCount + 1));
 }
 
 /**
- * Checks that the subnet holds the gateway and every node address (.2 upwards, control planes
- * first) below the broadcast address; returns the gateway (default: the first host address).
+ * Checks that the subnet holds the gateway and every node address (model/plan.ts nodeAddress)
+ * below the broadcast address; returns the gateway (default: the first host address).
  */
 function checkSubnet(p: Problems, subnet: string, gatewayValue: unknown, nodeCount: number): string {
     const cidr = parseCidr(subnet);
@@ -563,12 +576,12 @@ function checkSubnet(p: Problems, subnet: string, gatewayValue: unknown, nodeCou
         p.add("network.subnet", subnet, cidr.error, p.set("network.subnet", proposeSubnet(subnet, nodeCount)));
         return typeof gatewayValue === "string" ? gatewayValue : "";
     }
-    const lastNode = 1 + nodeCount; // offsets: 0 network, 1 gateway, 2.. nodes
+    const lastNode = FIRST_NODE_OFFSET + nodeCount - 1; // the offset of the last node's address
     if (lastNode >= cidr.size - 1) {
         const prefix = prefixFor(nodeCount);
         p.add("network.subnet", subnet,
-            `too small for ${nodeCount} nodes: it needs the gateway and ${nodeCount} node addresses from .2 up ` +
-                `below the broadcast address; use a /${prefix} or larger`,
+            `too small for ${nodeCount} nodes: it needs the gateway and ${nodeCount} node addresses ` +
+                `from .${FIRST_NODE_OFFSET} up below the broadcast address; use a /${prefix} or larger`,
             p.set("network.subnet", blockOf(cidr.network, prefix)));
     }
     if (gatewayValue === undefined) return hostAddress(cidr, 1);
@@ -580,9 +593,9 @@ function checkSubnet(p: Problems, subnet: string, gatewayValue: unknown, nodeCou
         const offset = gateway - cidr.network;
         if (offset === 0 || offset === cidr.size - 1) {
             p.add("network.gateway", gatewayValue, `is the network or broadcast address of ${subnet}`, useFirstHost);
-        } else if (offset >= 2 && offset <= lastNode) {
+        } else if (offset >= FIRST_NODE_OFFSET && offset <= lastNode) {
             p.add("network.gateway", gatewayValue,
-                `collides with the node addresses ${hostAddress(cidr, 2)}-${hostAddress(cidr, lastNode)}; ` +
+                `collides with the node addresses ${nodeAddress(cidr, 0)}-${nodeAddress(cidr, nodeCount - 1)}; ` +
                     `use ${hostAddress(cidr, 1)} or an address above them`,
                 useFirstHost);
         }

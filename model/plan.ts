@@ -1,14 +1,22 @@
 // ClusterSpec → every node's name, role, address, ports, volumes and labels, decided up front
 // (kind's "plan, then create"). Pure; the components only consume the plan.
+import { APID_PORT } from "../talos/api/talosconfig";
 import type { MachineRole } from "../talos/machineconfig";
 import type { ClusterSpec } from "./config";
-import { hostAddress, parseCidr } from "./ipv4";
+import { nodeLabels } from "./dockerlabels";
+import { dialAddress } from "./hostaddress";
+import { hostAddress, parseCidr, type Cidr } from "./ipv4";
 
 /** The container paths Talos keeps on volumes (talos@v1.8.3:pkg/provision/providers/docker/node.go). */
-export const NODE_VOLUME_PATHS = ["/var", "/system/state", "/etc/cni", "/etc/kubernetes", "/usr/libexec/kubernetes", "/opt"] as const;
+export const NODE_VOLUME_PATHS = [
+    "/var", "/system/state", "/etc/cni", "/etc/kubernetes", "/usr/libexec/kubernetes", "/opt",
+] as const;
 
-/** In-container ports of the Talos and Kubernetes APIs and of ingress. */
-export const CONTAINER_PORTS = { kubernetesApi: 6443, talosApi: 50000, http: 80, https: 443 } as const;
+/**
+ * In-container ports of the Kubernetes API (talos@v1.8.3:pkg/machinery/constants `DefaultControlPlanePort`),
+ * the Talos API (apid's) and ingress. The CLI's status names the published ports by them.
+ */
+export const CONTAINER_PORTS = { kubernetesApi: 6443, talosApi: APID_PORT, http: 80, https: 443 } as const;
 
 export interface PortPlan {
     /** Host address the port is published on. */
@@ -48,23 +56,22 @@ export interface ClusterPlan {
     hostEndpoints: { kubernetes: string; talos: string };
 }
 
-/** Docker labels Talos' own provisioner sets, so talosctl and our CLI find the nodes. */
-export function clusterLabels(clusterName: string): Record<string, string> {
-    return { "talos.owned": "true", "talos.cluster.name": clusterName };
+/** What a node's name says of its role. */
+export const ROLE_NAME_PARTS: Readonly<Record<MachineRole, string>> = { controlplane: "cp", worker: "worker" };
+
+/** A node's name within its cluster: its role, then its index in two digits or more (`cp-01`, `worker-12`). */
+export function nodeSuffix(role: MachineRole, index: number): string {
+    return `${ROLE_NAME_PARTS[role]}-${String(index).padStart(2, "0")}`;
 }
 
+/** `<cluster>-cp-01`, `<cluster>-worker-01`: the container name and hostname. */
 export function nodeName(clusterName: string, role: MachineRole, index: number): string {
-    const suffix = String(index).padStart(2, "0");
-    switch (role) {
-        case "controlplane":
-            return `${clusterName}-cp-${suffix}`;
-        case "worker":
-            return `${clusterName}-worker-${suffix}`;
-        default: {
-            const never: never = role;
-            throw new Error(`unknown role ${String(never)}`);
-        }
-    }
+    return nodeNameIn(clusterName, nodeSuffix(role, index));
+}
+
+/** The full name of the node a cluster calls `suffix`. */
+export function nodeNameIn(clusterName: string, suffix: string): string {
+    return `${clusterName}-${suffix}`;
 }
 
 /** `/usr/libexec/kubernetes` → `<node>-usr-libexec-kubernetes`. */
@@ -72,14 +79,34 @@ export function volumeName(node: string, containerPath: string): string {
     return `${node}-${containerPath.slice(1).replace(/\//g, "-")}`;
 }
 
-/** Host addresses other than all-interfaces and loopback are not reachable as 127.0.0.1. */
-function hostReachable(bindAddress: string): string {
-    return bindAddress === "0.0.0.0" ? "127.0.0.1" : bindAddress;
+/** Offset of the first node's address in the subnet: .0 is the network, .1 the gateway by default. */
+export const FIRST_NODE_OFFSET = 2;
+
+/** The subnet of a validated spec; the stack-config parser has already rejected one that does not parse. */
+export function nodeSubnet(subnet: string): Cidr {
+    const cidr = parseCidr(subnet);
+    if ("error" in cidr) throw new Error(`network.subnet ${cidr.error}`);
+    return cidr;
+}
+
+/** The address of the node at `position` in the plan (control planes first), from .2 up. */
+export function nodeAddress(cidr: Cidr, position: number): string {
+    return hostAddress(cidr, FIRST_NODE_OFFSET + position);
+}
+
+/**
+ * The in-network API endpoint written into machine configs: the first node of the plan (the first
+ * control plane) on the in-container API port, the subnet's .2 as Talos' Docker provisioner has it
+ * (talos@v1.8.3:pkg/provision/providers/docker/docker.go `GetInClusterKubernetesControlPlaneEndpoint`).
+ * A function of the subnet alone, so the stack-config parser checks the patches against the same
+ * endpoint before there is a plan.
+ */
+export function controlPlaneEndpoint(subnet: string): string {
+    return `https://${nodeAddress(nodeSubnet(subnet), 0)}:${CONTAINER_PORTS.kubernetesApi}`;
 }
 
 export function planCluster(spec: ClusterSpec): ClusterPlan {
-    const cidr = parseCidr(spec.network.subnet);
-    if ("error" in cidr) throw new Error(`network.subnet ${cidr.error}`); // config.ts has already rejected it
+    const cidr = nodeSubnet(spec.network.subnet);
     const roles: [MachineRole, number, { cpus: number; memoryMiB: number }][] = [
         ["controlplane", spec.controlPlanes.count, spec.controlPlanes],
         ["worker", spec.workers.count, spec.workers],
@@ -92,12 +119,15 @@ export function planCluster(spec: ClusterSpec): ClusterPlan {
                 name,
                 role,
                 index,
-                ip: hostAddress(cidr, 2 + nodes.length),
+                ip: nodeAddress(cidr, nodes.length),
                 cpus: size.cpus,
                 memoryMiB: size.memoryMiB,
                 ports: [],
-                volumes: NODE_VOLUME_PATHS.map((containerPath) => ({ name: volumeName(name, containerPath), containerPath })),
-                labels: { ...clusterLabels(spec.clusterName), "talos.type": role },
+                volumes: NODE_VOLUME_PATHS.map((containerPath) => ({
+                    name: volumeName(name, containerPath),
+                    containerPath,
+                })),
+                labels: nodeLabels(spec.clusterName, role),
             });
         }
     }
@@ -112,12 +142,12 @@ export function planCluster(spec: ClusterSpec): ClusterPlan {
         { bindAddress, host: spec.ports.http, container: CONTAINER_PORTS.http },
         { bindAddress, host: spec.ports.https, container: CONTAINER_PORTS.https },
     );
-    const host = hostReachable(bindAddress);
+    const host = dialAddress(bindAddress);
     return {
         nodes,
         bootstrapNode,
         ingressNode,
-        controlPlaneEndpoint: `https://${bootstrapNode.ip}:${CONTAINER_PORTS.kubernetesApi}`,
+        controlPlaneEndpoint: controlPlaneEndpoint(spec.network.subnet),
         hostEndpoints: {
             kubernetes: `https://${host}:${spec.ports.kubernetesApi}`,
             talos: `${host}:${spec.ports.talosApi}`,

@@ -55,6 +55,11 @@ export class ConfigError extends Error {
     }
 }
 
+/** The file Pulumi keeps a stack's config in, in the project directory (`<stack>` for any stack). */
+export function stackFileName(stack: string): string {
+    return `Pulumi.${stack}.yaml`;
+}
+
 /** A key in our namespace, as `pulumi config` names it: `workers.memoryMiB` → `talos-docker:workers.memoryMiB`. */
 export function ourKey(key: string): string {
     return `${CONFIG_NAMESPACE}:${key}`;
@@ -156,7 +161,7 @@ export class Problems {
 
     constructor(options: ProblemsOptions = {}) {
         this.secretKeys = new Set(options.secretKeys ?? []);
-        this.stackFile = options.stackFile ?? "Pulumi.<stack>.yaml";
+        this.stackFile = options.stackFile ?? stackFileName("<stack>");
         this.stack = options.stack;
     }
 

@@ -4,10 +4,11 @@
 
 import { stringify as toYaml } from "yaml";
 
-import { findPatchError, type MachineRole } from "../talos/machineconfig";
+import { findPatchError, MACHINE_ROLES } from "../talos/machineconfig";
 import { parsePatch, PatchError, type ConfigPatch } from "../talos/patches";
 import { versionContract } from "../talos/versions";
 import { ourKey, type Problems } from "./configproblems";
+import { machineConfigInput, rolePatches, type MachineConfigSpec } from "./machineinput";
 
 /** A parsed patch with the key and value it came from, so a later problem can name them. */
 export interface LabelledPatch {
@@ -62,58 +63,37 @@ function patches(p: Problems, key: string, value: unknown): (LabelledPatch | Bro
 }
 
 /**
- * What the patches are applied to: the parts of the cluster's spec a machine config is made from,
- * with the defaults in place of keys that are wrong (those are reported on their own).
- */
-export interface PatchTarget {
-    clusterName: string;
-    /** undefined when talosVersion is wrong: the patches mean nothing without the config they patch */
-    talosVersion?: string;
-    kubernetesVersion: string;
-    /** the first control plane's in-network endpoint, https://<subnet>.2:6443 */
-    controlPlaneEndpoint: string;
-    storagePath?: string;
-}
-
-/**
  * Applies each role's patches to that role's config, as the cluster will, and names the first
  * patch that fails (unknown key, missing path, a form this Talos version refuses). A patch in
  * `all` that fails for both roles is reported once. Runs beside the other keys' problems; what it
  * cannot try because of one of them (a bad talosVersion, a patch after one that does not parse)
  * is said once in a note instead of reported as a problem of its own.
+ *
+ * `target` is what the configs are made from, with the defaults in place of keys that are wrong
+ * (those are reported on their own); undefined when talosVersion is wrong, since the patches mean
+ * nothing without the config they patch.
  */
-export function checkPatchesApply(p: Problems, target: PatchTarget, lists: PatchLists): void {
+export function checkPatchesApply(p: Problems, target: MachineConfigSpec | undefined, lists: PatchLists): void {
     const all = [...lists.all, ...lists.controlPlane, ...lists.worker];
     if (all.length === 0) return;
-    const { talosVersion } = target;
-    if (talosVersion === undefined) {
+    if (target === undefined) {
         p.note(`${ourKey("configPatches")} not checked: a patch is checked against the config of talosVersion, ` +
             "which is not valid");
         return;
     }
+    const { talosVersion } = target;
     const reported = new Set<string>();
     const unchecked = new Map<string, string>();
-    const roles: [MachineRole, PatchLists[keyof PatchLists]][] = [
-        ["controlplane", lists.controlPlane],
-        ["worker", lists.worker],
-    ];
-    for (const [role, own] of roles) {
-        const sequence = [...lists.all, ...own];
+    for (const role of MACHINE_ROLES) {
+        const sequence = rolePatches(lists, role);
         const broken = sequence.findIndex((l) => l.patch === undefined);
         for (const later of broken < 0 ? [] : sequence.slice(broken + 1)) {
             if (later.patch !== undefined) unchecked.set(later.key, sequence[broken].key);
         }
         const labelled = (broken < 0 ? sequence : sequence.slice(0, broken))
             .filter((l): l is LabelledPatch => l.patch !== undefined);
-        const check = (count: number) => findPatchError({
-            role,
-            clusterName: target.clusterName,
-            controlPlaneEndpoint: target.controlPlaneEndpoint,
-            talosVersion,
-            kubernetesVersion: target.kubernetesVersion,
-            storagePath: target.storagePath,
-            patches: labelled.slice(0, count).map((l) => l.patch),
-        });
+        const check = (count: number) => findPatchError(
+            machineConfigInput(target, role, labelled.slice(0, count).map((l) => l.patch)));
         if (labelled.length === 0 || check(labelled.length) === undefined) continue;
         // Find the first patch that breaks: later ones may rely on earlier ones.
         for (let i = 1; i <= labelled.length; i++) {

@@ -1,0 +1,42 @@
+// How the Pulumi command resources (components/clicommands.ts) run this CLI: the command line, the
+// nodes it names, and the variables that carry the client configs to it, so no secret is ever on
+// a command line. The program loads this module without the CLI's commands and clients.
+
+import { formatListFlag } from "./flags";
+
+/** The CLI's entry point, relative to the project directory (where `pulumi up` runs the program). */
+export const CLI_ENTRY = "cli/main.ts";
+
+/** The variable holding the talosconfig YAML itself, read by `bootstrap` (and `talosconfig`). */
+export const TALOSCONFIG_ENV = "TALOS_DOCKER_TALOSCONFIG";
+
+/** The variable holding the kubeconfig YAML itself, read by `wait` (and `kubeconfig`). */
+export const KUBECONFIG_ENV = "TALOS_DOCKER_KUBECONFIG";
+
+/** A node container, with its cluster-network IP when the caller knows it. */
+export interface NodeRef {
+    container: string;
+    ip?: string;
+}
+
+/** The `--containers` value naming `nodes`: `a,b=172.30.0.3`, the IP where known. */
+export function formatNodeRefs(nodes: readonly NodeRef[]): string {
+    return formatListFlag(nodes.map((n) => (n.ip === undefined ? n.container : `${n.container}=${n.ip}`)));
+}
+
+/** `--containers a,b=172.30.0.3`, as listFlag splits it → refs; the IP is optional. */
+export function parseNodeRefs(items: string[]): NodeRef[] {
+    return items.map((item) => {
+        const [container, ip] = item.split("=", 2);
+        return ip ? { container, ip } : { container };
+    });
+}
+
+/**
+ * The shell command that runs the CLI with `args`. `node --import tsx` finds tsx in the project's
+ * node_modules when it runs in the project directory, and keeps this host's checkout path out of
+ * the command (and so out of the state).
+ */
+export function cliCommandLine(args: readonly string[]): string {
+    return ["node", "--import", "tsx", CLI_ENTRY, ...args].join(" ");
+}
