@@ -93,6 +93,20 @@ function featureFields(minor: TalosMinor): readonly string[] {
 /** The top-level fields of the v1alpha1 document that may change without a reboot. */
 const DOCUMENT_FIELDS = ["debug", "cluster"] as const;
 
+/** The v1alpha1 fields (YAML keys) that may change without a reboot at a minor, by where they are. */
+export interface ImmediateFields {
+    /** top-level keys of the v1alpha1 document */
+    document: readonly string[];
+    /** keys of `machine` */
+    machine: readonly string[];
+    /** keys of `machine.features` */
+    features: readonly string[];
+}
+
+export function immediateFields(minor: TalosMinor): ImmediateFields {
+    return { document: DOCUMENT_FIELDS, machine: MACHINE_FIELDS, features: featureFields(minor) };
+}
+
 /** Whether machined at `minor` applies the change from config text `current` to `next` without a reboot. */
 export function checkImmediate(minor: TalosMinor, current: string, next: string): ImmediateCheck {
     const running = v1alpha1Document(current, "the running config");
@@ -117,18 +131,19 @@ export function autoApplyMode(minor: TalosMinor, current: string, next: string):
  * only when both have `machine.features`.
  */
 function maskImmediateFields(minor: TalosMinor, running: Record<string, unknown>, wanted: Record<string, unknown>): Record<string, unknown> {
+    const fields = immediateFields(minor);
     const out: Record<string, unknown> = { ...wanted };
-    for (const key of DOCUMENT_FIELDS) copyField(out, running, key);
+    for (const key of fields.document) copyField(out, running, key);
     const runningMachine = running.machine;
     const wantedMachine = wanted.machine;
     if (!isPlainObject(runningMachine) || !isPlainObject(wantedMachine)) return out;
     const machine: Record<string, unknown> = { ...wantedMachine };
-    for (const key of MACHINE_FIELDS) copyField(machine, runningMachine, key);
+    for (const key of fields.machine) copyField(machine, runningMachine, key);
     const runningFeatures = runningMachine.features;
     const wantedFeatures = wantedMachine.features;
     if (isPlainObject(runningFeatures) && isPlainObject(wantedFeatures)) {
         const features: Record<string, unknown> = { ...wantedFeatures };
-        for (const key of featureFields(minor)) copyField(features, runningFeatures, key);
+        for (const key of fields.features) copyField(features, runningFeatures, key);
         machine.features = features;
     }
     out.machine = machine;
