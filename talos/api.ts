@@ -14,7 +14,7 @@ import type { Socket } from "node:net";
 import * as grpc from "@grpc/grpc-js";
 
 import type { ApplyMode } from "./applymode";
-import { splitConfigDiff } from "./api/configdiff";
+import { splitConfigDiff } from "./api/configtext";
 import { classifyTalosError, TalosApiError } from "./api/errors";
 import {
     APPLY_MODE_NUMBERS,

@@ -11,7 +11,7 @@
 
 import { status as Status } from "@grpc/grpc-js";
 
-import { splitConfigDiff } from "./configdiff";
+import { withoutConfigText } from "./configtext";
 
 /**
  * retryable: try again later; already-done: the goal holds; needs-reboot: the node refused to
@@ -61,8 +61,8 @@ export function classifyTalosError(err: unknown, endpoint: string, what: string)
     if (err instanceof TalosApiError) return err;
     const e = (typeof err === "object" && err !== null ? err : { message: String(err) }) as GrpcFailure;
     const code: Status = typeof e.code === "number" ? e.code : Status.UNKNOWN;
-    // The config diff some apply errors carry is cut off first: it can hold secrets.
-    const details = oneLine(splitConfigDiff(e.details ?? e.message ?? "").text);
+    // The config text some apply errors quote is cut off first: it can hold secrets.
+    const details = oneLine(withoutConfigText(e.details ?? e.message ?? ""));
     const at = `${what} on ${endpoint}`;
 
     switch (code) {

@@ -6,7 +6,7 @@ import { status } from "@grpc/grpc-js";
 import { describe, expect, it } from "vitest";
 
 import { classifyTalosError, parseTalosconfig, withApidPort } from "../../talos/api";
-import { splitConfigDiff } from "../../talos/api/configdiff";
+import { splitConfigDiff, withoutConfigText } from "../../talos/api/configtext";
 import { APPLY_MODE_NUMBERS, applyModeOf, messages } from "../../talos/api/messages";
 import { APPLY_MODES } from "../../talos/applymode";
 import { renderTalosconfig } from "../../talos/clientconfig";
@@ -151,6 +151,14 @@ describe("classifyTalosError", () => {
                 "(this config change can't be applied in immediate mode)",
         );
         expect(e.reason).not.toContain("s3cret");
+    });
+
+    it("never quotes the unknown keys of a refused config (their values may be secrets)", () => {
+        const details = "error decoding document v1alpha1/ (line 1): unknown keys found during decoding:\nmachine:\n    tokn: s3cret\n";
+        expect(withoutConfigText(details)).toBe("error decoding document v1alpha1/ (line 1): unknown keys found during decoding: (not shown: they are config text)");
+        const e = classifyTalosError({ code: status.INVALID_ARGUMENT, details }, at, "ApplyConfiguration to 172.30.0.3");
+        expect(e).toMatchObject({ kind: "fatal", reason: "refused" });
+        expect(e.message).not.toContain("s3cret");
     });
 
     it("keeps the underlying TLS error, without grpc-js' wrapping, in the message", () => {
