@@ -6,8 +6,8 @@
 // ApplyConfiguration adds two answers: a config the node refuses (InvalidArgument with Talos'
 // reason: it does not load or validate), and a change refused in no-reboot or try mode because
 // it needs a reboot. Its FailedPreconditions ("another apply configuration is already in
-// progress", "configuration was already applied and node is rebooting" from v1.12) are
-// retryable like any other.
+// progress", "configuration was already applied and node is rebooting", from v1.12.9 and v1.13.3:
+// talos commit 045146c1d "fix: guard apply config API call") are retryable like any other.
 
 import { status as Status } from "@grpc/grpc-js";
 

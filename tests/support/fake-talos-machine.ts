@@ -23,7 +23,7 @@ export interface FakeMachine {
     alwaysNeedsReboot?: boolean;
     /**
      * fault: ApplyConfiguration answers FailedPrecondition "another apply configuration is
-     * already in progress" this many times first (Talos answers it from v1.12)
+     * already in progress" this many times first (Talos answers it from v1.12.9 and v1.13.3)
      */
     applyInProgress?: number;
     /** fault: after an apply the node goes on reporting the config it had */
