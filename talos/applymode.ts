@@ -76,7 +76,8 @@ function featureFields(minor: TalosMinor): readonly string[] {
     switch (minor) {
         case "1.8":
             return base;
-        // imageCache and nodeAddressSortAlgorithm join at v1.9.0 (talos@v1.9.0, same file).
+        // imageCache and nodeAddressSortAlgorithm join at v1.9.0 (talos@v1.9.0, same file); the
+        // list is then the same at every patch up to v1.13.9 (and at every v1.8 patch before).
         case "1.9":
         case "1.10":
         case "1.11":
