@@ -22,7 +22,8 @@ const RUNS = 3;
 const CALL_TIMEOUT_MS = 10_000;
 
 /** A config whose change (a node label) every minor applies without a reboot. */
-const config = (label: string) => `version: v1alpha1\nmachine:\n    type: worker\n    token: bench.token\n    nodeLabels:\n        run: "${label}"\ncluster:\n    clusterName: bench\n`;
+const config = (label: string) =>
+    `version: v1alpha1\nmachine:\n    type: worker\n    token: bench.token\n    nodeLabels:\n        run: "${label}"\ncluster:\n    clusterName: bench\n`;
 
 const ips = (n: number) => Array.from({ length: n }, (_, i) => `172.30.0.${i + 2}`);
 
@@ -40,7 +41,8 @@ export async function benchApply(): Promise<string[]> {
     const pki = await makeTestPki();
     const nodes: Record<string, FakeNode> = Object.fromEntries(ips(NODES).map((ip) => [ip, { config: config("0") }]));
     const apid = await FakeTalos.start({ osCa: pki.bundle.certs.os, nodes, delayMs: ANSWER_MS });
-    const client = new TalosClient({ endpoint: apid.endpoint, ca: pki.bundle.certs.os.crt, crt: pki.talosAdmin.crt, key: pki.talosAdmin.key });
+    const { crt, key } = pki.talosAdmin;
+    const client = new TalosClient({ endpoint: apid.endpoint, ca: pki.bundle.certs.os.crt, crt, key });
     let run = 0;
     const timed = async (targets: string[]): Promise<number> => {
         const next = config(String(++run));

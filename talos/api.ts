@@ -222,11 +222,18 @@ export class TalosClient implements TalosApi {
         this.checkMetadata(first.metadata, what);
         const mode = applyModeOf(first.mode);
         if (mode === undefined) {
-            throw new TalosApiError("fatal", grpc.status.UNKNOWN, "unknown mode", `${what} on ${this.endpoint}: the node answered with mode ${first.mode}, which this client does not know`);
+            const message = `${what} on ${this.endpoint}: the node answered with mode ${first.mode}, which this client does not know`;
+            throw new TalosApiError("fatal", grpc.status.UNKNOWN, "unknown mode", message);
         }
         const hostname = first.metadata?.hostname ?? "";
         const { text, diff } = splitConfigDiff(first.mode_details);
-        return { node: hostname === "" ? node : hostname, mode, modeDetails: text, ...(diff === undefined ? {} : { diff }), warnings: first.warnings };
+        return {
+            node: hostname === "" ? node : hostname,
+            mode,
+            modeDetails: text,
+            ...(diff === undefined ? {} : { diff }),
+            warnings: first.warnings,
+        };
     }
 
     async machineConfig(timeoutMs: number, node?: string): Promise<string> {
@@ -242,7 +249,8 @@ export class TalosClient implements TalosApi {
         );
         const meta = res.resource?.metadata;
         if (meta !== null && meta !== undefined && (meta.type !== MACHINE_CONFIG_RESOURCE.type || meta.id !== MACHINE_CONFIG_RESOURCE.id)) {
-            throw new TalosApiError("fatal", grpc.status.UNKNOWN, "wrong resource", `${what} on ${this.endpoint}: the reply is resource ${meta.type}/${meta.id}`);
+            const message = `${what} on ${this.endpoint}: the reply is resource ${meta.type}/${meta.id}`;
+            throw new TalosApiError("fatal", grpc.status.UNKNOWN, "wrong resource", message);
         }
         const spec = res.resource?.spec?.proto_spec;
         if (spec === undefined || spec.length === 0) {
@@ -304,7 +312,8 @@ export class TalosClient implements TalosApi {
     private checkMetadata(meta: Metadata | null | undefined, what: string): void {
         if (meta === null || meta === undefined || meta.error === "") return;
         const message = meta.status?.message ?? "";
-        throw classifyTalosError({ code: meta.status?.code ?? grpc.status.UNKNOWN, details: message === "" ? meta.error : message }, this.endpoint, what);
+        const details = message === "" ? meta.error : message;
+        throw classifyTalosError({ code: meta.status?.code ?? grpc.status.UNKNOWN, details }, this.endpoint, what);
     }
 
     private emptyReply(what: string): TalosApiError {
@@ -322,12 +331,17 @@ function applyConfigurationRequest(request: ApplyRequest, what: string, endpoint
     const problems: string[] = [];
     // Callers from plain JavaScript, or a cast, could pass any string: never let it become REBOOT (0).
     const mode: number | undefined = Object.hasOwn(APPLY_MODE_NUMBERS, request.mode) ? APPLY_MODE_NUMBERS[request.mode] : undefined;
-    if (mode === undefined) problems.push(`mode ${JSON.stringify(request.mode)} is not one of ${Object.keys(APPLY_MODE_NUMBERS).join(", ")}`);
+    if (mode === undefined) {
+        problems.push(`mode ${JSON.stringify(request.mode)} is not one of ${Object.keys(APPLY_MODE_NUMBERS).join(", ")}`);
+    }
     if (typeof request.data !== "string" || request.data === "") problems.push("the config is empty");
     const timeout = request.tryModeTimeoutMs;
-    if (timeout !== undefined && (!Number.isInteger(timeout) || timeout <= 0)) problems.push(`tryModeTimeoutMs ${timeout} is not a positive whole number of milliseconds`);
+    if (timeout !== undefined && (!Number.isInteger(timeout) || timeout <= 0)) {
+        problems.push(`tryModeTimeoutMs ${timeout} is not a positive whole number of milliseconds`);
+    }
     if (mode === undefined || problems.length > 0) {
-        throw new TalosApiError("fatal", grpc.status.INVALID_ARGUMENT, "bad request", `${what} on ${endpoint}: not sent: ${problems.join("; ")}`);
+        const message = `${what} on ${endpoint}: not sent: ${problems.join("; ")}`;
+        throw new TalosApiError("fatal", grpc.status.INVALID_ARGUMENT, "bad request", message);
     }
     return {
         data: Buffer.from(request.data, "utf8"),

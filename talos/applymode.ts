@@ -131,7 +131,11 @@ export function autoApplyMode(minor: TalosMinor, current: string, next: string):
  * as machined does: `machine.*` only when both documents have `machine`, `machine.features.*`
  * only when both have `machine.features`.
  */
-function maskImmediateFields(minor: TalosMinor, running: Record<string, unknown>, wanted: Record<string, unknown>): Record<string, unknown> {
+function maskImmediateFields(
+    minor: TalosMinor,
+    running: Record<string, unknown>,
+    wanted: Record<string, unknown>,
+): Record<string, unknown> {
     const fields = immediateFields(minor);
     const out: Record<string, unknown> = { ...wanted };
     for (const key of fields.document) copyField(out, running, key);
