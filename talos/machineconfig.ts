@@ -3,6 +3,7 @@
 // then the user's patches. The sections live in ./config/ (one file each, as Talos' generator).
 
 import { dockerGenerateOptions } from "./config/container";
+import { clusterSubnets, containerModeProblems } from "./config/containermode";
 import { generateDocuments } from "./config/generate";
 import type { MachineRole } from "./config/input";
 import { describeFinding, schemaFindings } from "./config/schema";
@@ -148,6 +149,11 @@ export function machineConfigDocuments(input: MachineConfigInput): unknown[] {
         const fields = unknown.map((f) => f.where).filter((w) => w !== "");
         throw new PatchError(`the patched config does not load in Talos v${contract.minor}: ${reasons}`, fields);
     }
+    const inContainer = containerModeProblems(patched);
+    if (inContainer.length > 0) {
+        const reasons = inContainer.map((p) => p.message).join("; ");
+        throw new PatchError(`the patched config does not boot in a container: ${reasons}`, inContainer.map((p) => p.field));
+    }
     return patched;
 }
 
@@ -193,6 +199,11 @@ export function findPatchError(input: Omit<MachineConfigInput, "secrets">): Patc
         }
         throw e;
     }
+}
+
+/** The pod and service networks the (patched) config gives the cluster, found without the secrets. */
+export function clusterNetworks(input: Omit<MachineConfigInput, "secrets">): { pods: string[]; services: string[] } {
+    return clusterSubnets(machineConfigDocuments({ ...input, secrets: PLACEHOLDER_SECRETS }));
 }
 
 /** The config as YAML text; several documents (separated by ---) from v1.12 on. Deterministic. */

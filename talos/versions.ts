@@ -31,6 +31,13 @@ export interface VersionContract {
     latestRelease: string;
     /** Kubernetes versions this Talos minor supports: default "X.Y.Z", min and max "X.Y" (inclusive). */
     kubernetes: { default: string; min: string; max: string };
+    /**
+     * Which running Talos a node may move to this minor from ("X.Y"): at least `from`, and below
+     * `downgradeBelow` (so one minor back is a downgrade Talos allows). talos@TAG:
+     * pkg/machinery/compatibility/talosNN/talosNN.go MinimumHostUpgradeVersion and
+     * MaximumHostDowngradeVersion, applied by `(*TalosVersion).UpgradeableFrom`.
+     */
+    upgrade: { from: string; downgradeBelow: string };
     /** What Talos' own generator writes for this contract (talos@TAG:pkg/machinery/config/generate/). */
     config: {
         /**
@@ -116,7 +123,7 @@ export function versionContract(talosVersion: string): VersionContract | undefin
 
 /** The contract of a supported minor. */
 export function contractFor(minor: TalosMinor): VersionContract {
-    const { referenceVersion, latestRelease, kubernetes } = releaseFacts(minor);
+    const { referenceVersion, latestRelease, kubernetes, upgrade } = releaseFacts(minor);
     // contract.go: `Greater(TalosVersion1_11)` is true from v1.12 on.
     const after1_11 = minorNumber(minor) > 11;
     const after1_12 = minorNumber(minor) > 12;
@@ -125,6 +132,7 @@ export function contractFor(minor: TalosMinor): VersionContract {
         referenceVersion,
         latestRelease,
         kubernetes,
+        upgrade,
         config: {
             writeRbacAndApidKeyUsageFlags: !after1_11,
             stableHostname: after1_11 ? "hostnameConfigDocument" : "feature",
@@ -150,43 +158,49 @@ export function contractFor(minor: TalosMinor): VersionContract {
  * The latest releases are siderolabs/talos' tags as of v1.13.9 (2026-08-19), whose patch numbers
  * run from .0 without a gap; a newer patch needs its line here before the config accepts it.
  */
-function releaseFacts(minor: TalosMinor): Pick<VersionContract, "referenceVersion" | "latestRelease" | "kubernetes"> {
+function releaseFacts(minor: TalosMinor): Pick<VersionContract, "referenceVersion" | "latestRelease" | "kubernetes" | "upgrade"> {
     switch (minor) {
         case "1.8":
             return {
                 referenceVersion: "v1.8.3",
                 latestRelease: "v1.8.4",
                 kubernetes: { default: "1.31.2", min: "1.26", max: "1.31" },
+                upgrade: { from: "1.5", downgradeBelow: "1.10" },
             };
         case "1.9":
             return {
                 referenceVersion: "v1.9.6",
                 latestRelease: "v1.9.6",
                 kubernetes: { default: "1.32.4", min: "1.27", max: "1.32" },
+                upgrade: { from: "1.8", downgradeBelow: "1.11" },
             };
         case "1.10":
             return {
                 referenceVersion: "v1.10.9",
                 latestRelease: "v1.10.9",
                 kubernetes: { default: "1.33.6", min: "1.28", max: "1.33" },
+                upgrade: { from: "1.8", downgradeBelow: "1.12" },
             };
         case "1.11":
             return {
                 referenceVersion: "v1.11.6",
                 latestRelease: "v1.11.6",
                 kubernetes: { default: "1.34.1", min: "1.29", max: "1.34" },
+                upgrade: { from: "1.9", downgradeBelow: "1.13" },
             };
         case "1.12":
             return {
                 referenceVersion: "v1.12.11",
                 latestRelease: "v1.12.11",
                 kubernetes: { default: "1.35.4", min: "1.30", max: "1.35" },
+                upgrade: { from: "1.10", downgradeBelow: "1.14" },
             };
         case "1.13":
             return {
                 referenceVersion: "v1.13.9",
                 latestRelease: "v1.13.9",
                 kubernetes: { default: "1.36.3", min: "1.31", max: "1.36" },
+                upgrade: { from: "1.11", downgradeBelow: "1.15" },
             };
         default: {
             const unreachable: never = minor;

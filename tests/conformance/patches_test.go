@@ -14,7 +14,8 @@ import (
 
 // applyTalos applies patch texts to a config as `talosctl cluster create --config-patch` does
 // (talos@v1.8.3:pkg/machinery/config/bundle/bundle.go ApplyPatches): configpatcher.LoadPatches,
-// configpatcher.Apply in order, then the result must load as a config (patched.Config()).
+// configpatcher.Apply in order, then the result must load as a config (patched.Config()) and
+// validate in container mode.
 func applyTalos(base []byte, texts []string) ([]byte, error) {
 	cfg, err := configloader.NewFromBytes(base)
 	if err != nil {
@@ -31,8 +32,15 @@ func applyTalos(base []byte, texts []string) ([]byte, error) {
 		return nil, err
 	}
 
-	if _, err := out.Config(); err != nil {
+	patched, err := out.Config()
+	if err != nil {
 		return nil, fmt.Errorf("the patched config does not load: %w", err)
+	}
+
+	// What machined then does with it at boot under PLATFORM=container: a config that fails here
+	// never runs, so ours must refuse the patch up front.
+	if _, err := patched.Validate(containerMode{}); err != nil {
+		return nil, fmt.Errorf("the patched config does not validate in container mode: %w", err)
 	}
 
 	data, err := out.Bytes()

@@ -1,9 +1,10 @@
 // Writes the conformance fixtures: for every supported Talos minor, what our TypeScript Talos layer
 // renders (secrets.yaml, controlplane.yaml, worker.yaml, talosconfig, kubeconfig), the inputs it
 // was given (options.json, for the Go side to give Talos' generator the same), each case of
-// patch-cases.yaml applied by ours (patches.json), and our immediate-apply verdicts on changes of
-// the control plane config (applymode.json, from applymode-cases.ts). The Go suite then checks
-// them with Talos' own machinery. Run by run.sh: `npx tsx tests/conformance/write-fixtures.ts [OUT_DIR] [MINOR...]`.
+// patch-cases.yaml applied by ours (patches.json), what the preview shows of each config
+// (*.view.json), our version-change verdicts (upgrades.json) and our immediate-apply verdicts on
+// changes of the control plane config (applymode.json, from applymode-cases.ts). The Go suite then
+// checks them with Talos' own machinery. Run by run.sh: `npx tsx tests/conformance/write-fixtures.ts [OUT_DIR] [MINOR...]`.
 
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
@@ -12,6 +13,8 @@ import { parse } from "yaml";
 
 import { renderKubeconfig, renderTalosconfig } from "../../talos/clientconfig";
 import { DEFAULT_STORAGE_PATH, machineConfigDocuments, renderMachineConfig, type MachineConfigInput, type MachineRole } from "../../talos/machineconfig";
+import { configView } from "../../talos/configview";
+import { talosChangeProblem } from "../../talos/upgrades";
 import { parsePatch } from "../../talos/patches";
 import { renderSecretsYaml } from "../../talos/secretsfile";
 import { TALOS_MINORS, contractFor, type TalosMinor } from "../../talos/versions";
@@ -91,10 +94,17 @@ async function main(): Promise<void> {
             registryMirrors: REGISTRY_MIRRORS,
         };
 
+        const configs = {
+            controlplane: renderMachineConfig({ ...base, role: "controlplane" }),
+            worker: renderMachineConfig({ ...base, role: "worker" }),
+        };
         const files: Record<string, string> = {
             "secrets.yaml": renderSecretsYaml(secrets),
-            "controlplane.yaml": renderMachineConfig({ ...base, role: "controlplane" }),
-            "worker.yaml": renderMachineConfig({ ...base, role: "worker" }),
+            "controlplane.yaml": configs.controlplane,
+            "worker.yaml": configs.worker,
+            // What `pulumi preview --diff` shows of each role's config.
+            "controlplane.view.json": JSON.stringify(configView(configs.controlplane, secrets), null, 2) + "\n",
+            "worker.view.json": JSON.stringify(configView(configs.worker, secrets), null, 2) + "\n",
             talosconfig: renderTalosconfig({
                 contextName: CLUSTER_NAME,
                 endpoints: TALOS_API_ENDPOINTS,
@@ -127,6 +137,12 @@ async function main(): Promise<void> {
         // Our immediate-apply verdicts on changes of the control plane config (applymode-cases.ts).
         const documents = machineConfigDocuments({ ...base, role: "controlplane" }) as Record<string, unknown>[];
         files["applymode.json"] = JSON.stringify(immediateFixture(minor, documents), null, 2) + "\n";
+
+        // Our version-change rule for every pair of releases we know, for machinery to judge.
+        const releases = TALOS_MINORS.flatMap((m) => [contractFor(m).referenceVersion, contractFor(m).latestRelease]);
+        const upgrades = [...new Set(releases)].flatMap((from) => [...new Set(releases)].map((to) =>
+            ({ from, to, allowed: talosChangeProblem(from, to) === undefined })));
+        files["upgrades.json"] = JSON.stringify(upgrades, null, 2) + "\n";
 
         files["options.json"] =
             JSON.stringify(

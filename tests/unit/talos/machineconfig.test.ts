@@ -4,6 +4,7 @@ import { parseAllDocuments } from "yaml";
 import {
     MachineConfigError,
     checkMachineConfig,
+    clusterNetworks,
     machineConfigDocuments,
     renderMachineConfig,
     validateMachineConfigInput,
@@ -325,5 +326,41 @@ describe("input validation", () => {
         expect(validateMachineConfigInput({ ...input("1.8", "worker"), storagePath: path })).toEqual([
             `storagePath: "${path}" is not ${STORAGE_PATH_RULE}`,
         ]);
+    });
+});
+
+describe("the patched config in a container", () => {
+    const hostDNS = (fields: Record<string, boolean>) => parsePatch(`machine:\n  features:\n    hostDNS:\n${
+        Object.entries(fields).map(([k, v]) => `      ${k}: ${v}\n`).join("")}`);
+
+    it.each(TALOS_MINORS)("v%s: a patch that stops hostDNS forwarding kube-dns is refused with Talos' message", (minor) => {
+        let error: unknown;
+        try {
+            machineConfigDocuments(input(minor, "worker", { patches: [hostDNS({ forwardKubeDNSToHost: false })] }));
+        } catch (err) {
+            error = err;
+        }
+        expect(error).toBeInstanceOf(PatchError);
+        expect((error as PatchError).message).toBe("the patched config does not boot in a container: feature HostDNS " +
+            "should forward kube-dns to host in container mode (.machine.features.hostDNS.forwardKubeDNSToHost)");
+        expect((error as PatchError).fields).toEqual(["machine.features.hostDNS.forwardKubeDNSToHost"]);
+    });
+
+    it("turning hostDNS off breaks both rules, each named", () => {
+        expect(checkMachineConfig({ ...input("1.13", "controlplane", { patches: [hostDNS({ enabled: false })] }) }))
+            .toEqual(["patches: the patched config does not boot in a container: feature HostDNS should be enabled " +
+                "in container mode (.machine.features.hostDNS.enabled)"]);
+    });
+
+    it("a patch that keeps hostDNS as it is passes", () => {
+        expect(checkMachineConfig(input("1.8", "worker", { patches: [hostDNS({ enabled: true, forwardKubeDNSToHost: true })] })))
+            .toEqual([]);
+    });
+
+    it("the pod and service networks: Talos' defaults, or what a patch sets", () => {
+        expect(clusterNetworks(input("1.8", "worker"))).toEqual({ pods: ["10.244.0.0/16"], services: ["10.96.0.0/12"] });
+        const patched = parsePatch("cluster:\n  network:\n    podSubnets: [10.32.0.0/16]\n    serviceSubnets: [10.33.0.0/16]\n");
+        expect(clusterNetworks(input("1.13", "controlplane", { patches: [patched] })))
+            .toEqual({ pods: ["10.32.0.0/16"], services: ["10.33.0.0/16"] });
     });
 });

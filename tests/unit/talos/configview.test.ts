@@ -1,0 +1,83 @@
+import { beforeAll, describe, expect, it } from "vitest";
+
+import { configView } from "../../../talos/configview";
+import { renderMachineConfig, type MachineConfigInput, type MachineRole } from "../../../talos/machineconfig";
+import { parsePatch } from "../../../talos/patches";
+import type { SecretsBundle } from "../../../talos/secretsbundle";
+import { contractFor, TALOS_MINORS, type TalosMinor } from "../../../talos/versions";
+import { makeSecretsBundle } from "../../support/pki";
+
+let secrets: SecretsBundle;
+let other: SecretsBundle;
+
+beforeAll(async () => {
+    [secrets, other] = await Promise.all([makeSecretsBundle({ rsaBits: 2048 }), makeSecretsBundle({ rsaBits: 2048 })]);
+});
+
+function input(minor: TalosMinor, role: MachineRole, extra: Partial<MachineConfigInput> = {}): MachineConfigInput {
+    const contract = contractFor(minor);
+    return {
+        role, clusterName: "talos", controlPlaneEndpoint: "https://172.30.0.2:6443", talosVersion: contract.referenceVersion,
+        kubernetesVersion: contract.kubernetes.default, secrets, ...extra,
+    };
+}
+
+/** Every secret of the bundle in every form a config or a PEM carries it. */
+function forms(bundle: SecretsBundle): string[] {
+    const values = [
+        bundle.cluster.id, bundle.cluster.secret, bundle.secrets.bootstrapToken, bundle.secrets.secretboxEncryptionSecret,
+        bundle.trustdInfo.token, bundle.certs.etcd.key, bundle.certs.k8s.key, bundle.certs.k8sAggregator.key,
+        bundle.certs.k8sServiceAccount.key, bundle.certs.os.key,
+    ];
+    // The PEM bodies' lines too: a key would leak by any one of them.
+    const lines = values.flatMap((v) => v.split("\n").filter((l) => l.length >= 16 && !l.startsWith("-----")));
+    return [...values, ...values.map((v) => Buffer.from(v).toString("base64")), ...lines];
+}
+
+describe("configView", () => {
+    it.each(TALOS_MINORS.flatMap((m) => [[m, "controlplane"], [m, "worker"]] as const))(
+        "v%s %s: no secret of the bundle in any form, and every field is listed", (minor, role) => {
+            const yaml = renderMachineConfig(input(minor, role));
+            const view = configView(yaml, secrets);
+            const text = JSON.stringify(view);
+            for (const secret of forms(secrets)) expect(text.includes(secret)).toBe(false);
+            expect(view["machine.token"]).toMatch(/^\(secret [0-9a-f]{12}\)$/);
+            expect(view["machine.ca.crt"]).toMatch(/^\(certificate [0-9a-f]{12}\)$/);
+            expect(view["machine.type"]).toBe(role);
+            expect(view["cluster.network.podSubnets[0]"]).toBe("10.244.0.0/16");
+        });
+
+    it("a patch shows as the fields it changes, and nothing else", () => {
+        const before = configView(renderMachineConfig(input("1.8", "worker")), secrets);
+        const after = configView(renderMachineConfig(input("1.8", "worker", {
+            patches: [parsePatch("machine:\n  sysctls:\n    vm.max_map_count: \"262144\"\n")],
+        })), secrets);
+        const changed = Object.keys({ ...before, ...after }).filter((k) => before[k] !== after[k]);
+        expect(changed).toEqual(['machine.sysctls["vm.max_map_count"]']);
+        expect(after['machine.sysctls["vm.max_map_count"]']).toBe("262144");
+    });
+
+    it("v1.13: a typed document's fields are under its kind", () => {
+        const view = configView(renderMachineConfig(input("1.13", "worker")), secrets);
+        expect(view["HostnameConfig.auto"]).toBe("stable");
+    });
+
+    it("a new secret shows as a changed fingerprint, never as the value", () => {
+        const mine = configView(renderMachineConfig(input("1.8", "controlplane")), secrets);
+        const theirs = configView(renderMachineConfig(input("1.8", "controlplane", { secrets: other })), other);
+        expect(theirs["cluster.secret"]).not.toBe(mine["cluster.secret"]);
+        for (const secret of forms(other)) expect(JSON.stringify(theirs).includes(secret)).toBe(false);
+    });
+
+    it("credentials a patch adds are hidden; a password is not guessable from its fingerprint without the bundle", () => {
+        const patch = parsePatch("machine:\n  registries:\n    config:\n      registry.example.test:\n        auth:\n" +
+            "          username: robot\n          password: hunter2\n");
+        const view = configView(renderMachineConfig(input("1.8", "worker", { patches: [patch] })), secrets);
+        const path = 'machine.registries.config["registry.example.test"].auth.password';
+        expect(view[path]).toMatch(/^\(secret [0-9a-f]{12}\)$/);
+        expect(JSON.stringify(view)).not.toContain("hunter2");
+        expect(view['machine.registries.config["registry.example.test"].auth.username']).toBe("robot");
+        const elsewhere = configView(renderMachineConfig(input("1.8", "worker", { patches: [patch], secrets: other })), other);
+        expect(elsewhere[path]).not.toBe(view[path]);
+    });
+});
