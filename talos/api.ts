@@ -1,18 +1,38 @@
 // A Talos API client: gRPC over mutual TLS to apid (talos@v1.8.3:api/machine/machine.proto
-// MachineService), with the talosconfig's OS CA, client certificate and key. Only the calls the
-// CLI needs. Talking to one node directly, as we do through the host-mapped port, needs no
-// `nodes` metadata: apid answers for itself (talos@v1.8.3:internal/app/apid/pkg/director/director.go `Director`: no
-// `node`/`nodes` metadata → the local backend).
+// MachineService, and the COSI State service machined serves resources with), with the
+// talosconfig's OS CA, client certificate and key. Only the calls the CLI needs. Talking to one
+// node directly, as we do through the host-mapped port, needs no metadata: apid answers for
+// itself. Another node is reached through the endpoint's apid, as talosctl does with `-n`
+// (talos@v1.8.3:internal/app/apid/pkg/director/director.go `Director`: no `node`/`nodes`
+// metadata → the local backend; `nodes` → one-to-many, each node's failure reported in its reply
+// message; `node` → one-to-one, a failure is the call's status). COSI methods refuse `nodes`
+// ("one-2-many proxying is not supported for COSI methods" to v1.12; "… for method <path>" from
+// v1.13), so they go with `node`, as talosctl's `get` does (pkg/machinery/client/context.go `WithNode`).
 
 import type { Socket } from "node:net";
 
 import * as grpc from "@grpc/grpc-js";
 
+import type { ApplyMode } from "./applymode";
+import { splitConfigDiff } from "./api/configtext";
 import { classifyTalosError, TalosApiError } from "./api/errors";
-import { messages, METHODS, type Codec, type Metadata, type ServiceInfo, type VersionMessage } from "./api/messages";
+import {
+    APPLY_MODE_NUMBERS,
+    applyModeOf,
+    MACHINE_CONFIG_RESOURCE,
+    messages,
+    METHODS,
+    type ApplyConfigurationRequest,
+    type Codec,
+    type Duration,
+    type Metadata,
+    type ServiceInfo,
+    type VersionMessage,
+} from "./api/messages";
 import type { TalosContext } from "./api/talosconfig";
 import { fromTalosEd25519Pem } from "./pem";
 
+export type { ApplyMode } from "./applymode";
 export { classifyTalosError, TalosApiError, type TalosErrorKind } from "./api/errors";
 export type { ServiceInfo, VersionInfo, VersionMessage } from "./api/messages";
 export { parseTalosconfig, TalosconfigError, withApidPort, type TalosContext } from "./api/talosconfig";
@@ -29,6 +49,41 @@ export interface TalosEndpoint {
     key: string;
 }
 
+/** What `applyConfiguration` sends (talosctl apply-config's flags). */
+export interface ApplyRequest {
+    /** the whole config text, every document, as the node is to run it: a secret */
+    data: string;
+    mode: ApplyMode;
+    /** the node checks the config and answers what it would do and the diff, changing nothing */
+    dryRun: boolean;
+    /** try mode: the node goes back to its previous config after this long (Talos' default: 1 min) */
+    tryModeTimeoutMs?: number;
+}
+
+/** One node's answer to ApplyConfiguration. */
+export interface ApplyResult {
+    /** the node as apid names it in the reply: the address it was sent to */
+    node: string;
+    /**
+     * The mode the node chose ("States which mode was actually chosen."): auto becomes no-reboot
+     * or reboot; at a dry run, the mode it would use.
+     */
+    mode: ApplyMode;
+    /**
+     * Talos' summary, safe to print: "Applied configuration without a reboot", "Applied
+     * configuration with a reboot", the dry-run summary ("No changes." included), without any diff.
+     */
+    modeDetails: string;
+    /**
+     * The config diff Talos sent with it, as it printed it: a dry run's whole diff ("" for no
+     * changes); for an auto apply that reboots, the v1alpha1 fields that forced the reboot.
+     * Absent when there was none. It shows config lines: secrets. Never print it unredacted.
+     */
+    diff?: string;
+    /** Talos' validation warnings (none at a dry run) */
+    warnings: string[];
+}
+
 /** What the CLI needs from a Talos API: small, so tests and benches can stand in for it. */
 export interface TalosApi {
     readonly endpoint: string;
@@ -41,8 +96,24 @@ export interface TalosApi {
     bootstrap(timeoutMs: number): Promise<void>;
     /** The endpoint's services, or with `node` that node's (as `version`). */
     serviceList(timeoutMs: number, node?: string): Promise<ServiceInfo[]>;
+    /**
+     * `talosctl apply-config -n <node>`: the config to `node` (an IP on the cluster network)
+     * through the endpoint's apid. Rejects with a TalosApiError: kind fatal and reason "refused"
+     * with Talos' reason for a config the node does not load or validate; kind needs-reboot for a
+     * change no-reboot or try mode cannot make; retryable while another apply is in progress, the
+     * node is rebooting, or it cannot be reached. Messages never hold the config or its diff.
+     */
+    applyConfiguration(timeoutMs: number, node: string, request: ApplyRequest): Promise<ApplyResult>;
+    /**
+     * The config `node` runs (`talosctl get machineconfig -n <node>`), as it was submitted to it,
+     * every document: a secret. Without `node`, the endpoint's own.
+     */
+    machineConfig(timeoutMs: number, node?: string): Promise<string>;
     close(): void;
 }
+
+/** How apid is to route a call: to itself, or to other nodes (see the header). */
+type Route = { nodes: string } | { node: string } | undefined;
 
 type SecureConnector = ReturnType<grpc.ChannelCredentials["_createSecureConnector"]>;
 
@@ -114,7 +185,7 @@ export class TalosClient implements TalosApi {
     }
 
     async version(timeoutMs: number, node?: string): Promise<VersionMessage> {
-        const res = await this.unary(METHODS.version, "Version", messages.empty, messages.versionResponse, {}, timeoutMs, node);
+        const res = await this.unary(METHODS.version, "Version", messages.empty, messages.versionResponse, {}, timeoutMs, nodesRoute(node));
         const first = res.messages[0];
         if (first === undefined) throw this.emptyReply("Version");
         this.checkMetadata(first.metadata, "Version");
@@ -122,28 +193,80 @@ export class TalosClient implements TalosApi {
     }
 
     async bootstrap(timeoutMs: number): Promise<void> {
-        const res = await this.unary(METHODS.bootstrap, "Bootstrap", messages.bootstrapRequest, messages.bootstrapResponse, {}, timeoutMs);
+        const res = await this.unary(METHODS.bootstrap, "Bootstrap", messages.bootstrapRequest, messages.bootstrapResponse, {}, timeoutMs, undefined);
         for (const m of res.messages) this.checkMetadata(m.metadata, "Bootstrap");
     }
 
     async serviceList(timeoutMs: number, node?: string): Promise<ServiceInfo[]> {
-        const res = await this.unary(METHODS.serviceList, "ServiceList", messages.empty, messages.serviceListResponse, {}, timeoutMs, node);
+        const res = await this.unary(METHODS.serviceList, "ServiceList", messages.empty, messages.serviceListResponse, {}, timeoutMs, nodesRoute(node));
         const first = res.messages[0];
         if (first === undefined) throw this.emptyReply("ServiceList");
         this.checkMetadata(first.metadata, "ServiceList");
         return first.services;
     }
 
+    async applyConfiguration(timeoutMs: number, node: string, request: ApplyRequest): Promise<ApplyResult> {
+        const what = `ApplyConfiguration to ${node}`;
+        const arg = applyConfigurationRequest(request, what, this.endpoint);
+        const res = await this.unary(
+            METHODS.applyConfiguration,
+            what,
+            messages.applyConfigurationRequest,
+            messages.applyConfigurationResponse,
+            arg,
+            timeoutMs,
+            { nodes: node },
+        );
+        const first = res.messages[0];
+        if (first === undefined) throw this.emptyReply(what);
+        this.checkMetadata(first.metadata, what);
+        const mode = applyModeOf(first.mode);
+        if (mode === undefined) {
+            const message = `${what} on ${this.endpoint}: the node answered with mode ${first.mode}, which this client does not know`;
+            throw new TalosApiError("fatal", grpc.status.UNKNOWN, "unknown mode", message);
+        }
+        const hostname = first.metadata?.hostname ?? "";
+        const { text, diff } = splitConfigDiff(first.mode_details);
+        return {
+            node: hostname === "" ? node : hostname,
+            mode,
+            modeDetails: text,
+            ...(diff === undefined ? {} : { diff }),
+            warnings: first.warnings,
+        };
+    }
+
+    async machineConfig(timeoutMs: number, node?: string): Promise<string> {
+        const what = node === undefined ? "reading the machine config" : `reading the machine config of ${node}`;
+        const res = await this.unary(
+            METHODS.cosiGet,
+            what,
+            messages.cosiGetRequest,
+            messages.cosiGetResponse,
+            { ...MACHINE_CONFIG_RESOURCE, options: {} },
+            timeoutMs,
+            node === undefined ? undefined : { node },
+        );
+        const meta = res.resource?.metadata;
+        if (meta !== null && meta !== undefined && (meta.type !== MACHINE_CONFIG_RESOURCE.type || meta.id !== MACHINE_CONFIG_RESOURCE.id)) {
+            const message = `${what} on ${this.endpoint}: the reply is resource ${meta.type}/${meta.id}`;
+            throw new TalosApiError("fatal", grpc.status.UNKNOWN, "wrong resource", message);
+        }
+        const spec = res.resource?.spec?.proto_spec;
+        if (spec === undefined || spec.length === 0) {
+            throw new TalosApiError("fatal", grpc.status.UNKNOWN, "no spec", `${what} on ${this.endpoint}: the reply has no resource spec`);
+        }
+        return Buffer.from(messages.machineConfigSpec.deserialize(Buffer.from(spec)).yaml_marshalled).toString("utf8");
+    }
+
     close(): void {
         this.client.close();
     }
 
-    private unary<Req, Res>(path: string, what: string, req: Codec<Req>, res: Codec<Res>, arg: Req, timeoutMs: number, node?: string): Promise<Res> {
+    private unary<Req, Res>(path: string, what: string, req: Codec<Req>, res: Codec<Res>, arg: Req, timeoutMs: number, route: Route): Promise<Res> {
         const metadata = new grpc.Metadata();
-        // `nodes` (one-to-many) rather than `node`: apid then reports the node's failure in the
-        // reply's metadata with its hostname, which checkMetadata turns into a classified error
-        // (talos@v1.8.3:internal/app/apid/pkg/director/director.go).
-        if (node !== undefined) metadata.set("nodes", node);
+        if (route !== undefined && "nodes" in route) metadata.set("nodes", route.nodes);
+        if (route !== undefined && "node" in route) metadata.set("node", route.node);
         return new Promise((resolve, reject) => {
             this.client.makeUnaryRequest(
                 path,
@@ -180,13 +303,54 @@ export class TalosClient implements TalosApi {
         });
     }
 
-    /** apid reports a proxied node's failure in the message metadata, not as the call's status. */
+    /**
+     * apid reports a proxied node's failure in the message metadata, not as the call's status:
+     * `error` is the error's text ("rpc error: code = … desc = <message>"), `status` the status
+     * itself (talos@v1.8.3:internal/app/apid/pkg/backend/apid.go `BuildError`). The status'
+     * message is Talos' own words, so it is read first.
+     */
     private checkMetadata(meta: Metadata | null | undefined, what: string): void {
         if (meta === null || meta === undefined || meta.error === "") return;
-        throw classifyTalosError({ code: meta.status?.code ?? grpc.status.UNKNOWN, details: meta.error }, this.endpoint, what);
+        const message = meta.status?.message ?? "";
+        const details = message === "" ? meta.error : message;
+        throw classifyTalosError({ code: meta.status?.code ?? grpc.status.UNKNOWN, details }, this.endpoint, what);
     }
 
     private emptyReply(what: string): TalosApiError {
         return new TalosApiError("retryable", grpc.status.UNKNOWN, "empty reply", `${what} on ${this.endpoint}: the reply has no messages`);
     }
+}
+
+/** `nodes` metadata for a call to another node (one-to-many; see the header), none for the endpoint itself. */
+function nodesRoute(node: string | undefined): Route {
+    return node === undefined ? undefined : { nodes: node };
+}
+
+/** The request, with the mode's wire number from the one table; refuses what the table lacks. */
+function applyConfigurationRequest(request: ApplyRequest, what: string, endpoint: string): ApplyConfigurationRequest {
+    const problems: string[] = [];
+    // Callers from plain JavaScript, or a cast, could pass any string: never let it become REBOOT (0).
+    const mode: number | undefined = Object.hasOwn(APPLY_MODE_NUMBERS, request.mode) ? APPLY_MODE_NUMBERS[request.mode] : undefined;
+    if (mode === undefined) {
+        problems.push(`mode ${JSON.stringify(request.mode)} is not one of ${Object.keys(APPLY_MODE_NUMBERS).join(", ")}`);
+    }
+    if (typeof request.data !== "string" || request.data === "") problems.push("the config is empty");
+    const timeout = request.tryModeTimeoutMs;
+    if (timeout !== undefined && (!Number.isInteger(timeout) || timeout <= 0)) {
+        problems.push(`tryModeTimeoutMs ${timeout} is not a positive whole number of milliseconds`);
+    }
+    if (mode === undefined || problems.length > 0) {
+        const message = `${what} on ${endpoint}: not sent: ${problems.join("; ")}`;
+        throw new TalosApiError("fatal", grpc.status.INVALID_ARGUMENT, "bad request", message);
+    }
+    return {
+        data: Buffer.from(request.data, "utf8"),
+        mode,
+        dry_run: request.dryRun,
+        ...(timeout === undefined ? {} : { try_mode_timeout: durationOf(timeout) }),
+    };
+}
+
+function durationOf(ms: number): Duration {
+    return { seconds: Math.floor(ms / 1000), nanos: (ms % 1000) * 1_000_000 };
 }

@@ -3,10 +3,21 @@
 // DeadlineExceeded, "connection refused", "error reading from server: EOF") plus the Unavailable
 // that grpc-js reports for a port that is not listening yet or a connection reset while apid
 // restarts. TLS and RBAC failures never heal by waiting, so they stop at once with advice.
+// ApplyConfiguration adds two answers: a config the node refuses (InvalidArgument with Talos'
+// reason: it does not load or validate), and a change refused in no-reboot or try mode because
+// it needs a reboot. Its FailedPreconditions ("another apply configuration is already in
+// progress", "configuration was already applied and node is rebooting", from v1.12.9 and v1.13.3:
+// talos commit 045146c1d "fix: guard apply config API call") are retryable like any other.
 
 import { status as Status } from "@grpc/grpc-js";
 
-export type TalosErrorKind = "retryable" | "already-done" | "fatal";
+import { withoutConfigText } from "./configtext";
+
+/**
+ * retryable: try again later; already-done: the goal holds; needs-reboot: the node refused to
+ * apply a change without a reboot (ask again in a mode that reboots); fatal: stop.
+ */
+export type TalosErrorKind = "retryable" | "already-done" | "needs-reboot" | "fatal";
 
 /** A classified Talos API failure. `message` is safe to print: it holds no key material. */
 export class TalosApiError extends Error {
@@ -38,6 +49,8 @@ const TLS_FAILURE =
     /certificate|self[- ]signed|unable to (verify|get local issuer)|alert (unknown ca|bad certificate|certificate required|decrypt error|handshake failure|access denied)|ERR_TLS_|CERT_|wrong version number|key values mismatch|handshake/i;
 
 const REFUSED = /ECONNREFUSED|connection refused/i;
+// machined's CanApplyImmediate error (talos@v1.8.3 … v1.13.9:internal/app/machined/pkg/runtime/v1alpha1/v1alpha1_runtime.go).
+const NEEDS_REBOOT = /this config change can't be applied in immediate mode/;
 const RESET = /ECONNRESET|EPIPE|socket hang up|\bEOF\b|Connection dropped|Connection closed|other side closed|GOAWAY|RST_STREAM/i;
 
 /**
@@ -48,10 +61,21 @@ export function classifyTalosError(err: unknown, endpoint: string, what: string)
     if (err instanceof TalosApiError) return err;
     const e = (typeof err === "object" && err !== null ? err : { message: String(err) }) as GrpcFailure;
     const code: Status = typeof e.code === "number" ? e.code : Status.UNKNOWN;
-    const details = oneLine(e.details ?? e.message ?? "");
+    // The config text some apply errors quote is cut off first: it can hold secrets.
+    const details = oneLine(withoutConfigText(e.details ?? e.message ?? ""));
     const at = `${what} on ${endpoint}`;
 
     switch (code) {
+        case Status.INVALID_ARGUMENT:
+            if (NEEDS_REBOOT.test(details)) {
+                return new TalosApiError(
+                    "needs-reboot",
+                    code,
+                    "needs a reboot",
+                    `${at} was refused: the change touches fields the node applies only when it boots (${details})`,
+                );
+            }
+            return new TalosApiError("fatal", code, "refused", `${at} was refused: ${details}`);
         case Status.ALREADY_EXISTS:
             return new TalosApiError("already-done", code, details, `${at}: already done (${details})`);
         case Status.FAILED_PRECONDITION:

@@ -31,7 +31,8 @@ const KUBECONFIG = renderKubeconfig({ clusterName: "talos", server: "https://127
 const VERSION: VersionMessage = { metadata: null, version: { tag: "v1.8.3", sha: "", built: "", go_version: "", os: "linux", arch: "amd64" }, platform: null, features: null };
 
 function talos(over: Partial<TalosApi> = {}): TalosApi {
-    return { endpoint: "127.0.0.1:50000", version: async () => VERSION, bootstrap: async () => {}, serviceList: async () => [], close() {}, ...over };
+    const unused = () => Promise.reject(new Error("not used by these commands"));
+    return { endpoint: "127.0.0.1:50000", version: async () => VERSION, bootstrap: async () => {}, serviceList: async () => [], applyConfiguration: unused, machineConfig: unused, close() {}, ...over };
 }
 
 function kube(get: (path: string) => Promise<KubeResponse>): KubeApi {

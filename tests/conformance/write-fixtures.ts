@@ -1,8 +1,10 @@
 // Writes the conformance fixtures: for every supported Talos minor, what our TypeScript Talos layer
 // renders (secrets.yaml, controlplane.yaml, worker.yaml, talosconfig, kubeconfig), the inputs it
-// was given (options.json, for the Go side to give Talos' generator the same), and each case of
-// patch-cases.yaml applied by ours (patches.json). The Go suite then checks them with Talos' own
-// machinery. Run by run.sh: `npx tsx tests/conformance/write-fixtures.ts [OUT_DIR] [MINOR...]`.
+// was given (options.json, for the Go side to give Talos' generator the same), each case of
+// patch-cases.yaml applied by ours (patches.json), what the preview shows of each config
+// (*.view.json), our version-change verdicts (upgrades.json) and our immediate-apply verdicts on
+// changes of the control plane config (applymode.json, from applymode-cases.ts). The Go suite then
+// checks them with Talos' own machinery. Run by run.sh: `npx tsx tests/conformance/write-fixtures.ts [OUT_DIR] [MINOR...]`.
 
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
@@ -10,13 +12,14 @@ import { join, resolve } from "node:path";
 import { parse } from "yaml";
 
 import { renderKubeconfig, renderTalosconfig } from "../../talos/clientconfig";
-import { DEFAULT_STORAGE_PATH, renderMachineConfig, type MachineConfigInput, type MachineRole } from "../../talos/machineconfig";
+import { DEFAULT_STORAGE_PATH, machineConfigDocuments, renderMachineConfig, type MachineConfigInput, type MachineRole } from "../../talos/machineconfig";
 import { configView } from "../../talos/configview";
 import { talosChangeProblem } from "../../talos/upgrades";
 import { parsePatch } from "../../talos/patches";
 import { renderSecretsYaml } from "../../talos/secretsfile";
 import { TALOS_MINORS, contractFor, type TalosMinor } from "../../talos/versions";
 import { makeAdminClients, makeSecretsBundle } from "../support/pki";
+import { immediateFixture } from "./applymode-cases";
 
 const HERE = __dirname;
 
@@ -130,6 +133,10 @@ async function main(): Promise<void> {
             }
         });
         files["patches.json"] = JSON.stringify(patches, null, 2) + "\n";
+
+        // Our immediate-apply verdicts on changes of the control plane config (applymode-cases.ts).
+        const documents = machineConfigDocuments({ ...base, role: "controlplane" }) as Record<string, unknown>[];
+        files["applymode.json"] = JSON.stringify(immediateFixture(minor, documents), null, 2) + "\n";
 
         // Our version-change rule for every pair of releases we know, for machinery to judge.
         const releases = TALOS_MINORS.flatMap((m) => [contractFor(m).referenceVersion, contractFor(m).latestRelease]);

@@ -2,17 +2,23 @@
 // certificate issued by the OS CA with 127.0.0.1 in its SANs, client certificates required and
 // verified against the same CA), roles read from the client certificate's organizations like
 // talos@v1.8.3:pkg/grpc/middleware/authz (injector.go, authorizer.go), and the Bootstrap answers of
-// talos@v1.8.3:internal/app/machined/internal/server/v1alpha1/v1alpha1_server.go. Faults are
-// fields a test sets, before or while the client runs. Listens on 127.0.0.1 only.
+// talos@v1.8.3:internal/app/machined/internal/server/v1alpha1/v1alpha1_server.go. Nodes behind
+// it take ApplyConfiguration and serve their machine config over COSI (fake-talos-machine.ts),
+// routed by `nodes`/`node` metadata as apid routes them
+// (talos@v1.8.3:internal/app/apid/pkg/director/director.go). Faults are fields a test sets,
+// before or while the client runs. Listens on 127.0.0.1 only.
 
 import { createServer } from "node:net";
 import { performance } from "node:perf_hooks";
 
 import * as grpc from "@grpc/grpc-js";
 
-import { messages, METHODS, type Codec } from "../../talos/api/messages";
+import { messages, METHODS, type ApplyConfigurationRequest, type Codec, type CosiGetRequest } from "../../talos/api/messages";
 import type { CertAndKey } from "../../talos/secretsbundle";
 import { issueCert } from "../cli/support/certs";
+import { applyConfiguration, isRebooting, machineConfigResource, minorOf, type FakeMachine, type MachineHost } from "./fake-talos-machine";
+
+export type { FakeMachine } from "./fake-talos-machine";
 
 export interface FakeTalosOptions {
     /** the OS CA: it issues the server certificate and is the only CA client certificates may come from */
@@ -32,9 +38,11 @@ export interface FakeTalosOptions {
      * answers with its tag, a down one with apid's proxy error in the reply's metadata.
      */
     nodes?: Record<string, FakeNode>;
+    /** the IP (a key of `nodes`) of the node this apid runs on: calls without node metadata go to it */
+    self?: string;
 }
 
-export interface FakeNode {
+export interface FakeNode extends FakeMachine {
     tag?: string;
     down?: boolean;
     /** what ServiceList reports for it; default: every service Running and healthy */
@@ -59,13 +67,19 @@ export interface CallCounts {
     version: number;
     bootstrap: number;
     serviceList: number;
+    applyConfiguration: number;
+    cosiGet: number;
 }
 
-// talos@v1.8.3:internal/app/machined/pkg/system/services/machined.go `rules`.
+// talos@v1.8.3:internal/app/machined/pkg/system/services/machined.go `rules`. COSI Get is open to
+// readers there, but the MachineConfig type is Sensitive, which Talos' access filter grants to
+// os:admin only (talos@v1.8.3:internal/app/resources/access.go), with the same refusal.
 const ALLOWED_ROLES: Record<keyof CallCounts, readonly string[]> = {
     version: ["os:admin", "os:operator", "os:reader"],
     serviceList: ["os:admin", "os:operator", "os:reader"],
     bootstrap: ["os:admin"],
+    applyConfiguration: ["os:admin"],
+    cosiGet: ["os:admin"],
 };
 
 export class FakeTalos {
@@ -75,7 +89,8 @@ export class FakeTalos {
     delayMs: number;
     tag: string;
     nodes: Record<string, FakeNode>;
-    readonly calls: CallCounts = { version: 0, bootstrap: 0, serviceList: 0 };
+    self: string | undefined;
+    readonly calls: CallCounts = { version: 0, bootstrap: 0, serviceList: 0, applyConfiguration: 0, cosiGet: 0 };
     /** performance.now() when the server started listening (for benches) */
     listeningSince: number | undefined;
 
@@ -92,6 +107,7 @@ export class FakeTalos {
         this.delayMs = opts.delayMs ?? 0;
         this.tag = opts.tag ?? "v1.8.3";
         this.nodes = opts.nodes ?? {};
+        this.self = opts.self;
     }
 
     /** A fake on a free 127.0.0.1 port, listening unless `deferListen`. */
@@ -121,12 +137,18 @@ export class FakeTalos {
                 Version: this.method(METHODS.version, messages.empty, messages.versionResponse),
                 Bootstrap: this.method(METHODS.bootstrap, messages.bootstrapRequest, messages.bootstrapResponse),
                 ServiceList: this.method(METHODS.serviceList, messages.empty, messages.serviceListResponse),
+                ApplyConfiguration: this.method(METHODS.applyConfiguration, messages.applyConfigurationRequest, messages.applyConfigurationResponse),
             },
             {
                 Version: this.handler("version", (call) => this.version(call.metadata.get("nodes").map(String))),
                 Bootstrap: this.handler("bootstrap", () => this.bootstrap()),
                 ServiceList: this.handler("serviceList", (call) => this.serviceList(call.metadata.get("nodes").map(String))),
+                ApplyConfiguration: this.handler<ApplyConfigurationRequest>("applyConfiguration", (call) => this.applyConfiguration(call)),
             },
+        );
+        server.addService(
+            { Get: this.method(METHODS.cosiGet, messages.cosiGetRequest, messages.cosiGetResponse) },
+            { Get: this.handler<CosiGetRequest>("cosiGet", (call) => this.cosiGet(call)) },
         );
         this.server = server;
         await new Promise<void>((resolve, reject) =>
@@ -151,7 +173,7 @@ export class FakeTalos {
         return {
             messages: targets.map((ip) => {
                 const node = this.nodes[ip];
-                if (node === undefined || node.down) return proxyFailure(ip, node);
+                if (node === undefined || this.isDown(node)) return proxyFailure(ip, node);
                 return { ...answer(node.tag ?? this.tag), metadata: { hostname: ip, error: "" } };
             }),
         };
@@ -164,7 +186,7 @@ export class FakeTalos {
         return {
             messages: targets.map((ip) => {
                 const node = this.nodes[ip];
-                if (node === undefined || node.down) return proxyFailure(ip, node);
+                if (node === undefined || this.isDown(node)) return proxyFailure(ip, node);
                 return { metadata: { hostname: ip, error: "" }, services: node.services ?? HEALTHY_SERVICES };
             }),
         };
@@ -180,6 +202,70 @@ export class FakeTalos {
         return { messages: [{}] };
     }
 
+    /**
+     * Through apid with `nodes`: one message per node, a node's failure in its message's metadata
+     * (talos@v1.8.3:internal/app/apid/pkg/backend/apid.go `AppendInfo`, `BuildError`). Without,
+     * the apid's own node answers, a failure being the call's status.
+     */
+    private applyConfiguration(call: grpc.ServerUnaryCall<ApplyConfigurationRequest, unknown>): object {
+        const targets = call.metadata.get("nodes").map(String);
+        if (targets.length === 0) return { messages: [this.applyOn(this.ownNode(), call.request)] };
+        return {
+            messages: targets.map((ip) => {
+                const node = this.nodes[ip];
+                if (node === undefined || this.isDown(node)) return proxyFailure(ip, node);
+                try {
+                    return { ...this.applyOn(node, call.request), metadata: { hostname: ip, error: "" } };
+                } catch (err) {
+                    return nodeFailure(ip, err);
+                }
+            }),
+        };
+    }
+
+    private applyOn(node: FakeNode, request: ApplyConfigurationRequest): object {
+        return applyConfiguration(node, minorOf(node.tag ?? this.tag), request, this.host);
+    }
+
+    /**
+     * COSI Get, routed as apid routes it: `nodes` is refused for COSI methods, `node` is proxied
+     * one-to-one (a failure is the call's status), none is the apid's own node.
+     */
+    private cosiGet(call: grpc.ServerUnaryCall<CosiGetRequest, unknown>): object {
+        if (call.metadata.get("nodes").length > 0) throw { code: grpc.status.INVALID_ARGUMENT, details: oneToManyRefusal(this.tag, METHODS.cosiGet) };
+        const node = call.metadata.get("node").map(String);
+        if (node.length > 1) throw { code: grpc.status.INVALID_ARGUMENT, details: "node metadata must be single-valued" };
+        const target = node.length === 1 ? this.nodes[node[0]] : this.ownNode();
+        if (target === undefined || this.isDown(target)) {
+            const ip = node[0] ?? this.self ?? "127.0.0.1";
+            throw { code: grpc.status.UNAVAILABLE, details: dialError(ip, target) };
+        }
+        return machineConfigResource(target, minorOf(target.tag ?? this.tag), call.request);
+    }
+
+    /** The node this apid runs on (`self`), for calls without node metadata. */
+    private ownNode(): FakeNode {
+        const own = this.self === undefined ? undefined : this.nodes[this.self];
+        if (own === undefined) throw { code: grpc.status.UNIMPLEMENTED, details: "fake apid: no `self` node to answer for itself" };
+        if (this.isDown(own)) throw { code: grpc.status.UNAVAILABLE, details: "connection refused" };
+        return own;
+    }
+
+    private isDown(node: FakeNode): boolean {
+        return node.down === true || isRebooting(node, this.host);
+    }
+
+    private readonly host: MachineHost = {
+        now: () => performance.now(),
+        after: (ms, fn) => {
+            const t = setTimeout(() => {
+                this.timers.delete(t);
+                fn();
+            }, ms);
+            this.timers.add(t);
+        },
+    };
+
     private method<Req, Res>(path: string, req: Codec<Req>, res: Codec<Res>): grpc.MethodDefinition<Req, Res> {
         return {
             path,
@@ -192,7 +278,7 @@ export class FakeTalos {
         };
     }
 
-    private handler(name: keyof CallCounts, answer: (call: grpc.ServerUnaryCall<unknown, unknown>) => object): grpc.handleUnaryCall<unknown, unknown> {
+    private handler<Req>(name: keyof CallCounts, answer: (call: grpc.ServerUnaryCall<Req, unknown>) => object): grpc.handleUnaryCall<Req, unknown> {
         return (call, callback) => {
             this.calls[name]++;
             const orgs = call.getAuthContext()?.sslPeerCertificate?.subject?.O;
@@ -220,8 +306,28 @@ export class FakeTalos {
 
 /** apid's message for a node it cannot reach: unknown to it, or down. */
 function proxyFailure(ip: string, node: FakeNode | undefined): object {
-    const error = `rpc error: code = Unavailable desc = connection error: desc = "transport: Error while dialing: dial tcp ${ip}:50000: connect: ${node ? "connection refused" : "no route to host"}"`;
+    const error = `rpc error: code = Unavailable desc = ${dialError(ip, node)}`;
     return { metadata: { hostname: ip, error, status: { code: grpc.status.UNAVAILABLE, message: error } } };
+}
+
+function dialError(ip: string, node: FakeNode | undefined): string {
+    return `connection error: desc = "transport: Error while dialing: dial tcp ${ip}:50000: connect: ${node ? "connection refused" : "no route to host"}"`;
+}
+
+/** apid's message for a node that answered with an error: Go's `err.Error()` and the status itself. */
+function nodeFailure(ip: string, err: unknown): object {
+    const { code, details } = err as { code: grpc.status; details: string };
+    const name = grpc.status[code].split("_").map((w) => w[0] + w.slice(1).toLowerCase()).join("");
+    return { metadata: { hostname: ip, error: `rpc error: code = ${name} desc = ${details}`, status: { code, message: details } } };
+}
+
+/**
+ * apid's refusal of `nodes` on a method it will not proxy one-to-many: COSI methods up to v1.12,
+ * any method outside its allow-list from v1.13 (director.go at each tag).
+ */
+export function oneToManyRefusal(tag: string, method: string): string {
+    const minor = Number(minorOf(tag).split(".")[1]);
+    return minor >= 13 ? `one-2-many proxying is not supported for method ${method}` : "one-2-many proxying is not supported for COSI methods";
 }
 
 /** A port nothing listens on, so that connections are refused until the fake binds it. */

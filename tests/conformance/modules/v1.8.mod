@@ -5,9 +5,12 @@ module talosdocker/conformance
 go 1.26
 
 require (
+	github.com/cosi-project/runtime v0.5.5
 	github.com/ghodss/yaml v1.0.0
 	github.com/siderolabs/crypto v0.5.0
 	github.com/siderolabs/talos/pkg/machinery v1.8.3
+	google.golang.org/grpc v1.66.3
+	google.golang.org/protobuf v1.34.2
 	gopkg.in/yaml.v3 v3.0.1
 )
 
@@ -18,7 +21,9 @@ require (
 	github.com/containernetworking/cni v1.2.3 // indirect
 	github.com/dustin/go-humanize v1.0.1 // indirect
 	github.com/evanphx/json-patch v5.9.0+incompatible // indirect
+	github.com/gertd/go-pluralize v0.2.1 // indirect
 	github.com/google/cel-go v0.21.0 // indirect
+	github.com/grpc-ecosystem/grpc-gateway/v2 v2.22.0 // indirect
 	github.com/hashicorp/errwrap v1.1.0 // indirect
 	github.com/hashicorp/go-multierror v1.1.1 // indirect
 	github.com/josharian/native v1.1.0 // indirect
@@ -45,8 +50,6 @@ require (
 	golang.org/x/text v0.17.0 // indirect
 	google.golang.org/genproto/googleapis/api v0.0.0-20240903143218-8af14fe29dc1 // indirect
 	google.golang.org/genproto/googleapis/rpc v0.0.0-20240903143218-8af14fe29dc1 // indirect
-	google.golang.org/grpc v1.66.3 // indirect
-	google.golang.org/protobuf v1.34.2 // indirect
 	gopkg.in/yaml.v2 v2.4.0 // indirect
 )
 
