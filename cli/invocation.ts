@@ -13,6 +13,26 @@ export const TALOSCONFIG_ENV = "TALOS_DOCKER_TALOSCONFIG";
 /** The variable holding the kubeconfig YAML itself, read by `wait` (and `kubeconfig`). */
 export const KUBECONFIG_ENV = "TALOS_DOCKER_KUBECONFIG";
 
+/** The variable holding the machine config YAML a node must run, read by `apply`. */
+export const MACHINE_CONFIG_ENV = "TALOS_DOCKER_MACHINE_CONFIG";
+
+/**
+ * `apply`'s flags, as the per-node config resource passes them: the node's cluster-network
+ * address (reached through the talosconfig's endpoint with `nodes` metadata, as talosctl does),
+ * its container (for the advice an error gives), and the bound of the whole apply.
+ */
+export function applyArgs(node: { container: string; ip: string }, timeout: string): string[] {
+    return ["apply", "--node", node.ip, "--container", node.container, "--timeout", timeout];
+}
+
+/**
+ * `manifests`' flags: bring the bootstrap manifests Talos does not update on its own (the
+ * kube-proxy DaemonSet's image) to `kubernetesVersion`, as talosctl upgrade-k8s does last.
+ */
+export function manifestsArgs(kubernetesVersion: string, timeout: string): string[] {
+    return ["manifests", "--kubernetes-version", kubernetesVersion, "--timeout", timeout];
+}
+
 /** A node container, with its cluster-network IP when the caller knows it. */
 export interface NodeRef {
     container: string;
