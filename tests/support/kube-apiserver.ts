@@ -1,10 +1,9 @@
 // A real Kubernetes API server for the tests: kube-apiserver built from the Go module proxy by
 // tests/kube/build.sh (cached), backed by Debian's etcd, both on 127.0.0.1 only, with what a Talos
 // control plane gives its API server that matters to our CLI: client-certificate authentication
-// against the cluster's Kubernetes CA, RBAC, and Talos' Pod Security admission defaults (enforce
-// baseline, audit and warn restricted, kube-system exempt: talos@v1.8.3:pkg/machinery/config/
-// types/v1alpha1/v1alpha1_provider.go APIServerDefaultPodSecurityConfig... written by our
-// generator as cluster.apiServer.admissionControl). Each start has its own directory, ports and
+// against the cluster's Kubernetes CA, RBAC, and the Pod Security admission config our machine
+// configs give the API server (talos/config/defaults.ts podSecurityAdmission: enforce baseline,
+// audit and warn restricted, kube-system exempt). Each start has its own directory, ports and
 // processes, ended by PID in stop().
 
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
@@ -14,6 +13,8 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 
 import { renderKubeconfig } from "../../talos/clientconfig";
+import { podSecurityAdmission } from "../../talos/config/defaults";
+import { toKubernetesYaml } from "../../talos/yaml";
 import type { SecretsBundle } from "../../talos/secretsbundle";
 import { issueCert } from "../cli/support/certs";
 import { makeClientCert } from "./pki";
@@ -46,25 +47,12 @@ async function freePort(): Promise<number> {
     return port;
 }
 
-const POD_SECURITY = `apiVersion: apiserver.config.k8s.io/v1
-kind: AdmissionConfiguration
-plugins:
-  - name: PodSecurity
-    configuration:
-      apiVersion: pod-security.admission.config.k8s.io/v1alpha1
-      kind: PodSecurityConfiguration
-      defaults:
-        enforce: baseline
-        enforce-version: latest
-        audit: restricted
-        audit-version: latest
-        warn: restricted
-        warn-version: latest
-      exemptions:
-        namespaces: [kube-system]
-        runtimeClasses: []
-        usernames: []
-`;
+/** The admission config file Talos writes for its API server from cluster.apiServer.admissionControl. */
+const ADMISSION_CONFIG = toKubernetesYaml({
+    apiVersion: "apiserver.config.k8s.io/v1",
+    kind: "AdmissionConfiguration",
+    plugins: [podSecurityAdmission()],
+});
 
 export interface RealKube {
     /** https://127.0.0.1:PORT */
@@ -90,7 +78,7 @@ export async function startRealKube(secrets: SecretsBundle, clusterName = "talos
         "apiserver.crt": serving.crt,
         "apiserver.key": serving.key,
         "sa.key": secrets.certs.k8sServiceAccount.key,
-        "admission.yaml": POD_SECURITY,
+        "admission.yaml": ADMISSION_CONFIG,
     };
     for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text, { mode: 0o600 });
 
