@@ -14,6 +14,7 @@ import {
     DEFAULT_STORAGE_PATH, isValidStoragePath, normalizeStoragePath, STORAGE_PATH_RULE,
 } from "../talos/config/storage";
 import { isPlainObject } from "../talos/yaml";
+import { cpusReadBack, declaredCpus, nanoCpus, nearestDeclarableCpus } from "./dockercpus";
 import { parseDuration } from "./duration";
 import type { ReclaimPolicy } from "./storagemanifest";
 import { cidrContains, formatIPv4, hostAddress, parseCidr, parseIPv4 } from "./ipv4";
@@ -517,8 +518,8 @@ function pool(
     const count = int(p, `${key}.count`, value.count, fallback.count, limits.count.min, limits.count.max);
     let cpus = fallback.cpus;
     if (value.cpus !== undefined) {
-        if (typeof value.cpus === "number" && value.cpus >= limits.cpus && Number.isInteger(value.cpus * 100)) {
-            cpus = value.cpus;
+        if (typeof value.cpus === "number" && value.cpus >= limits.cpus && inHundredths(value.cpus)) {
+            cpus = declarableCpus(p, `${key}.cpus`, value.cpus, limits.cpus) ? value.cpus : fallback.cpus;
         } else {
             const nearest = typeof value.cpus === "number"
                 ? Math.max(limits.cpus, Math.round(value.cpus * 100) / 100)
@@ -542,6 +543,28 @@ function pool(
         }
     }
     return { count, cpus, memoryMiB };
+}
+
+/** A number of hundredths, as written in decimal: 1.15 * 100 is 114.99999999999999 in binary floating point. */
+function inHundredths(value: number): boolean {
+    return Number.isFinite(value) && Math.abs(value * 100 - Math.round(value * 100)) < 1e-6;
+}
+
+/**
+ * A CPU count the node container can be declared with as the Docker provider reads it back
+ * (./dockercpus.ts): one whose read-back is rounded (10.05 is stored as "10.1") is refused, since
+ * the node would get other CPUs than asked or be replaced on every `pulumi up`.
+ */
+function declarableCpus(p: Problems, key: string, cpus: number, min: number): boolean {
+    if (declaredCpus(cpus) !== undefined) return true;
+    const { below, above } = nearestDeclarableCpus(cpus);
+    const choices = [below, above].filter((c): c is number => c !== undefined && c >= min);
+    const nearest = [...choices].sort((a, b) => Math.abs(a - cpus) - Math.abs(b - cpus))[0] ?? Math.ceil(cpus);
+    p.add(key, cpus,
+        `the Docker provider stores ${cpus} CPUs as "${cpusReadBack(nanoCpus(cpus))}" (its decimal format rounds it), ` +
+            `so the node would get other CPUs or be replaced on every pulumi up; use ${choices.join(" or ")}`,
+        p.set(key, nearest));
+    return false;
 }
 
 /**

@@ -118,6 +118,14 @@ describe("defaults", () => {
         expect(parseClusterSpec({ image: "registry.local/talos:dev" }).image).toBe("registry.local/talos:dev");
     });
 
+    // 1.15 * 100 is 114.99999999999999 in floating point: the steps are the decimal ones written.
+    it("accepts CPUs in hundredths as written, and whole numbers the provider stores as \"10.\"", () => {
+        expect(parseClusterSpec(asRawConfig({ workers: { cpus: 1.15 }, controlPlanes: { cpus: 2.35 } }))).toMatchObject({
+            workers: { cpus: 1.15 }, controlPlanes: { cpus: 2.35 },
+        });
+        expect(parseClusterSpec(asRawConfig({ workers: { cpus: 10 } })).workers.cpus).toBe(10);
+    });
+
     it("accepts a Kubernetes version written with a leading v", () => {
         expect(parseClusterSpec({ kubernetesVersion: "v1.30.4" }).kubernetesVersion).toBe("1.30.4");
     });
@@ -162,6 +170,14 @@ describe("validation names the key, the value and what is allowed", () => {
         ["control plane cpus below Talos' minimum", { controlPlanes: { cpus: 1 } },
             "talos-docker:controlPlanes.cpus = 1: must be a number of CPUs of at least 2 (Talos' minimum for a control plane), in steps of 0.01",
             "pulumi config set --path 'talos-docker:controlPlanes.cpus' 2"],
+        ["cpus the Docker provider reads back rounded", { workers: { cpus: 10.05 } },
+            'talos-docker:workers.cpus = 10.05: the Docker provider stores 10.05 CPUs as "10.1" (its decimal format rounds it), ' +
+                "so the node would get other CPUs or be replaced on every pulumi up; use 10 or 10.1",
+            "pulumi config set --path --type float 'talos-docker:workers.cpus' 10.1"],
+        ["cpus rounded down on read-back", { controlPlanes: { cpus: 20.01 } },
+            'talos-docker:controlPlanes.cpus = 20.01: the Docker provider stores 20.01 CPUs as "20.0" (its decimal format rounds it), ' +
+                "so the node would get other CPUs or be replaced on every pulumi up; use 20 or 20.1",
+            "pulumi config set --path 'talos-docker:controlPlanes.cpus' 20"],
         ["port out of range", { ports: { kubernetesApi: 70000 } },
             "talos-docker:ports.kubernetesApi = 70000: must be an integer from 1 to 65535",
             "pulumi config set --path 'talos-docker:ports.kubernetesApi' 6444"],
