@@ -23,6 +23,7 @@ import {
     moveFix, nearestKey, nextFreePort, proposeBoolean, proposeDnsLabel, proposeDockerName, unknownKeyFix,
 } from "./configfixes";
 import { checkOtherNamespaces, configValue, splitNamespaces } from "./confignamespaces";
+import { checkClusterNetworks } from "./confignetworks";
 import { checkPatchesApply, parsedPatches, parsePatchLists } from "./configpatches";
 import { FIRST_NODE_OFFSET, nodeAddress, nodeName } from "./plan";
 import type { MachineConfigSpec } from "./machineinput";
@@ -187,6 +188,7 @@ function parse(given: RawConfig, others: Readonly<Record<string, string>>, optio
     // wrong, so a patch's own problems are reported beside theirs, and theirs are not repeated.
     const target = patchTarget({ clusterName, talosVersion, kubernetesVersion, network, ports, storage }, contract);
     checkPatchesApply(p, target, patchLists);
+    checkClusterNetworks(p, target, patchLists, network.subnet);
     if (p.errors.length > 0) throw new ConfigError(p.errors, p.notes, p.warnings);
     const spec: ClusterSpec = {
         clusterName, talosVersion, kubernetesVersion, image, network, controlPlanes, workers, ports,

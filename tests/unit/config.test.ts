@@ -178,6 +178,17 @@ describe("validation names the key, the value and what is allowed", () => {
             'talos-docker:controlPlanes.cpus = 20.01: the Docker provider stores 20.01 CPUs as "20.0" (its decimal format rounds it), ' +
                 "so the node would get other CPUs or be replaced on every pulumi up; use 20 or 20.1",
             "pulumi config set --path 'talos-docker:controlPlanes.cpus' 20"],
+        ["node subnet inside Talos' default service network", { network: { subnet: "10.96.0.0/24" } },
+            'talos-docker:network.subnet = "10.96.0.0/24": overlaps the service network 10.96.0.0/12 (Talos\' default): ' +
+                "the nodes' addresses would be routed to pods or Services instead of the nodes; use a subnet outside the cluster's pod and service networks",
+            "pulumi config set --path 'talos-docker:network.subnet' 172.30.0.0/24"],
+        ["node subnet inside a patched pod network", {
+            network: { subnet: "172.30.0.0/24" },
+            configPatches: { all: [{ cluster: { network: { podSubnets: ["172.16.0.0/12"] } } }] },
+        },
+            'talos-docker:network.subnet = "172.30.0.0/24": overlaps the pod network 172.16.0.0/12 (set by configPatches): ' +
+                "the nodes' addresses would be routed to pods or Services instead of the nodes; use a subnet outside the cluster's pod and service networks",
+            "pulumi config set --path 'talos-docker:network.subnet' 10.0.0.0/24"],
         ["port out of range", { ports: { kubernetesApi: 70000 } },
             "talos-docker:ports.kubernetesApi = 70000: must be an integer from 1 to 65535",
             "pulumi config set --path 'talos-docker:ports.kubernetesApi' 6444"],
