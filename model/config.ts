@@ -52,8 +52,11 @@ export interface ClusterSpec {
     ports: { bindAddress: string; kubernetesApi: number; talosApi: number; http: number; https: number };
     configPatches: { all: ConfigPatch[]; controlPlane: ConfigPatch[]; worker: ConfigPatch[] };
     storage: { enabled: boolean; path: string; isDefault: boolean; reclaimPolicy: ReclaimPolicy };
-    /** How long bootstrap and the readiness wait may take, as durations ("10m"). */
-    timeouts: { bootstrap: string; ready: string };
+    /**
+     * How long bootstrap, the readiness wait, and a config apply (to one node; the Kubernetes
+     * manifests) may take, as durations ("10m").
+     */
+    timeouts: { bootstrap: string; ready: string; apply: string };
     /** The secrets bundle read from `secretsFile`, when the stack reuses one instead of generating. */
     importedSecrets?: { path: string; bundle: SecretsBundle };
 }
@@ -75,7 +78,7 @@ export const DEFAULTS = {
     ports: { bindAddress: "127.0.0.1", kubernetesApi: 6444, talosApi: 50000, http: 80, https: 443 },
     configPatches: { all: [], controlPlane: [], worker: [] },
     storage: { enabled: true, path: DEFAULT_STORAGE_PATH, isDefault: true, reclaimPolicy: "Delete" },
-    timeouts: { bootstrap: "10m", ready: "15m" },
+    timeouts: { bootstrap: "10m", ready: "15m", apply: "10m" },
 } as const;
 
 const WORKER_COUNT = { min: 0, max: 250 } as const;
@@ -105,7 +108,7 @@ const OBJECT_KEYS = {
     ports: ["bindAddress", "kubernetesApi", "talosApi", "http", "https"],
     configPatches: ["all", "controlPlane", "worker"],
     storage: ["enabled", "path", "isDefault", "reclaimPolicy"],
-    timeouts: ["bootstrap", "ready"],
+    timeouts: ["bootstrap", "ready", "apply"],
 } as const;
 
 /** Raw config as Pulumi holds it: key (without namespace) → string; structured values are JSON. */
@@ -443,6 +446,7 @@ function parseTimeouts(p: Problems, to: Record<string, unknown>): ClusterSpec["t
     return {
         bootstrap: duration(p, "timeouts.bootstrap", to.bootstrap, DEFAULTS.timeouts.bootstrap),
         ready: duration(p, "timeouts.ready", to.ready, DEFAULTS.timeouts.ready),
+        apply: duration(p, "timeouts.apply", to.apply, DEFAULTS.timeouts.apply),
     };
 }
 

@@ -46,7 +46,7 @@ describe("defaults", () => {
             ports: { bindAddress: "127.0.0.1", kubernetesApi: 6444, talosApi: 50000, http: 80, https: 443 },
             configPatches: { all: [], controlPlane: [], worker: [] },
             storage: { enabled: true, path: "/var/local-path-provisioner", isDefault: true, reclaimPolicy: "Delete" },
-            timeouts: { bootstrap: "10m", ready: "15m" },
+            timeouts: { bootstrap: "10m", ready: "15m", apply: "10m" },
         });
     });
 
@@ -189,6 +189,9 @@ describe("validation names the key, the value and what is allowed", () => {
             'talos-docker:network.subnet = "172.30.0.0/24": overlaps the pod network 172.16.0.0/12 (set by configPatches): ' +
                 "the nodes' addresses would be routed to pods or Services instead of the nodes; use a subnet outside the cluster's pod and service networks",
             "pulumi config set --path 'talos-docker:network.subnet' 10.0.0.0/24"],
+        ["apply timeout not a duration", { timeouts: { apply: "soon" } },
+            'talos-docker:timeouts.apply = "soon": must be a duration from 10s to 24h, such as "90s", "10m" or "1h30m"',
+            "pulumi config set --path 'talos-docker:timeouts.apply' 10m"],
         ["port out of range", { ports: { kubernetesApi: 70000 } },
             "talos-docker:ports.kubernetesApi = 70000: must be an integer from 1 to 65535",
             "pulumi config set --path 'talos-docker:ports.kubernetesApi' 6444"],
