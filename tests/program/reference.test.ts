@@ -95,13 +95,16 @@ describe("TalosNode", () => {
             hostname: "talos-cp-01",
             image: "ghcr.io/siderolabs/talos:v1.8.3",
             privileged: true,
-            securityOpts: ["seccomp=unconfined"],
+            securityOpts: ["seccomp=unconfined", "label=disable"],
             readOnly: true,
             tmpfs: { "/run": "rw", "/system": "rw", "/tmp": "rw" },
             sysctls: { "net.ipv6.conf.all.disable_ipv6": "0" },
-            cpus: "2",
+            cpus: "2.0",
             memory: 4096,
+            memorySwap: -1,
             mustRun: true,
+            restart: "unless-stopped",
+            destroyGraceSeconds: 30,
             networksAdvanced: [{ name: "talos-net", ipv4Address: "172.30.0.2" }],
             ports: [
                 { internal: 6443, external: 6444, ip: "127.0.0.1", protocol: "tcp" },
@@ -121,6 +124,10 @@ describe("TalosNode", () => {
                 { volumeName: "talos-cp-01-opt", containerPath: "/opt" },
             ],
         });
+        // Nothing the provider reads back differently: no platform, no shm size, no capabilities.
+        for (const unset of ["platform", "shmSize", "capabilities", "networkMode", "logDriver", "entrypoints", "command"]) {
+            expect(cp.inputs[unset], unset).toBeUndefined();
+        }
         const env = envMap(cp);
         expect(Object.keys(env)).toEqual(["PLATFORM", "TALOSSKU", "USERDATA"]);
         expect(env.PLATFORM).toBe("container");
@@ -149,10 +156,22 @@ describe("TalosNode", () => {
         }
     });
 
-    it("USERDATA is a secret, and the machine config of the node's role", () => {
+    it("the whole environment is one secret, and so is the provider's envs output; a change to it is ignored", () => {
         for (const c of program.byType(CONTAINER)) {
-            expect(c.secretPaths.some((p) => p === "envs" || p.startsWith("envs["))).toBe(true);
+            // The engine marks an output secret only when the input of its name was wholly secret.
+            expect(c.secretPaths, c.name).toEqual(["envs"]);
+            expect(c.plainInputs.envs, c.name).toBe("[secret]");
+            expect(c.additionalSecretOutputs, c.name).toContain("envs");
+            // USERDATA is only the first boot's config: changes go through the config resources.
+            expect(c.ignoreChanges, c.name).toEqual(["envs"]);
         }
+    });
+
+    it("a volume's labels never replace it", () => {
+        for (const v of program.byType(VOLUME)) expect(v.ignoreChanges, v.name).toEqual(["labels"]);
+    });
+
+    it("USERDATA is the machine config of the node's role", () => {
         const cp = userData(program.one(CONTAINER, "talos-cp-01-container"));
         const worker = userData(program.one(CONTAINER, "talos-worker-01-container"));
         expect(cp[0].machine.type).toBe("controlplane");
