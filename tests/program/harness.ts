@@ -203,7 +203,7 @@ export async function loadProgram(config: Record<string, unknown>, options: Load
         call(args) {
             return args.inputs;
         },
-    }, "talos-docker", "dev", options.preview ?? false);
+    }, "talos-docker", "dev", options.preview ?? false, MOCK_ORGANIZATION);
 
     // The mocks are not told a resource's parent or dependencies: read them off the request.
     const monitor = pulumi.runtime.getMonitor() as unknown as {
@@ -246,7 +246,9 @@ export async function loadProgram(config: Record<string, unknown>, options: Load
     let error: unknown;
     const started = performance.now();
     try {
-        exports = (await import("../../index")) as unknown as Record<string, pulumi.Output<unknown>>;
+        // index.ts exports one async function, which Pulumi calls: its result is the stack outputs.
+        const program = (await import("../../index")) as unknown as { default: () => Promise<Record<string, pulumi.Output<unknown>>> };
+        exports = await program.default();
         await Promise.all(Object.values(exports).filter(pulumi.Output.isInstance).map(settled));
     } catch (err) {
         error = err;

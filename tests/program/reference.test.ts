@@ -1,6 +1,7 @@
 // The stack `dev` (Pulumi.dev.yaml) under Pulumi's mocks: every resource it declares, its inputs,
 // and the secrecy of everything that holds key material.
 import * as pulumi from "@pulumi/pulumi";
+import { createHash } from "node:crypto";
 import { beforeAll, describe, expect, it } from "vitest";
 import { parseAllDocuments, parse as parseYaml } from "yaml";
 import { stackFile } from "../support/stack";
@@ -40,7 +41,9 @@ describe("the component tree", () => {
             "tls:index/certRequest:CertRequest": 2,
             "tls:index/locallySignedCert:LocallySignedCert": 2,
             [PASSWORD]: 5,
-            "command:local:Command": 2,
+            // bootstrap, a config resource per node, the manifests step, readiness
+            "command:local:Command": 6,
+            "pulumi:pulumi:StackReference": 1,
             "pulumi:providers:kubernetes": 1,
             "kubernetes:yaml/v2:ConfigGroup": 1,
         });
@@ -368,8 +371,18 @@ describe("bootstrap and readiness", () => {
         expect((ready.inputs.environment as Record<string, string>).TALOS_DOCKER_KUBECONFIG).toContain("admin@talos");
         const deps = waitsFor(ready);
         expect(deps).toContain(`${COMMAND}::talos-bootstrap`);
-        for (const node of ["talos-cp-01", "talos-worker-01", "talos-worker-02"]) expect(deps).toContain(`${CONTAINER}::${node}-container`);
-        expect(ready.inputs.triggers).toEqual(["talos-cp-01-container-id", "talos-worker-01-container-id", "talos-worker-02-container-id"]);
+        for (const node of ["talos-cp-01", "talos-worker-01", "talos-worker-02"]) {
+            expect(deps).toContain(`${CONTAINER}::${node}-container`);
+            expect(deps).toContain(`${COMMAND}::${node}-config`);
+        }
+        expect(deps).toContain(`${COMMAND}::talos-manifests`);
+        // A replaced node, and a config change of either role (the digest of its view), run it again.
+        const views = ["talos-cp-01-config", "talos-worker-01-config"].map((n) => program.one(COMMAND, n).inputs.stdin as string);
+        expect(ready.inputs.triggers).toEqual([
+            "talos-cp-01-container-id", "talos-worker-01-container-id", "talos-worker-02-container-id",
+            ...views.map((v) => createHash("sha256").update(v).digest("hex")),
+        ]);
+        expect(ready.secretPaths.filter((p) => p.startsWith("triggers"))).toEqual([]);
     });
 });
 
