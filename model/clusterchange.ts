@@ -100,10 +100,14 @@ function versionProblems(p: Problems, running: ClusterVersions, spec: ClusterSpe
     }
     const kubernetes = kubernetesChangeProblem(running.kubernetes, spec.kubernetesVersion);
     if (kubernetes !== undefined) {
-        const step = kubernetesStepToward(running.kubernetes, spec.kubernetesVersion, spec.talosVersion);
+        // With Talos changing too, the step is taken first, on the Talos the nodes run.
+        const talosChanges = running.talos !== spec.talosVersion;
+        const stepTalos = talosChanges ? running.talos : spec.talosVersion;
+        const step = kubernetesStepToward(running.kubernetes, spec.kubernetesVersion, stepTalos);
+        const keepTalos = talosChanges ? `${p.set("talosVersion", running.talos)} and ` : "";
         p.add("kubernetesVersion", spec.kubernetesVersion, kubernetes, step === undefined
             ? `${p.set("kubernetesVersion", running.kubernetes)} to keep the running version`
-            : `${p.set("kubernetesVersion", step)}, pulumi up, then set ${spec.kubernetesVersion} again`);
+            : `${keepTalos}${p.set("kubernetesVersion", step)}, pulumi up, then set ${spec.kubernetesVersion} again`);
     }
     // The nodes boot the new Talos on their kept config, with the old Kubernetes, until the new
     // config reaches them: the new Talos must run the old Kubernetes too.
