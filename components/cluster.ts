@@ -128,7 +128,9 @@ export class TalosCluster extends pulumi.ComponentResource {
             timeout: spec.timeouts.ready,
             nodes: plan.nodes,
             // Again after a node is replaced, and after any config change reached the nodes.
-            triggers: [...nodes.map((n) => n.containerId), views.controlplane.apply(digest), views.worker.apply(digest)],
+            triggers: [
+                ...nodes.map((n) => n.containerId), views.controlplane.apply(digest), views.worker.apply(digest),
+            ],
         }, { parent: this, dependsOn: [bootstrap, ...nodes, ...nodeConfigs, manifests] });
         this.ready = [ready];
 
@@ -163,8 +165,12 @@ export class TalosCluster extends pulumi.ComponentResource {
         name: string,
         planned: NodePlan[],
         nodes: TalosNode[],
-        shared: { configs: Record<MachineRole, pulumi.Output<string>>; views: Record<MachineRole, pulumi.Output<string>>;
-            bootstrap: pulumi.Resource; spec: ClusterSpec },
+        shared: {
+            configs: Record<MachineRole, pulumi.Output<string>>;
+            views: Record<MachineRole, pulumi.Output<string>>;
+            bootstrap: pulumi.Resource;
+            spec: ClusterSpec;
+        },
     ): pulumi.Resource[] {
         const controlPlanes: pulumi.Resource[] = [];
         const workers: pulumi.Resource[] = [];

@@ -29,7 +29,9 @@ export class TalosNode extends pulumi.ComponentResource {
         const { node } = args;
         const labels = toDockerLabels(node.labels);
         const cpus = declaredCpus(node.cpus);
-        if (cpus === undefined) throw new Error(`${node.name}: ${node.cpus} CPUs has no stable declaration (model/config.ts refuses it)`);
+        if (cpus === undefined) {
+            throw new Error(`${node.name}: ${node.cpus} CPUs has no stable declaration (the stack config refuses it)`);
+        }
 
         const volumes = node.volumes.map((v) => ({
             containerPath: v.containerPath,

@@ -77,7 +77,11 @@ export class ConfigChangeError extends Error {
 }
 
 /** Every change of `spec` the cluster the previous run left cannot take; none for a new stack. */
-export function changeProblems(previous: PreviousRun, spec: ClusterSpec, options: ProblemsOptions = {}): ConfigProblem[] {
+export function changeProblems(
+    previous: PreviousRun,
+    spec: ClusterSpec,
+    options: ProblemsOptions = {},
+): ConfigProblem[] {
     const p = new Problems(options);
     if (previous.versions !== undefined) versionProblems(p, previous.versions, spec);
     if (previous.secrets !== undefined) secretsProblems(p, previous.secrets, spec);
@@ -113,7 +117,8 @@ function versionProblems(p: Problems, running: ClusterVersions, spec: ClusterSpe
     // config reaches them: the new Talos must run the old Kubernetes too.
     const contract = versionContract(spec.talosVersion);
     const bothChange = running.talos !== spec.talosVersion && running.kubernetes !== spec.kubernetesVersion;
-    if (talos === undefined && bothChange && contract !== undefined && !isSupportedKubernetes(contract, running.kubernetes)) {
+    const runsOld = contract === undefined || isSupportedKubernetes(contract, running.kubernetes);
+    if (talos === undefined && bothChange && contract !== undefined && !runsOld) {
         const { min, max } = contract.kubernetes;
         p.add("talosVersion", spec.talosVersion,
             `the nodes run Kubernetes ${running.kubernetes} until the new config reaches them, and Talos ` +

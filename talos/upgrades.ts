@@ -69,7 +69,8 @@ export function talosStepToward(from: string, to: string): string | undefined {
     // The minors strictly between the two, furthest toward the target first.
     const between = TALOS_MINORS.map(contractFor).filter((c) => {
         const m = majorMinor(c.minor);
-        return up ? compare(running, m) < 0 && compare(m, target) < 0 : compare(target, m) < 0 && compare(m, running) < 0;
+        const [low, high] = up ? [running, target] : [target, running];
+        return compare(low, m) < 0 && compare(m, high) < 0;
     });
     const ordered = up ? [...between].reverse() : between;
     return ordered.map((c) => c.latestRelease).find((release) => talosChangeProblem(from, release) === undefined);

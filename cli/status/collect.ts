@@ -223,7 +223,14 @@ function restartLoop(name: string, what: string): Finding {
  * count rose meanwhile is in a restart loop (a problem); one that restarted within the last
  * minutes may be (a warning: one restart after a config apply that rebooted the node is expected).
  */
-async function restartSection(report: StatusReport, nodes: NodeInfo[], docker: DockerApi, t: number, run: Run, find: (f: Finding) => void): Promise<void> {
+async function restartSection(
+    report: StatusReport,
+    nodes: NodeInfo[],
+    docker: DockerApi,
+    t: number,
+    run: Run,
+    find: (f: Finding) => void,
+): Promise<void> {
     const watched = nodes.filter((n) => n.container?.running === true);
     const again = await run(watched.map((n) => async () => {
         try {

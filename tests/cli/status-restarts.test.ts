@@ -13,7 +13,10 @@ const NET = "talos-net";
 
 function docker(): FakeDocker {
     const d = new FakeDocker();
-    d.networks = [{ id: "n1", name: NET, driver: "bridge", subnets: ["172.30.0.0/24"], gateways: ["172.30.0.1"], mtu: 1500, labels: { "talos.owned": "true", "talos.cluster.name": "talos" } }];
+    d.networks = [{
+        id: "n1", name: NET, driver: "bridge", subnets: ["172.30.0.0/24"], gateways: ["172.30.0.1"], mtu: 1500,
+        labels: { "talos.owned": "true", "talos.cluster.name": "talos" },
+    }];
     d.containers = [
         fakeNode({ name: "talos-cp-01", cluster: "talos", role: "controlplane", ip: "172.30.0.2", network: NET }),
         fakeNode({ name: "talos-worker-01", cluster: "talos", role: "worker", ip: "172.30.0.3", network: NET }),
