@@ -174,17 +174,31 @@ export class TalosCluster extends pulumi.ComponentResource {
     ): pulumi.Resource[] {
         const controlPlanes: pulumi.Resource[] = [];
         const workers: pulumi.Resource[] = [];
-        planned.forEach((node, i) => {
-            const before = node.role === "controlplane" ? controlPlanes.slice(-1) : controlPlanes;
-            const resource = nodeConfigCommand(`${node.name}-config`, {
+        const configOf = (i: number, after: pulumi.Resource[]) => {
+            const node = planned[i];
+            return nodeConfigCommand(`${nodeName(name, node.role, node.index)}-config`, {
                 node,
                 talosconfig: this.talosconfig,
                 machineConfig: shared.configs[node.role],
                 configView: shared.views[node.role],
                 containerId: nodes[i].containerId,
                 timeout: shared.spec.timeouts.apply,
-            }, { parent: this, dependsOn: [nodes[i], shared.bootstrap, ...before] });
-            (node.role === "controlplane" ? controlPlanes : workers).push(resource);
+            }, { parent: this, dependsOn: [nodes[i], shared.bootstrap, ...after] });
+        };
+        // planCluster lists the control planes first: every worker comes after all of them.
+        planned.forEach((node, i) => {
+            switch (node.role) {
+                case "controlplane":
+                    controlPlanes.push(configOf(i, controlPlanes.slice(-1)));
+                    break;
+                case "worker":
+                    workers.push(configOf(i, controlPlanes));
+                    break;
+                default: {
+                    const never: never = node.role;
+                    throw new Error(`unknown role ${String(never)}`);
+                }
+            }
         });
         return [...controlPlanes, ...workers];
     }

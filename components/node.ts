@@ -71,12 +71,13 @@ export class TalosNode extends pulumi.ComponentResource {
             readOnly: true,
             tmpfs: { "/run": "rw", "/system": "rw", "/tmp": "rw" },
             sysctls: { "net.ipv6.conf.all.disable_ipv6": "0" },
+            // In the provider's decimal format ("2.0"): the string is ForceNew (model/dockercpus.ts).
             cpus,
             // The provider's `memory` is in MiB (it multiplies by 1024*1024).
             memory: node.memoryMiB,
             // Left unset, Docker stores twice the memory where it can limit swap and -1 where it
             // cannot (moby@v28.2.2:daemon/daemon_unix.go verifyPlatformContainerResources,
-            // adaptContainerSettings), and the unset input is an update on every run. -1 is the one
+            // adaptContainerSettings), and the unset input is then an update. -1 is the one
             // value every engine stores as given; it is also what Docker itself runs with where it
             // cannot limit swap. The node's RAM stays bounded by `memory`.
             memorySwap: -1,
@@ -98,7 +99,8 @@ export class TalosNode extends pulumi.ComponentResource {
             // USERDATA is the first boot's config only: Talos then loads its config from STATE on
             // every boot, so a config change is applied through the Talos API (the node's config
             // resource, components/clicommands.ts), not by recreating the container. A container
-            // replaced for another reason (a new image) is created with the envs it had.
+            // replaced for another reason (a new image, other CPUs) is created with the envs it had,
+            // TALOSSKU included.
             ignoreChanges: ["envs"],
         });
 
