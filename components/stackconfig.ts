@@ -6,7 +6,8 @@ import * as pulumi from "@pulumi/pulumi";
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import {
-    ConfigChangeError, readSecretsIdentity, readVersions, RECORD_OUTPUTS, refuseChanges, type PreviousRun,
+    ConfigChangeError, readSecretsIdentity, readVersions, RECORD_OUTPUTS, refuseChanges, selfReferenceName,
+    type PreviousRun,
 } from "../model/clusterchange";
 import { ClusterSpec, ConfigError, ConfigIo, formatWarning, parseAllConfig, ParseOptions } from "../model/config";
 import { stackFileName } from "../model/configproblems";
@@ -35,11 +36,10 @@ export function readStackConfig(): ClusterSpec {
 /**
  * The stack's own outputs as its last update left them, read through a StackReference to the
  * stack itself: empty on a stack that was never updated (and after `pulumi destroy`), in preview
- * as in `up`. Its name is fully qualified, as Pulumi Cloud requires and a project-mode local
- * backend accepts (pulumi/pulumi@v3.259.0 pkg/backend/diy/store.go, httpstate/backend.go).
+ * as in `up`.
  */
 export async function readPreviousRun(name: string): Promise<PreviousRun> {
-    const stack = `${pulumi.getOrganization()}/${pulumi.getProject()}/${pulumi.getStack()}`;
+    const stack = selfReferenceName(pulumi.getOrganization(), pulumi.getProject(), pulumi.getStack());
     const self = new pulumi.StackReference(name, { name: stack });
     const [versions, secrets] = await Promise.all([
         self.getOutputDetails(RECORD_OUTPUTS.versions),

@@ -37,6 +37,19 @@ export interface PreviousRun {
     secrets?: SecretsIdentity;
 }
 
+/** The organization a local (diy) backend gives every stack (pulumi/pulumi@v3.259.0 pkg/backend/diy/state.go). */
+export const DIY_ORGANIZATION = "organization";
+
+/**
+ * The name a StackReference to the stack itself must use. Pulumi Cloud takes only
+ * `<organization>/<project>/<stack>` (pkg/backend/httpstate/backend.go GetStackOutputs); a local
+ * backend takes the bare stack name in both its layouts, while its legacy layout refuses the
+ * qualified one (pkg/backend/diy/store.go ParseReference).
+ */
+export function selfReferenceName(organization: string, project: string, stack: string): string {
+    return organization === DIY_ORGANIZATION ? stack : `${organization}/${project}/${stack}`;
+}
+
 export function clusterVersions(spec: Pick<ClusterSpec, "talosVersion" | "kubernetesVersion">): ClusterVersions {
     return { talos: spec.talosVersion, kubernetes: spec.kubernetesVersion };
 }

@@ -1,6 +1,7 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import {
-    changeProblems, ConfigChangeError, readSecretsIdentity, readVersions, refuseChanges, secretsIdentity, type PreviousRun,
+    changeProblems, ConfigChangeError, readSecretsIdentity, readVersions, refuseChanges, secretsIdentity, selfReferenceName,
+    type PreviousRun,
 } from "../../model/clusterchange";
 import { parseClusterSpec, type ClusterSpec } from "../../model/config";
 import { describeProblem } from "../../model/configproblems";
@@ -136,6 +137,11 @@ describe("secrets", () => {
 });
 
 describe("reading the previous outputs back", () => {
+    it("names the stack itself as each backend takes it: bare on a local one, qualified on Pulumi Cloud", () => {
+        expect(selfReferenceName("organization", "talos-docker", "dev")).toBe("dev");
+        expect(selfReferenceName("acme", "talos-docker", "dev")).toBe("acme/talos-docker/dev");
+    });
+
     it("takes the recorded shapes, and nothing else", () => {
         expect(readVersions({ talos: "v1.8.3", kubernetes: "1.31.1" })).toEqual({ talos: "v1.8.3", kubernetes: "1.31.1" });
         for (const bad of [undefined, null, "v1.8.3", { talos: "v1.8.3" }, [1]]) expect(readVersions(bad)).toBeUndefined();
