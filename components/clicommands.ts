@@ -1,4 +1,5 @@
-// The steps of the graph that act on a running cluster (bootstrap, readiness) as resources. Each is
+// The steps of the graph that act on a running cluster (bootstrap, readiness, a node's config, the
+// Kubernetes manifests) as resources. Each is
 // a @pulumi/command local command that runs our own CLI (cli/main.ts), rather than a dynamic
 // provider, because:
 // - a command's output streams to `pulumi up` as it runs (logging), so a person sees the progress
@@ -11,7 +12,9 @@
 // program), which is where cliCommandLine's command must run.
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
-import { cliCommandLine, formatNodeRefs, KUBECONFIG_ENV, TALOSCONFIG_ENV } from "../cli/invocation";
+import {
+    applyArgs, cliCommandLine, formatNodeRefs, KUBECONFIG_ENV, MACHINE_CONFIG_ENV, manifestsArgs, TALOSCONFIG_ENV,
+} from "../cli/invocation";
 import type { NodePlan } from "../model/plan";
 
 /** A node container and its address, for the advice an error gives (`docker logs`, `talosctl -n`). */
@@ -69,5 +72,90 @@ export function readyCommand(
         environment: { [KUBECONFIG_ENV]: pulumi.secret(args.kubeconfig) },
         logging: "stdoutAndStderr",
         triggers: args.triggers,
+    }, opts);
+}
+
+/**
+ * What a config resource and the manifests step run when they are created: nothing. A node that is
+ * created boots from the machine config in its environment (USERDATA), and a new cluster's
+ * manifests are the ones Talos renders for its version, so the first `pulumi up` applies nothing
+ * twice; only a change (an update) runs the CLI.
+ */
+const NOTHING_TO_DO = "true";
+
+/**
+ * The node's container ID, in the config resource's environment: a replaced container (a new
+ * image) changes it, so the config is applied again to the node booted from the new image. Only
+ * the program sets it; the CLI does not read it.
+ */
+export const CONTAINER_ID_ENV = "TALOS_DOCKER_CONTAINER_ID";
+
+export interface NodeConfigArgs {
+    /** The node the config is applied to: its container and cluster-network address. */
+    node: NodeRef;
+    /** talosconfig YAML (secret): the apply goes through its endpoint, to the node by its address. */
+    talosconfig: pulumi.Input<string>;
+    /** The machine config YAML of the node's role (secret). */
+    machineConfig: pulumi.Input<string>;
+    /**
+     * The config as a reviewer reads it (talos/configview.ts: dotted path → value, secrets only as
+     * fingerprints), as JSON text: plain, so `pulumi preview --diff` shows the fields that change.
+     */
+    configView: pulumi.Input<string>;
+    /** Changes when the node's container is replaced. */
+    containerId: pulumi.Input<string>;
+    /** Duration such as "10m": the bound of one apply. */
+    timeout: string;
+}
+
+/**
+ * The node's machine config as a resource: created with the node (nothing to run), updated when
+ * the config of its role changes or its container is replaced, which applies the config through
+ * the Talos API (`apply`: the mode Talos would choose, then the config read back from the node).
+ */
+export function nodeConfigCommand(
+    name: string,
+    args: NodeConfigArgs,
+    opts: pulumi.CustomResourceOptions,
+): command.local.Command {
+    return new command.local.Command(name, {
+        create: NOTHING_TO_DO,
+        update: cliCommandLine(applyArgs({ container: args.node.name, ip: args.node.ip }, args.timeout)),
+        environment: {
+            [TALOSCONFIG_ENV]: pulumi.secret(args.talosconfig),
+            [MACHINE_CONFIG_ENV]: pulumi.secret(args.machineConfig),
+            [CONTAINER_ID_ENV]: args.containerId,
+        },
+        // The CLI does not read stdin: the view is here for the preview's diff alone. Pulumi shows a
+        // JSON string input as an object diff, field by field.
+        stdin: args.configView,
+        logging: "stdoutAndStderr",
+    }, opts);
+}
+
+export interface ManifestsArgs {
+    /** Admin kubeconfig YAML (secret). */
+    kubeconfig: pulumi.Input<string>;
+    /** The Kubernetes version the bootstrap manifests are brought to; a change runs the update. */
+    kubernetesVersion: string;
+    /** Duration such as "10m". */
+    timeout: string;
+}
+
+/**
+ * The bootstrap manifests Talos does not update by itself (kube-proxy's image), brought to
+ * `kubernetesVersion` after the nodes took the version's config, as talosctl upgrade-k8s does
+ * last. Created with the cluster (nothing to run); updated when the version changes.
+ */
+export function manifestsCommand(
+    name: string,
+    args: ManifestsArgs,
+    opts: pulumi.CustomResourceOptions,
+): command.local.Command {
+    return new command.local.Command(name, {
+        create: NOTHING_TO_DO,
+        update: cliCommandLine(manifestsArgs(args.kubernetesVersion, args.timeout)),
+        environment: { [KUBECONFIG_ENV]: pulumi.secret(args.kubeconfig) },
+        logging: "stdoutAndStderr",
     }, opts);
 }

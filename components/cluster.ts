@@ -1,14 +1,18 @@
 // TalosCluster: wires the graph of docs/design.md — secrets and network, then every node in
-// parallel, then bootstrap and readiness — and exports the client configs.
+// parallel, then bootstrap, each node's config, the Kubernetes manifests and readiness — and
+// exports the client configs.
 import * as pulumi from "@pulumi/pulumi";
+import { createHash } from "node:crypto";
 import type { ClusterSpec } from "../model/config";
 import { clusterLabels } from "../model/dockerlabels";
 import { machineConfigInput, rolePatches } from "../model/machineinput";
-import { nodeName, planCluster } from "../model/plan";
+import { nodeName, planCluster, type NodePlan } from "../model/plan";
+import { clusterVersions, secretsIdentity, type ClusterVersions, type SecretsIdentity } from "../model/clusterchange";
 import { renderKubeconfig, renderTalosconfig } from "../talos/clientconfig";
+import { configView } from "../talos/configview";
 import { MachineRole, renderMachineConfig } from "../talos/machineconfig";
 import { renderSecretsYaml } from "../talos/secretsfile";
-import { bootstrapCommand, readyCommand } from "./clicommands";
+import { bootstrapCommand, manifestsCommand, nodeConfigCommand, readyCommand } from "./clicommands";
 import { TalosNetwork } from "./network";
 import { TalosNode } from "./node";
 import { MachineSecrets } from "./secrets";
@@ -36,6 +40,10 @@ export class TalosCluster extends pulumi.ComponentResource {
     public readonly machineConfigs: pulumi.Output<Record<string, string>>;
     public readonly nodes: pulumi.Output<NodeSummary[]>;
     public readonly endpoints: pulumi.Output<{ kubernetes: string; talos: string }>;
+    /** The versions the nodes were given, for the next run's checks (model/clusterchange.ts). Plain. */
+    public readonly versions: pulumi.Output<ClusterVersions>;
+    /** The CAs' fingerprint and where they came from, for the next run's checks. Plain. */
+    public readonly secretsIdentity: pulumi.Output<SecretsIdentity>;
     /**
      * What a consumer of the Kubernetes API must wait for: the readiness command, which itself
      * waits for the bootstrap and every node. The Kubernetes provider depends on it.
@@ -101,13 +109,35 @@ export class TalosCluster extends pulumi.ComponentResource {
             timeout: spec.timeouts.bootstrap,
             trigger: bootstrapNode.containerId,
         }, { parent: this, dependsOn: [bootstrapNode] });
+
+        // What a reviewer sees of each role's config in the preview. configView shows no secret
+        // (key material and tokens only as keyed fingerprints; conformance checks it against the
+        // whole bundle), so it is unwrapped on purpose: a secret input would show as [secret].
+        const views = {
+            controlplane: pulumi.unsecret(this.configViewText(configs.controlplane, secrets)),
+            worker: pulumi.unsecret(this.configViewText(configs.worker, secrets)),
+        };
+        const nodeConfigs = this.nodeConfigs(name, plan.nodes, nodes, { configs, views, bootstrap, spec });
+        const manifests = manifestsCommand(`${name}-manifests`, {
+            kubeconfig: this.kubeconfig,
+            kubernetesVersion: spec.kubernetesVersion,
+            timeout: spec.timeouts.apply,
+        }, { parent: this, dependsOn: nodeConfigs });
         const ready = readyCommand(`${name}-ready`, {
             kubeconfig: this.kubeconfig,
             timeout: spec.timeouts.ready,
             nodes: plan.nodes,
-            triggers: nodes.map((n) => n.containerId),
-        }, { parent: this, dependsOn: [bootstrap, ...nodes] });
+            // Again after a node is replaced, and after any config change reached the nodes.
+            triggers: [
+                ...nodes.map((n) => n.containerId), views.controlplane.apply(digest), views.worker.apply(digest),
+            ],
+        }, { parent: this, dependsOn: [bootstrap, ...nodes, ...nodeConfigs, manifests] });
         this.ready = [ready];
+
+        this.versions = pulumi.output(clusterVersions(spec));
+        // Certificates are public, and so is a hash of them: plain, for the next run to compare.
+        this.secretsIdentity = pulumi.unsecret(secrets.bundle.apply((bundle) =>
+            secretsIdentity(bundle, spec.importedSecrets === undefined ? "generated" : "file")));
 
         this.registerOutputs({
             kubeconfig: this.kubeconfig,
@@ -116,7 +146,61 @@ export class TalosCluster extends pulumi.ComponentResource {
             machineConfigs: this.machineConfigs,
             nodes: this.nodes,
             endpoints: this.endpoints,
+            versions: this.versions,
+            secretsIdentity: this.secretsIdentity,
         });
+    }
+
+    /** A role's config as configView's JSON text (still secret here: made from the bundle). */
+    private configViewText(config: pulumi.Output<string>, secrets: MachineSecrets): pulumi.Output<string> {
+        return pulumi.all([config, secrets.bundle]).apply(([yaml, bundle]) => JSON.stringify(configView(yaml, bundle)));
+    }
+
+    /**
+     * One config resource per node. Control planes one at a time, each after the one before: a
+     * change that restarts its node must never restart every etcd member at once. Then the workers,
+     * all at once. Each after the bootstrap, whose wait for the Talos API the apply goes through.
+     */
+    private nodeConfigs(
+        name: string,
+        planned: NodePlan[],
+        nodes: TalosNode[],
+        shared: {
+            configs: Record<MachineRole, pulumi.Output<string>>;
+            views: Record<MachineRole, pulumi.Output<string>>;
+            bootstrap: pulumi.Resource;
+            spec: ClusterSpec;
+        },
+    ): pulumi.Resource[] {
+        const controlPlanes: pulumi.Resource[] = [];
+        const workers: pulumi.Resource[] = [];
+        const configOf = (i: number, after: pulumi.Resource[]) => {
+            const node = planned[i];
+            return nodeConfigCommand(`${nodeName(name, node.role, node.index)}-config`, {
+                node,
+                talosconfig: this.talosconfig,
+                machineConfig: shared.configs[node.role],
+                configView: shared.views[node.role],
+                containerId: nodes[i].containerId,
+                timeout: shared.spec.timeouts.apply,
+            }, { parent: this, dependsOn: [nodes[i], shared.bootstrap, ...after] });
+        };
+        // planCluster lists the control planes first: every worker comes after all of them.
+        planned.forEach((node, i) => {
+            switch (node.role) {
+                case "controlplane":
+                    controlPlanes.push(configOf(i, controlPlanes.slice(-1)));
+                    break;
+                case "worker":
+                    workers.push(configOf(i, controlPlanes));
+                    break;
+                default: {
+                    const never: never = node.role;
+                    throw new Error(`unknown role ${String(never)}`);
+                }
+            }
+        });
+        return [...controlPlanes, ...workers];
     }
 
     /** One config per role, made from the input the stack-config parser checked the patches on. */
@@ -124,6 +208,10 @@ export class TalosCluster extends pulumi.ComponentResource {
         const input = machineConfigInput(spec, role, rolePatches(spec.configPatches, role));
         return pulumi.secret(secrets.bundle.apply((bundle) => renderMachineConfig({ ...input, secrets: bundle })));
     }
+}
+
+function digest(text: string): string {
+    return createHash("sha256").update(text).digest("hex");
 }
 
 function toBase64(text: string): string {

@@ -1,9 +1,14 @@
-// Reads the stack's `talos-docker:*` config and validates it before any resource is declared. A
-// user mistake leaves as a RunError: Pulumi prints its message alone, without a stack trace. What
-// is allowed but unwise is logged as a warning.
+// Reads the stack's `talos-docker:*` config and validates it before any resource is declared, then
+// checks it against what the stack's last update left running (its own outputs). A user mistake
+// leaves as a RunError: Pulumi prints its message alone, without a stack trace. What is allowed
+// but unwise is logged as a warning.
 import * as pulumi from "@pulumi/pulumi";
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
+import {
+    ConfigChangeError, readSecretsIdentity, readVersions, RECORD_OUTPUTS, refuseChanges, selfReferenceName,
+    type PreviousRun,
+} from "../model/clusterchange";
 import { ClusterSpec, ConfigError, ConfigIo, formatWarning, parseAllConfig, ParseOptions } from "../model/config";
 import { stackFileName } from "../model/configproblems";
 
@@ -19,12 +24,43 @@ const projectFiles: ConfigIo = {
     },
 };
 
+function problemsOptions() {
+    return { secretKeys: secretConfigKeys(), stackFile: stackFileName(pulumi.getStack()) };
+}
+
 export function readStackConfig(): ClusterSpec {
     // Every namespace: the parser also refuses keys of ours written in another one.
-    return parseOrRunError(pulumi.runtime.allConfig(), projectFiles, {
-        secretKeys: secretConfigKeys(),
-        stackFile: stackFileName(pulumi.getStack()),
-    });
+    return parseOrRunError(pulumi.runtime.allConfig(), projectFiles, problemsOptions());
+}
+
+/**
+ * The stack's own outputs as its last update left them, read through a StackReference to the
+ * stack itself: empty on a stack that was never updated (and after `pulumi destroy`), in preview
+ * as in `up`.
+ */
+export async function readPreviousRun(name: string): Promise<PreviousRun> {
+    const stack = selfReferenceName(pulumi.getOrganization(), pulumi.getProject(), pulumi.getStack());
+    const self = new pulumi.StackReference(name, { name: stack });
+    const [versions, secrets] = await Promise.all([
+        self.getOutputDetails(RECORD_OUTPUTS.versions),
+        self.getOutputDetails(RECORD_OUTPUTS.secrets),
+    ]);
+    return { versions: readVersions(versions.value), secrets: readSecretsIdentity(secrets.value) };
+}
+
+/**
+ * Refuses, as one RunError, the changes of `spec` the running cluster cannot take (a Talos or
+ * Kubernetes move Talos does not allow, new CAs); the program awaits it before declaring any
+ * resource, so a refused change changes nothing.
+ */
+export async function refuseUnsafeChanges(spec: ClusterSpec, name: string): Promise<void> {
+    const previous = await readPreviousRun(name);
+    try {
+        refuseChanges(previous, spec, problemsOptions());
+    } catch (err) {
+        if (err instanceof ConfigChangeError) throw new pulumi.RunError(err.message);
+        throw err;
+    }
 }
 
 /**

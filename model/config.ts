@@ -14,6 +14,7 @@ import {
     DEFAULT_STORAGE_PATH, isValidStoragePath, normalizeStoragePath, STORAGE_PATH_RULE,
 } from "../talos/config/storage";
 import { isPlainObject } from "../talos/yaml";
+import { cpusReadBack, declaredCpus, nanoCpus, nearestDeclarableCpus } from "./dockercpus";
 import { parseDuration } from "./duration";
 import type { ReclaimPolicy } from "./storagemanifest";
 import { cidrContains, formatIPv4, hostAddress, parseCidr, parseIPv4 } from "./ipv4";
@@ -22,6 +23,7 @@ import {
     moveFix, nearestKey, nextFreePort, proposeBoolean, proposeDnsLabel, proposeDockerName, unknownKeyFix,
 } from "./configfixes";
 import { checkOtherNamespaces, configValue, splitNamespaces } from "./confignamespaces";
+import { checkClusterNetworks } from "./confignetworks";
 import { checkPatchesApply, parsedPatches, parsePatchLists } from "./configpatches";
 import { FIRST_NODE_OFFSET, nodeAddress, nodeName } from "./plan";
 import type { MachineConfigSpec } from "./machineinput";
@@ -50,8 +52,11 @@ export interface ClusterSpec {
     ports: { bindAddress: string; kubernetesApi: number; talosApi: number; http: number; https: number };
     configPatches: { all: ConfigPatch[]; controlPlane: ConfigPatch[]; worker: ConfigPatch[] };
     storage: { enabled: boolean; path: string; isDefault: boolean; reclaimPolicy: ReclaimPolicy };
-    /** How long bootstrap and the readiness wait may take, as durations ("10m"). */
-    timeouts: { bootstrap: string; ready: string };
+    /**
+     * How long bootstrap, the readiness wait, and a config apply (to one node; the Kubernetes
+     * manifests) may take, as durations ("10m").
+     */
+    timeouts: { bootstrap: string; ready: string; apply: string };
     /** The secrets bundle read from `secretsFile`, when the stack reuses one instead of generating. */
     importedSecrets?: { path: string; bundle: SecretsBundle };
 }
@@ -73,7 +78,7 @@ export const DEFAULTS = {
     ports: { bindAddress: "127.0.0.1", kubernetesApi: 6444, talosApi: 50000, http: 80, https: 443 },
     configPatches: { all: [], controlPlane: [], worker: [] },
     storage: { enabled: true, path: DEFAULT_STORAGE_PATH, isDefault: true, reclaimPolicy: "Delete" },
-    timeouts: { bootstrap: "10m", ready: "15m" },
+    timeouts: { bootstrap: "10m", ready: "15m", apply: "10m" },
 } as const;
 
 const WORKER_COUNT = { min: 0, max: 250 } as const;
@@ -103,7 +108,7 @@ const OBJECT_KEYS = {
     ports: ["bindAddress", "kubernetesApi", "talosApi", "http", "https"],
     configPatches: ["all", "controlPlane", "worker"],
     storage: ["enabled", "path", "isDefault", "reclaimPolicy"],
-    timeouts: ["bootstrap", "ready"],
+    timeouts: ["bootstrap", "ready", "apply"],
 } as const;
 
 /** Raw config as Pulumi holds it: key (without namespace) → string; structured values are JSON. */
@@ -186,6 +191,7 @@ function parse(given: RawConfig, others: Readonly<Record<string, string>>, optio
     // wrong, so a patch's own problems are reported beside theirs, and theirs are not repeated.
     const target = patchTarget({ clusterName, talosVersion, kubernetesVersion, network, ports, storage }, contract);
     checkPatchesApply(p, target, patchLists);
+    checkClusterNetworks(p, target, patchLists, network.subnet);
     if (p.errors.length > 0) throw new ConfigError(p.errors, p.notes, p.warnings);
     const spec: ClusterSpec = {
         clusterName, talosVersion, kubernetesVersion, image, network, controlPlanes, workers, ports,
@@ -440,6 +446,7 @@ function parseTimeouts(p: Problems, to: Record<string, unknown>): ClusterSpec["t
     return {
         bootstrap: duration(p, "timeouts.bootstrap", to.bootstrap, DEFAULTS.timeouts.bootstrap),
         ready: duration(p, "timeouts.ready", to.ready, DEFAULTS.timeouts.ready),
+        apply: duration(p, "timeouts.apply", to.apply, DEFAULTS.timeouts.apply),
     };
 }
 
@@ -517,8 +524,8 @@ function pool(
     const count = int(p, `${key}.count`, value.count, fallback.count, limits.count.min, limits.count.max);
     let cpus = fallback.cpus;
     if (value.cpus !== undefined) {
-        if (typeof value.cpus === "number" && value.cpus >= limits.cpus && Number.isInteger(value.cpus * 100)) {
-            cpus = value.cpus;
+        if (typeof value.cpus === "number" && value.cpus >= limits.cpus && inHundredths(value.cpus)) {
+            cpus = declarableCpus(p, `${key}.cpus`, value.cpus, limits.cpus) ? value.cpus : fallback.cpus;
         } else {
             const nearest = typeof value.cpus === "number"
                 ? Math.max(limits.cpus, Math.round(value.cpus * 100) / 100)
@@ -542,6 +549,28 @@ function pool(
         }
     }
     return { count, cpus, memoryMiB };
+}
+
+/** A number of hundredths, as written in decimal: 1.15 * 100 is 114.99999999999999 in binary floating point. */
+function inHundredths(value: number): boolean {
+    return Number.isFinite(value) && Math.abs(value * 100 - Math.round(value * 100)) < 1e-6;
+}
+
+/**
+ * A CPU count the node container can be declared with as the Docker provider reads it back
+ * (./dockercpus.ts): one whose read-back is rounded (10.05 is stored as "10.1") is refused, since
+ * the node would get other CPUs than asked or be replaced on every `pulumi up`.
+ */
+function declarableCpus(p: Problems, key: string, cpus: number, min: number): boolean {
+    if (declaredCpus(cpus) !== undefined) return true;
+    const { below, above } = nearestDeclarableCpus(cpus);
+    const choices = [below, above].filter((c): c is number => c !== undefined && c >= min);
+    const nearest = [...choices].sort((a, b) => Math.abs(a - cpus) - Math.abs(b - cpus))[0] ?? Math.ceil(cpus);
+    p.add(key, cpus,
+        `the Docker provider stores ${cpus} CPUs as "${cpusReadBack(nanoCpus(cpus))}" (its decimal format rounds it), ` +
+            `so the node would get other CPUs or be replaced on every pulumi up; use ${choices.join(" or ")}`,
+        p.set(key, nearest));
+    return false;
 }
 
 /**

@@ -3,7 +3,9 @@
 // preflight.go), and the Upgrade API is refused: a new image simply boots on the old volumes. So the
 // rules are ours to apply before anything changes.
 
-import { parseKubernetesVersion, parseTalosVersion, versionContract } from "./versions";
+import {
+    contractFor, isSupportedKubernetes, parseKubernetesVersion, parseTalosVersion, TALOS_MINORS, versionContract,
+} from "./versions";
 
 function majorMinor(text: string): { major: number; minor: number } {
     const [major, minor] = text.split(".").map(Number);
@@ -53,4 +55,36 @@ export function kubernetesChangeProblem(from: string, to: string): string | unde
     }
     return `the cluster runs Kubernetes ${from}: it moves one minor at a time, so ${to} needs ` +
         `${a.major}.${a.minor + 1}.x first`;
+}
+
+/**
+ * The release a refused Talos change can go to first: the minor furthest toward `to` that nodes
+ * running `from` may move to (its latest release), or undefined when there is none.
+ */
+export function talosStepToward(from: string, to: string): string | undefined {
+    const running = parseTalosVersion(from);
+    const target = parseTalosVersion(to);
+    if (running === undefined || target === undefined) return undefined;
+    const up = compare(target, running) > 0;
+    // The minors strictly between the two, furthest toward the target first.
+    const between = TALOS_MINORS.map(contractFor).filter((c) => {
+        const m = majorMinor(c.minor);
+        const [low, high] = up ? [running, target] : [target, running];
+        return compare(low, m) < 0 && compare(m, high) < 0;
+    });
+    const ordered = up ? [...between].reverse() : between;
+    return ordered.map((c) => c.latestRelease).find((release) => talosChangeProblem(from, release) === undefined);
+}
+
+/**
+ * The version a refused Kubernetes upgrade can go to first, on Talos `talosVersion`: the next minor
+ * (its .0 release), when that Talos runs it; undefined for a downgrade or when it does not.
+ */
+export function kubernetesStepToward(from: string, to: string, talosVersion: string): string | undefined {
+    const a = parseKubernetesVersion(from);
+    const b = parseKubernetesVersion(to);
+    const contract = versionContract(talosVersion);
+    if (a === undefined || b === undefined || contract === undefined || compare(b, a) <= 0) return undefined;
+    const step = `${a.major}.${a.minor + 1}.0`;
+    return isSupportedKubernetes(contract, step) ? step : undefined;
 }

@@ -99,6 +99,7 @@ export async function collectStatus(target: ClusterTarget, deps: StatusDeps, opt
             () => resourceSection(report, running, deps.docker, t, run, find),
             () => portSection(report, running, deps.checkPort ?? checkTcp, t, run, find),
         ]);
+        await restartSection(report, nodes, deps.docker, t, run, find);
         return nodes;
     };
 
@@ -183,7 +184,9 @@ function containerSection(report: StatusReport, nodes: NodeInfo[], find: (f: Fin
             row.exitCode = c.exitCode;
             row.oomKilled = c.oomKilled;
         }
-        if (!c.running || c.status === "restarting") {
+        if (c.status === "restarting") {
+            find(restartLoop(n.name, `is restarting: Docker has restarted it ${c.restartCount} times and starts it again`));
+        } else if (!c.running) {
             const why = c.oomKilled ? `, killed for lack of memory` : c.status === "exited" ? `, exit code ${c.exitCode}` : "";
             find({
                 section: "containers",
@@ -197,6 +200,65 @@ function containerSection(report: StatusReport, nodes: NodeInfo[], find: (f: Fin
             find({ section: "containers", severity: "problem", what: `${n.name} is unhealthy`, next: `docker inspect --format '{{json .State.Health}}' ${n.name}` });
         }
     }
+}
+
+/**
+ * How long after a restart a node is still called recently restarted. Docker restarts an exiting
+ * container after a delay that doubles up to a minute while it keeps failing within 10 s
+ * (moby/moby@2454e42e:restartmanager/restartmanager.go), so a loop shows a restart every minute or so.
+ */
+const RECENT_RESTART_MS = 10 * 60_000;
+
+function restartLoop(name: string, what: string): Finding {
+    return {
+        section: "containers",
+        severity: "problem",
+        what: `${name} ${what}: a restart loop`,
+        next: `\`docker logs --tail 100 ${name}\` says why it stops; \`docker stop ${name}\` ends the loop while you look`,
+    };
+}
+
+/**
+ * Restarts, once the other probes are done: a running container inspected again whose restart
+ * count rose meanwhile is in a restart loop (a problem); one that restarted within the last
+ * minutes may be (a warning: one restart after a config apply that rebooted the node is expected).
+ */
+async function restartSection(
+    report: StatusReport,
+    nodes: NodeInfo[],
+    docker: DockerApi,
+    t: number,
+    run: Run,
+    find: (f: Finding) => void,
+): Promise<void> {
+    const watched = nodes.filter((n) => n.container?.running === true);
+    const again = await run(watched.map((n) => async () => {
+        try {
+            return await guard(t, () => docker.inspectContainer(n.name, t));
+        } catch {
+            return undefined; // the first inspection stands
+        }
+    }));
+    const now = Date.now();
+    watched.forEach((n, i) => {
+        const first = n.container as ContainerDetails;
+        const latest = again[i] ?? first;
+        const row = report.containers.rows.find((r) => r.name === n.name);
+        if (row !== undefined) row.restarts = latest.restartCount;
+        if (latest.restartCount > first.restartCount) {
+            const rose = latest.restartCount - first.restartCount;
+            find(restartLoop(n.name, `restarted ${rose === 1 ? "once" : `${rose} times`} while status ran ` +
+                `(${first.restartCount} → ${latest.restartCount})`));
+        } else if (first.restartCount > 0 && now - Date.parse(first.startedAt) < RECENT_RESTART_MS) {
+            const ago = Math.max(0, Math.round((now - Date.parse(first.startedAt)) / 1000));
+            find({
+                section: "containers",
+                severity: "warning",
+                what: `${n.name} has restarted ${first.restartCount} time${first.restartCount === 1 ? "" : "s"}, the last ${ago} s ago`,
+                next: `\`npm run status\` again: a count that keeps rising is a restart loop (\`docker logs ${n.name}\` says why)`,
+            });
+        }
+    });
 }
 
 async function networkSection(report: StatusReport, running: ContainerDetails[], docker: DockerApi, t: number, find: (f: Finding) => void): Promise<void> {

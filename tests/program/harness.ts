@@ -5,6 +5,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { createHash, generateKeyPairSync } from "node:crypto";
 
 const SECRET_SIG = "4dabf18193072939515e22adb298388d";
+export const STACK_REFERENCE = "pulumi:pulumi:StackReference";
 const SECRET_VALUE = "1b47061264138c4ac30d75fd1eb44270";
 
 export interface Recorded {
@@ -14,14 +15,24 @@ export interface Recorded {
     dependencies: string[];
     provider: string;
     inputs: Record<string, unknown>;
-    /** Dotted paths of inputs that arrived as Pulumi secrets. */
+    /**
+     * Dotted paths of the inputs that are Pulumi secrets, where the program sent them: a secret
+     * element of a list is `envs[2]`, a wholly secret list `envs`. (The mocks' own view of the inputs
+     * pushes every secret up to its top-level property, as the engine does not.)
+     */
     secretPaths: string[];
     /** The resource option `additionalSecretOutputs`, the SDK's own and the program's. */
     additionalSecretOutputs: string[];
+    /** The resource option `ignoreChanges`. */
+    ignoreChanges: string[];
+    /** The inputs with every secret replaced by "[secret]": what the state and the preview show in clear. */
+    plainInputs: Record<string, unknown>;
     /** A component's registerOutputs (secrets unwrapped), once it has registered them. */
     outputs?: Record<string, unknown>;
     /** Dotted paths of those outputs that are Pulumi secrets. */
     outputSecretPaths?: string[];
+    /** Those outputs with every secret replaced by "[secret]". */
+    plainOutputs?: Record<string, unknown>;
 }
 
 export interface Program {
@@ -45,6 +56,17 @@ function unwrap(value: unknown, path: string, secrets: string[]): unknown {
             return unwrap(obj.value, path, []);
         }
         return Object.fromEntries(Object.entries(obj).map(([k, v]) => [k, unwrap(v, path ? `${path}.${k}` : k, secrets)]));
+    }
+    return value;
+}
+
+/** The value with every secret sentinel replaced by "[secret]". */
+function redact(value: unknown): unknown {
+    if (Array.isArray(value)) return value.map(redact);
+    if (value && typeof value === "object") {
+        const obj = value as Record<string, unknown>;
+        if (obj[SECRET_SIG] === SECRET_VALUE) return "[secret]";
+        return Object.fromEntries(Object.entries(obj).map(([k, v]) => [k, redact(v)]));
     }
     return value;
 }
@@ -133,13 +155,27 @@ function mockState(type: string, name: string, inputs: Record<string, unknown>):
     }
 }
 
+/** The organization the mocks run in, as a local backend names it ("organization"). */
+export const MOCK_ORGANIZATION = "organization";
+
+export interface LoadOptions {
+    /**
+     * The stack outputs of the previous update, as the program's StackReference to its own stack
+     * reads them; none (a new stack) by default.
+     */
+    previousOutputs?: Record<string, unknown>;
+    /** Run as `pulumi preview` does. */
+    preview?: boolean;
+}
+
 /**
- * Sets the stack config (objects as JSON, as the CLI passes them), installs the mocks, and
- * evaluates index.ts. Call once per test file: Pulumi's runtime state is per process.
+ * Sets the stack config (objects as JSON, as the CLI passes them), installs fresh mocks, and
+ * evaluates the program (index.ts' function). A file may call it several times to compare stacks,
+ * one call after the other: each run records its own resources.
  */
-export async function loadProgram(config: Record<string, unknown>): Promise<Program> {
+export async function loadProgram(config: Record<string, unknown>, options: LoadOptions = {}): Promise<Program> {
     const resources: Recorded[] = [];
-    const pending = new Map<string, Omit<Recorded, "inputs" | "secretPaths">>();
+    const pending = new Map<string, Omit<Recorded, "inputs">>();
     const byRef = new Map<string, Recorded>();
 
     // A key with a namespace of its own ("talos:clusterName") is passed as it is.
@@ -150,15 +186,24 @@ export async function loadProgram(config: Record<string, unknown>): Promise<Prog
             const meta = pending.get(`${args.type}::${args.name}`);
             const secretPaths: string[] = [];
             const inputs = unwrap(args.inputs, "", secretPaths) as Record<string, unknown>;
-            const recorded: Recorded = { type: args.type, name: args.name, parentUrn: "", dependencies: [], provider: "", additionalSecretOutputs: [], ...meta, inputs, secretPaths };
+            // A read (the StackReference) does not pass through registerResource: the mocks' view.
+            const recorded: Recorded = {
+                type: args.type, name: args.name, parentUrn: "", dependencies: [], provider: "", additionalSecretOutputs: [],
+                ignoreChanges: [], secretPaths, plainInputs: redact(args.inputs) as Record<string, unknown>, ...meta, inputs,
+            };
             resources.push(recorded);
             byRef.set(`${args.type}::${args.name}`, recorded);
+            if (args.type === STACK_REFERENCE) {
+                // What the engine's builtin provider reads for a stack reference.
+                const outputs = options.previousOutputs ?? {};
+                return { id: args.id ?? String(inputs.name), state: { name: inputs.name, outputs, secretOutputNames: [] } };
+            }
             return { id: `${args.name}-id`, state: mockState(args.type, args.name, inputs) };
         },
         call(args) {
             return args.inputs;
         },
-    }, "talos-docker", "dev", false);
+    }, "talos-docker", "dev", options.preview ?? false, MOCK_ORGANIZATION);
 
     // The mocks are not told a resource's parent or dependencies: read them off the request.
     const monitor = pulumi.runtime.getMonitor() as unknown as {
@@ -167,13 +212,20 @@ export async function loadProgram(config: Record<string, unknown>): Promise<Prog
     };
     const register = monitor.registerResource.bind(monitor);
     monitor.registerResource = (req, cb) => {
+        // The inputs as the SDK serialized them for the engine, each secret where it was made.
+        const sent = req.getObject()?.toJavaScript() ?? {};
+        const secretPaths: string[] = [];
+        unwrap(sent, "", secretPaths);
         pending.set(`${req.getType()}::${req.getName()}`, {
+            secretPaths,
+            plainInputs: redact(sent) as Record<string, unknown>,
             type: req.getType(),
             name: req.getName(),
             parentUrn: req.getParent(),
             dependencies: req.getDependenciesList(),
             provider: req.getProvider(),
             additionalSecretOutputs: req.getAdditionalsecretoutputsList(),
+            ignoreChanges: req.getIgnorechangesList(),
         });
         return register(req, cb);
     };
@@ -182,8 +234,10 @@ export async function loadProgram(config: Record<string, unknown>): Promise<Prog
         const recorded = byRef.get(urnRef(req.getUrn()));
         if (recorded) {
             const outputSecretPaths: string[] = [];
-            recorded.outputs = unwrap(req.getOutputs()?.toJavaScript() ?? {}, "", outputSecretPaths) as Record<string, unknown>;
+            const outputs = req.getOutputs()?.toJavaScript() ?? {};
+            recorded.outputs = unwrap(outputs, "", outputSecretPaths) as Record<string, unknown>;
             recorded.outputSecretPaths = outputSecretPaths;
+            recorded.plainOutputs = redact(outputs) as Record<string, unknown>;
         }
         return registerOutputs(req, cb);
     };
@@ -192,7 +246,9 @@ export async function loadProgram(config: Record<string, unknown>): Promise<Prog
     let error: unknown;
     const started = performance.now();
     try {
-        exports = (await import("../../index")) as unknown as Record<string, pulumi.Output<unknown>>;
+        // index.ts exports one async function, which Pulumi calls: its result is the stack outputs.
+        const program = (await import("../../index")) as unknown as { default: () => Promise<Record<string, pulumi.Output<unknown>>> };
+        exports = await program.default();
         await Promise.all(Object.values(exports).filter(pulumi.Output.isInstance).map(settled));
     } catch (err) {
         error = err;
@@ -215,12 +271,14 @@ export async function loadProgram(config: Record<string, unknown>): Promise<Prog
 }
 
 interface RegisterRequest {
+    getObject(): { toJavaScript(): Record<string, unknown> } | undefined;
     getType(): string;
     getName(): string;
     getParent(): string;
     getDependenciesList(): string[];
     getProvider(): string;
     getAdditionalsecretoutputsList(): string[];
+    getIgnorechangesList(): string[];
 }
 
 interface RegisterOutputsRequest {

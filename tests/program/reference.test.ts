@@ -1,6 +1,7 @@
 // The stack `dev` (Pulumi.dev.yaml) under Pulumi's mocks: every resource it declares, its inputs,
 // and the secrecy of everything that holds key material.
 import * as pulumi from "@pulumi/pulumi";
+import { createHash } from "node:crypto";
 import { beforeAll, describe, expect, it } from "vitest";
 import { parseAllDocuments, parse as parseYaml } from "yaml";
 import { stackFile } from "../support/stack";
@@ -40,7 +41,9 @@ describe("the component tree", () => {
             "tls:index/certRequest:CertRequest": 2,
             "tls:index/locallySignedCert:LocallySignedCert": 2,
             [PASSWORD]: 5,
-            "command:local:Command": 2,
+            // bootstrap, a config resource per node, the manifests step, readiness
+            "command:local:Command": 6,
+            "pulumi:pulumi:StackReference": 1,
             "pulumi:providers:kubernetes": 1,
             "kubernetes:core/v1:Namespace": 1,
             "kubernetes:core/v1:ServiceAccount": 1,
@@ -103,13 +106,16 @@ describe("TalosNode", () => {
             hostname: "talos-cp-01",
             image: "ghcr.io/siderolabs/talos:v1.8.3",
             privileged: true,
-            securityOpts: ["seccomp=unconfined"],
+            securityOpts: ["seccomp=unconfined", "label=disable"],
             readOnly: true,
             tmpfs: { "/run": "rw", "/system": "rw", "/tmp": "rw" },
             sysctls: { "net.ipv6.conf.all.disable_ipv6": "0" },
-            cpus: "2",
+            cpus: "2.0",
             memory: 4096,
+            memorySwap: -1,
             mustRun: true,
+            restart: "unless-stopped",
+            destroyGraceSeconds: 30,
             networksAdvanced: [{ name: "talos-net", ipv4Address: "172.30.0.2" }],
             ports: [
                 { internal: 6443, external: 6444, ip: "127.0.0.1", protocol: "tcp" },
@@ -129,6 +135,10 @@ describe("TalosNode", () => {
                 { volumeName: "talos-cp-01-opt", containerPath: "/opt" },
             ],
         });
+        // Nothing the provider reads back differently: no platform, no shm size, no capabilities.
+        for (const unset of ["platform", "shmSize", "capabilities", "networkMode", "logDriver", "entrypoints", "command"]) {
+            expect(cp.inputs[unset], unset).toBeUndefined();
+        }
         const env = envMap(cp);
         expect(Object.keys(env)).toEqual(["PLATFORM", "TALOSSKU", "USERDATA"]);
         expect(env.PLATFORM).toBe("container");
@@ -157,10 +167,22 @@ describe("TalosNode", () => {
         }
     });
 
-    it("USERDATA is a secret, and the machine config of the node's role", () => {
+    it("the whole environment is one secret, and so is the provider's envs output; a change to it is ignored", () => {
         for (const c of program.byType(CONTAINER)) {
-            expect(c.secretPaths.some((p) => p === "envs" || p.startsWith("envs["))).toBe(true);
+            // The engine marks an output secret only when the input of its name was wholly secret.
+            expect(c.secretPaths, c.name).toEqual(["envs"]);
+            expect(c.plainInputs.envs, c.name).toBe("[secret]");
+            expect(c.additionalSecretOutputs, c.name).toContain("envs");
+            // USERDATA is only the first boot's config: changes go through the config resources.
+            expect(c.ignoreChanges, c.name).toEqual(["envs"]);
         }
+    });
+
+    it("a volume's labels never replace it", () => {
+        for (const v of program.byType(VOLUME)) expect(v.ignoreChanges, v.name).toEqual(["labels"]);
+    });
+
+    it("USERDATA is the machine config of the node's role", () => {
         const cp = userData(program.one(CONTAINER, "talos-cp-01-container"));
         const worker = userData(program.one(CONTAINER, "talos-worker-01-container"));
         expect(cp[0].machine.type).toBe("controlplane");
@@ -357,8 +379,18 @@ describe("bootstrap and readiness", () => {
         expect((ready.inputs.environment as Record<string, string>).TALOS_DOCKER_KUBECONFIG).toContain("admin@talos");
         const deps = waitsFor(ready);
         expect(deps).toContain(`${COMMAND}::talos-bootstrap`);
-        for (const node of ["talos-cp-01", "talos-worker-01", "talos-worker-02"]) expect(deps).toContain(`${CONTAINER}::${node}-container`);
-        expect(ready.inputs.triggers).toEqual(["talos-cp-01-container-id", "talos-worker-01-container-id", "talos-worker-02-container-id"]);
+        for (const node of ["talos-cp-01", "talos-worker-01", "talos-worker-02"]) {
+            expect(deps).toContain(`${CONTAINER}::${node}-container`);
+            expect(deps).toContain(`${COMMAND}::${node}-config`);
+        }
+        expect(deps).toContain(`${COMMAND}::talos-manifests`);
+        // A replaced node, and a config change of either role (the digest of its view), run it again.
+        const views = ["talos-cp-01-config", "talos-worker-01-config"].map((n) => program.one(COMMAND, n).inputs.stdin as string);
+        expect(ready.inputs.triggers).toEqual([
+            "talos-cp-01-container-id", "talos-worker-01-container-id", "talos-worker-02-container-id",
+            ...views.map((v) => createHash("sha256").update(v).digest("hex")),
+        ]);
+        expect(ready.secretPaths.filter((p) => p.startsWith("triggers"))).toEqual([]);
     });
 });
 

@@ -21,6 +21,9 @@ export class FakeDocker implements DockerApi {
     calls = 0;
     inFlight = 0;
     maxInFlight = 0;
+    /** called on each inspection, with how many the container had before: lets a test change it between two */
+    onInspect?: (container: FakeContainer, inspectedBefore: number) => void;
+    private inspections = new Map<string, number>();
 
     info(): Promise<EngineInfo> {
         return this.answer(this.latencyMs, () => this.info_);
@@ -38,7 +41,11 @@ export class FakeDocker implements DockerApi {
 
     inspectContainer(nameOrId: string) {
         return this.answer(this.latencyMs, () => {
-            const { usage: _, ...details } = this.container(nameOrId);
+            const container = this.container(nameOrId);
+            const before = this.inspections.get(container.name) ?? 0;
+            this.inspections.set(container.name, before + 1);
+            this.onInspect?.(container, before);
+            const { usage: _, ...details } = container;
             return details;
         });
     }

@@ -46,7 +46,7 @@ describe("defaults", () => {
             ports: { bindAddress: "127.0.0.1", kubernetesApi: 6444, talosApi: 50000, http: 80, https: 443 },
             configPatches: { all: [], controlPlane: [], worker: [] },
             storage: { enabled: true, path: "/var/local-path-provisioner", isDefault: true, reclaimPolicy: "Delete" },
-            timeouts: { bootstrap: "10m", ready: "15m" },
+            timeouts: { bootstrap: "10m", ready: "15m", apply: "10m" },
         });
     });
 
@@ -118,6 +118,14 @@ describe("defaults", () => {
         expect(parseClusterSpec({ image: "registry.local/talos:dev" }).image).toBe("registry.local/talos:dev");
     });
 
+    // 1.15 * 100 is 114.99999999999999 in floating point: the steps are the decimal ones written.
+    it("accepts CPUs in hundredths as written, and whole numbers the provider stores as \"10.\"", () => {
+        expect(parseClusterSpec(asRawConfig({ workers: { cpus: 1.15 }, controlPlanes: { cpus: 2.35 } }))).toMatchObject({
+            workers: { cpus: 1.15 }, controlPlanes: { cpus: 2.35 },
+        });
+        expect(parseClusterSpec(asRawConfig({ workers: { cpus: 10 } })).workers.cpus).toBe(10);
+    });
+
     it("accepts a Kubernetes version written with a leading v", () => {
         expect(parseClusterSpec({ kubernetesVersion: "v1.30.4" }).kubernetesVersion).toBe("1.30.4");
     });
@@ -162,6 +170,28 @@ describe("validation names the key, the value and what is allowed", () => {
         ["control plane cpus below Talos' minimum", { controlPlanes: { cpus: 1 } },
             "talos-docker:controlPlanes.cpus = 1: must be a number of CPUs of at least 2 (Talos' minimum for a control plane), in steps of 0.01",
             "pulumi config set --path 'talos-docker:controlPlanes.cpus' 2"],
+        ["cpus the Docker provider reads back rounded", { workers: { cpus: 10.05 } },
+            'talos-docker:workers.cpus = 10.05: the Docker provider stores 10.05 CPUs as "10.1" (its decimal format rounds it), ' +
+                "so the node would get other CPUs or be replaced on every pulumi up; use 10 or 10.1",
+            "pulumi config set --path --type float 'talos-docker:workers.cpus' 10.1"],
+        ["cpus rounded down on read-back", { controlPlanes: { cpus: 20.01 } },
+            'talos-docker:controlPlanes.cpus = 20.01: the Docker provider stores 20.01 CPUs as "20.0" (its decimal format rounds it), ' +
+                "so the node would get other CPUs or be replaced on every pulumi up; use 20 or 20.1",
+            "pulumi config set --path 'talos-docker:controlPlanes.cpus' 20"],
+        ["node subnet inside Talos' default service network", { network: { subnet: "10.96.0.0/24" } },
+            'talos-docker:network.subnet = "10.96.0.0/24": overlaps the service network 10.96.0.0/12 (Talos\' default): ' +
+                "the nodes' addresses would be routed to pods or Services instead of the nodes; use a subnet outside the cluster's pod and service networks",
+            "pulumi config set --path 'talos-docker:network.subnet' 172.30.0.0/24"],
+        ["node subnet inside a patched pod network", {
+            network: { subnet: "172.30.0.0/24" },
+            configPatches: { all: [{ cluster: { network: { podSubnets: ["172.16.0.0/12"] } } }] },
+        },
+            'talos-docker:network.subnet = "172.30.0.0/24": overlaps the pod network 172.16.0.0/12 (set by configPatches): ' +
+                "the nodes' addresses would be routed to pods or Services instead of the nodes; use a subnet outside the cluster's pod and service networks",
+            "pulumi config set --path 'talos-docker:network.subnet' 10.0.0.0/24"],
+        ["apply timeout not a duration", { timeouts: { apply: "soon" } },
+            'talos-docker:timeouts.apply = "soon": must be a duration from 10s to 24h, such as "90s", "10m" or "1h30m"',
+            "pulumi config set --path 'talos-docker:timeouts.apply' 10m"],
         ["port out of range", { ports: { kubernetesApi: 70000 } },
             "talos-docker:ports.kubernetesApi = 70000: must be an integer from 1 to 65535",
             "pulumi config set --path 'talos-docker:ports.kubernetesApi' 6444"],

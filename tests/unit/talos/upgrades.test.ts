@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 
-import { kubernetesChangeProblem, talosChangeProblem } from "../../../talos/upgrades";
+import { kubernetesChangeProblem, kubernetesStepToward, talosChangeProblem, talosStepToward } from "../../../talos/upgrades";
 
 describe("talosChangeProblem", () => {
     it.each([
@@ -33,5 +33,32 @@ describe("kubernetesChangeProblem", () => {
 
     it("a minor downgrade is refused, with what to do instead", () => {
         expect(kubernetesChangeProblem("1.31.1", "1.30.9")).toMatch(/^the cluster runs Kubernetes 1.31.1: a downgrade to another minor/);
+    });
+});
+
+describe("talosStepToward", () => {
+    it.each([
+        ["v1.8.3", "v1.11.6", "v1.10.9"], ["v1.8.3", "v1.13.9", "v1.10.9"], ["v1.10.9", "v1.8.3", "v1.9.6"],
+        ["v1.12.11", "v1.8.3", "v1.11.6"],
+    ])("%s toward %s: %s, the furthest minor the nodes may move to", (from, to, step) => {
+        expect(talosStepToward(from, to)).toBe(step);
+        expect(talosChangeProblem(from, step)).toBeUndefined();
+    });
+
+    it("none between neighbouring minors, nor for versions that do not parse", () => {
+        expect(talosStepToward("v1.8.3", "v1.9.6")).toBeUndefined();
+        expect(talosStepToward("1.8", "v1.11.6")).toBeUndefined();
+    });
+});
+
+describe("kubernetesStepToward", () => {
+    it("the next minor's .0 when that Talos runs it", () => {
+        expect(kubernetesStepToward("1.30.4", "1.32.0", "v1.9.6")).toBe("1.31.0");
+        expect(kubernetesChangeProblem("1.30.4", "1.31.0")).toBeUndefined();
+    });
+
+    it("none for a downgrade, or when the Talos does not run the next minor", () => {
+        expect(kubernetesStepToward("1.31.1", "1.29.0", "v1.9.6")).toBeUndefined();
+        expect(kubernetesStepToward("1.26.1", "1.28.0", "v1.10.9")).toBeUndefined();
     });
 });
