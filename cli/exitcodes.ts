@@ -13,6 +13,12 @@ export const ExitCode = {
     TIMEOUT: 4,
     /** status found a problem, or doctor a missing prerequisite: the output says what to do */
     UNHEALTHY: 5,
+    /**
+     * apply: the node answers but does not run the config it was sent (it took it and reports
+     * another): waiting longer will not change it; the message names the node, the paths that
+     * differ and which logs to read
+     */
+    NOT_APPLIED: 6,
 } as const;
 
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
@@ -25,6 +31,7 @@ export const EXIT_CODE_MEANINGS: Readonly<Record<ExitCode, string>> = {
     [ExitCode.FATAL]: "refused for good: TLS verification, authentication or authorization failed",
     [ExitCode.TIMEOUT]: "timed out: the message lists what is not ready and which logs to read",
     [ExitCode.UNHEALTHY]: "unhealthy: a problem was found; each comes with its next step",
+    [ExitCode.NOT_APPLIED]: "not applied: the node answers with another config than it was sent; the message says where it differs and which logs to read",
 };
 
 /** An error that ends the command with `code`; `message` is printed as is (it never holds secrets). */

@@ -12,7 +12,7 @@
 // "feat: drop apply config method reboot"); a TalosMinor for it must decide what it means here.
 
 import { differingPaths, normaliseTree } from "./configpaths";
-import type { TalosMinor } from "./versions";
+import { parseTalosVersion, type TalosMinor } from "./versions";
 import { isPlainObject, parseYamlDocuments } from "./yaml";
 
 /**
@@ -120,6 +120,18 @@ export function checkImmediate(minor: TalosMinor, current: string, next: string)
     const masked = maskImmediateFields(minor, running, wanted);
     const rebootPaths = differingPaths(normaliseTree(running), normaliseTree(masked), "");
     return { immediate: rebootPaths.length === 0, rebootPaths };
+}
+
+/**
+ * Whether a Talos release ever reboots for an apply: from v1.14 AUTO applies every change without
+ * a reboot and REBOOT is refused (talos commit 995bc30d5 "feat: drop apply config method reboot",
+ * first in v1.14.0-alpha.2: `ApplyConfiguration` no longer calls CanApplyImmediate). Fields the
+ * rule above reads only at boot then take effect at the node's next restart. A tag that does not
+ * parse is taken as a release that reboots.
+ */
+export function rebootsOnApply(talosVersion: string): boolean {
+    const v = parseTalosVersion(talosVersion);
+    return v === undefined || v.major < 1 || (v.major === 1 && v.minor < 14);
 }
 
 /** The mode machined picks for `auto`: no-reboot when the change allows it, else reboot. */
