@@ -155,14 +155,14 @@ export class NodeSession {
                     return { done: false, reason };
                 }
                 other = other?.text === text ? other : { text, since: this.clock.now() };
-                if (this.clock.now() - other.since >= READBACK_SETTLE_MS) throw this.notApplied(config, text);
+                if (this.clock.now() - other.since >= READBACK_SETTLE_MS) throw this.notApplied(config, other);
                 const reason = `it reports another config (${describePaths(differences(text, config))})`;
                 this.progress.waiting(state, reason);
                 return { done: false, reason };
             });
         } catch (err) {
             if (!(err instanceof DeadlineReached)) throw err;
-            if (other !== undefined) throw this.notApplied(config, other.text);
+            if (other !== undefined) throw this.notApplied(config, other);
             const what = restarting ? `${this.node} to restart and report the config it was sent` : `${this.node} to report the config it was sent`;
             const restartAdvice = restarting
                 ? `\nIf its container has stopped (docker ps -a --filter name=${this.container}), it has no restart policy: ` +
@@ -190,12 +190,13 @@ export class NodeSession {
         return Math.min(this.opts.callTimeoutMs, remaining);
     }
 
-    private notApplied(sent: string, reported: string): CliError {
+    /** Exit 6: the node has reported `reported.text` since `reported.since` instead of `sent`. */
+    private notApplied(sent: string, reported: { text: string; since: number }): CliError {
         return new CliError(
             ExitCode.NOT_APPLIED,
             `${this.node} (container ${this.container}) does not run the config it was sent: for ` +
-                `${formatDuration(READBACK_SETTLE_MS)} it has reported a config that differs at ` +
-                `${describePaths(differences(reported, sent))}.\n${this.logAdvice()}`,
+                `${formatDuration(this.clock.now() - reported.since)} it has reported a config that differs at ` +
+                `${describePaths(differences(reported.text, sent))}.\n${this.logAdvice()}`,
         );
     }
 
