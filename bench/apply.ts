@@ -26,7 +26,8 @@ const CALL_TIMEOUT_MS = 10_000;
 
 /** A config whose change (a node label) every minor applies without a reboot. */
 const config = (label: string) =>
-    `version: v1alpha1\nmachine:\n    type: worker\n    token: bench.token\n    nodeLabels:\n        run: "${label}"\ncluster:\n    clusterName: bench\n`;
+    "version: v1alpha1\nmachine:\n    type: worker\n    token: bench.token\n" +
+    `    nodeLabels:\n        run: "${label}"\ncluster:\n    clusterName: bench\n`;
 
 const ips = (n: number) => Array.from({ length: n }, (_, i) => `172.30.0.${i + 2}`);
 
@@ -39,14 +40,16 @@ export async function benchApply(): Promise<string[]> {
     const nodes: Record<string, FakeNode> = Object.fromEntries(ips(NODES).map((ip) => [ip, { config: config("0") }]));
     const apid = await FakeTalos.start({ osCa: pki.bundle.certs.os, nodes, delayMs: ANSWER_MS });
     const { crt, key } = pki.talosAdmin;
-    const clients = ips(NODES).map(() => new TalosClient({ endpoint: apid.endpoint, ca: pki.bundle.certs.os.crt, crt, key }));
+    const target = { endpoint: apid.endpoint, ca: pki.bundle.certs.os.crt, crt, key };
+    const clients = ips(NODES).map(() => new TalosClient(target));
     const failures: string[] = [];
     let run = 0;
     const timed = async (targets: string[]): Promise<number> => {
         const desired = config(String(++run));
         const start = performance.now();
         await Promise.all(targets.map((ip, i) => {
-            const opts = { node: ip, container: `bench-worker-${i + 1}`, desired, timeoutMs: TIMEOUT_MS, callTimeoutMs: CALL_TIMEOUT_MS };
+            const container = `bench-worker-${i + 1}`;
+            const opts = { node: ip, container, desired, timeoutMs: TIMEOUT_MS, callTimeoutMs: CALL_TIMEOUT_MS };
             return runApply(clients[i], opts, quiet, systemClock);
         }));
         const ms = performance.now() - start;
@@ -65,9 +68,12 @@ export async function benchApply(): Promise<string[]> {
         const ratio = median(all) / median(one);
         console.log(
             `apply flow (Version, read, apply, read back), every answer ${ANSWER_MS} ms (median of ${RUNS}): ` +
-                `1 node ${median(one).toFixed(0)} ms, ${NODES} nodes ${median(all).toFixed(0)} ms, ratio ${ratio.toFixed(2)} (at most ${MAX_RATIO})`,
+                `1 node ${median(one).toFixed(0)} ms, ${NODES} nodes ${median(all).toFixed(0)} ms, ` +
+                `ratio ${ratio.toFixed(2)} (at most ${MAX_RATIO})`,
         );
-        if (ratio >= MAX_RATIO) failures.push(`apply to ${NODES} nodes took ${ratio.toFixed(2)}x one node's time (under ${MAX_RATIO}x)`);
+        if (ratio >= MAX_RATIO) {
+            failures.push(`apply to ${NODES} nodes took ${ratio.toFixed(2)}x one node's time (under ${MAX_RATIO}x)`);
+        }
         return failures;
     } finally {
         for (const client of clients) client.close();

@@ -62,9 +62,14 @@ A node that answers with another config than it was sent for ${READBACK_SETTLE_M
             return;
         }
         const problems: string[] = [];
-        if (flags.node === undefined) problems.push("--node IP is required (the node's address on the cluster network)");
-        else if (parseIPv4(flags.node) === undefined) problems.push(`--node "${flags.node}" is not an IPv4 address like 172.30.0.3`);
-        if (flags.container === undefined || flags.container === "") problems.push("--container NAME is required (the node's container)");
+        if (flags.node === undefined) {
+            problems.push("--node IP is required (the node's address on the cluster network)");
+        } else if (parseIPv4(flags.node) === undefined) {
+            problems.push(`--node "${flags.node}" is not an IPv4 address like 172.30.0.3`);
+        }
+        if (flags.container === undefined || flags.container === "") {
+            problems.push("--container NAME is required (the node's container)");
+        }
         if (problems.length > 0) throw new CliError(ExitCode.USAGE, `${NAME}: ${problems.join("; ")}`);
         const node = flags.node ?? "";
         const container = flags.container ?? "";
@@ -84,11 +89,14 @@ A node that answers with another config than it was sent for ${READBACK_SETTLE_M
 
 /** The config the node must run: YAML, or a usage error that says where it is not (never what). */
 function readDesiredConfig(ctx: CliContext, file: string | undefined): string {
-    const text = readSecretInput(ctx, NAME, { what: "machine config", envVar: MACHINE_CONFIG_ENV, flag: "machine-config" }, file);
+    const source = { what: "machine config", envVar: MACHINE_CONFIG_ENV, flag: "machine-config" };
+    const text = readSecretInput(ctx, NAME, source, file);
     const { documents, problems } = parseYamlDocuments(text);
-    const source = file ?? MACHINE_CONFIG_ENV;
-    if (problems.length > 0) throw new CliError(ExitCode.USAGE, `${NAME}: the machine config in ${source} is not valid YAML (${describeYamlProblem(problems[0])})`);
-    if (documents.length === 0) throw new CliError(ExitCode.USAGE, `${NAME}: the machine config in ${source} has no document`);
+    const where = `${NAME}: the machine config in ${file ?? MACHINE_CONFIG_ENV}`;
+    if (problems.length > 0) {
+        throw new CliError(ExitCode.USAGE, `${where} is not valid YAML (${describeYamlProblem(problems[0])})`);
+    }
+    if (documents.length === 0) throw new CliError(ExitCode.USAGE, `${where} has no document`);
     return text;
 }
 

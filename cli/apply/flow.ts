@@ -34,7 +34,12 @@ export interface ApplyOptions extends NodeSessionOptions {
 /** in-sync: nothing was sent; applied: it runs the config, changed in place; restarted: it restarted to run it. */
 export type ApplyOutcome = "in-sync" | "applied" | "restarted";
 
-export async function runApply(api: TalosApi, opts: ApplyOptions, out: (line: string) => void, clock: Clock): Promise<ApplyOutcome> {
+export async function runApply(
+    api: TalosApi,
+    opts: ApplyOptions,
+    out: (line: string) => void,
+    clock: Clock,
+): Promise<ApplyOutcome> {
     const session = new NodeSession(api, opts, new Progress("apply", out, clock), clock);
     const { node, progress } = session;
 
@@ -83,7 +88,10 @@ function describeChange(session: NodeSession, tag: string, current: string, desi
     if (verdict.immediate) {
         progress.note(`it applies in place: ${node} does not restart`);
     } else if (!rebootsOnApply(tag)) {
-        progress.note(`it applies in place (Talos ${tag} applies every change without a reboot); what it reads only at boot (${bootOnly}) takes effect when ${session.container} next restarts`);
+        progress.note(
+            `it applies in place (Talos ${tag} applies every change without a reboot); ` +
+                `what it reads only at boot (${bootOnly}) takes effect when ${session.container} next restarts`,
+        );
     } else {
         progress.note(`it restarts ${node}: Talos applies ${bootOnly} only at boot`);
     }
@@ -114,14 +122,18 @@ async function sendAuto(session: NodeSession, config: string): Promise<"applied"
             return "applied";
         case "reboot":
             progress.note(
-                `Talos chose reboot: ${container} restarts (its container ends and Docker starts it again by its restart policy); ` +
+                `Talos chose reboot: ${container} restarts ` +
+                    "(its container ends and Docker starts it again by its restart policy); " +
                     `waiting for ${node} to answer with the new config`,
             );
             await session.readBack(config, true);
             return "restarted";
         case "staged":
         case "auto":
-            throw new CliError(ExitCode.FAILED, `${node} answered the apply with mode ${result.mode}, which Talos does not choose for auto`);
+            throw new CliError(
+                ExitCode.FAILED,
+                `${node} answered the apply with mode ${result.mode}, which Talos does not choose for auto`,
+            );
         default: {
             const unreachable: never = result.mode;
             throw new Error(`unknown mode ${String(unreachable)}`);
@@ -131,7 +143,9 @@ async function sendAuto(session: NodeSession, config: string): Promise<"applied"
 
 async function openKube(opts: ApplyOptions, progress: Progress): Promise<KubeApi | undefined> {
     if (opts.kube === undefined) {
-        progress.note(`not waiting for the static pods and the kubelet to run the new images: ${KUBECONFIG_ENV} is not set`);
+        progress.note(
+            `not waiting for the static pods and the kubelet to run the new images: ${KUBECONFIG_ENV} is not set`,
+        );
         return undefined;
     }
     return opts.kube();

@@ -13,7 +13,10 @@ import { kubeSystemPodsOf, KubeRequestError, PATHS, type KubeApi, type List, typ
 import { DeadlineReached, fixedInterval, retryUntil, type StepResult } from "../retry";
 import type { NodeSession } from "./node";
 
-/** upgrade-k8s' bounds (talos_managed.go: `context.WithTimeout(ctx, 5*time.Minute)`; kubelet.go: `retry.Constant(3*time.Minute, …)`). */
+/**
+ * upgrade-k8s' bounds (talos_managed.go: `context.WithTimeout(ctx, 5*time.Minute)`; kubelet.go:
+ * `retry.Constant(3*time.Minute, …)`).
+ */
 export const STATIC_POD_WAIT_MS = 5 * 60_000;
 export const KUBELET_WAIT_MS = 3 * 60_000;
 
@@ -22,22 +25,38 @@ const POLL_MS = 500;
 /** One request at most. */
 const REQUEST_MS = 5_000;
 
-/** Waits until the node runs what `step` changed, as upgrade-k8s does; kube-proxy has no wait there (its DaemonSet is updated last). */
+/**
+ * Waits until the node runs what `step` changed, as upgrade-k8s does; kube-proxy has no wait there
+ * (its DaemonSet is updated last).
+ */
 export async function waitForComponent(kube: KubeApi, session: NodeSession, step: KubernetesStep): Promise<void> {
     const version = imageVersion(step.image);
     switch (step.component) {
         case "kube-apiserver":
         case "kube-controller-manager":
         case "kube-scheduler":
-            return poll(kube, session, STATIC_POD_WAIT_MS, `the ${step.component} pod on ${session.node} to run ${version} and be Ready`,
-                async (timeoutMs) => staticPodState(await list<Pod>(kube, kubeSystemPodsOf(step.component), timeoutMs), step, session.node),
-                `kubectl -n kube-system get pods -l k8s-app=${step.component} -o wide`);
+            return poll(
+                kube,
+                session,
+                STATIC_POD_WAIT_MS,
+                `the ${step.component} pod on ${session.node} to run ${version} and be Ready`,
+                async (timeoutMs) => {
+                    const pods = await list<Pod>(kube, kubeSystemPodsOf(step.component), timeoutMs);
+                    return staticPodState(pods, step, session.node);
+                },
+                `kubectl -n kube-system get pods -l k8s-app=${step.component} -o wide`,
+            );
         case "kube-proxy":
             return;
         case "kubelet":
-            return poll(kube, session, KUBELET_WAIT_MS, `the Node ${session.node} to report kubelet ${version} and be Ready`,
+            return poll(
+                kube,
+                session,
+                KUBELET_WAIT_MS,
+                `the Node ${session.node} to report kubelet ${version} and be Ready`,
                 async (timeoutMs) => kubeletState(await list<Node>(kube, PATHS.nodes, timeoutMs), version, session.node),
-                `kubectl get nodes -o wide`);
+                "kubectl get nodes -o wide",
+            );
         default: {
             const unreachable: never = step.component;
             throw new Error(`unknown component ${String(unreachable)}`);
@@ -78,23 +97,27 @@ async function poll(
     state: (timeoutMs: number) => Promise<string | undefined>,
     inspect: string,
 ): Promise<void> {
-    const deadline = Math.min(session.deadline, session.clock.now() + boundMs);
+    const started = session.clock.now();
+    const deadline = Math.min(session.deadline, started + boundMs);
     const waiting = `waiting for ${what}`;
     session.progress.waiting(waiting);
     try {
-        await retryUntil(session.clock, deadline, fixedInterval(POLL_MS), async (remaining): Promise<StepResult<void>> => {
+        await retryUntil(session.clock, deadline, fixedInterval(POLL_MS), async (remaining) => {
             const missing = await state(Math.min(REQUEST_MS, remaining));
-            if (missing === undefined) return { done: true, value: undefined };
+            if (missing === undefined) return { done: true, value: undefined } satisfies StepResult<void>;
             session.progress.waiting(waiting, missing);
-            return { done: false, reason: missing };
+            return { done: false, reason: missing } satisfies StepResult<void>;
         });
     } catch (err) {
         if (!(err instanceof DeadlineReached)) throw err;
-        const bound = deadline < session.deadline ? `${formatDuration(boundMs)} (talosctl upgrade-k8s' bound)` : "the timeout";
+        const bound = deadline < session.deadline
+            ? `${formatDuration(boundMs)} (talosctl upgrade-k8s' bound)`
+            : `${formatDuration(deadline - started)} (what was left of --timeout)`;
         throw new CliError(
             ExitCode.TIMEOUT,
-            `timed out after ${bound} waiting for ${what}${err.lastReason ? ` (last: ${err.lastReason})` : ""}, at the Kubernetes API ` +
-                `${kube.server}.\nSee \`${inspect}\` and the node's kubelet log (talosctl -n ${session.node} logs kubelet).\n` +
+            `timed out after ${bound} waiting for ${what}${err.lastReason ? ` (last: ${err.lastReason})` : ""}, ` +
+                `at the Kubernetes API ${kube.server}.\n` +
+                `See \`${inspect}\` and the node's kubelet log (talosctl -n ${session.node} logs kubelet).\n` +
                 session.logAdvice(),
         );
     }

@@ -104,18 +104,21 @@ export class NodeSession {
                 return { done: true, value: { kind: "already-reported" } };
             }
             try {
-                const result = await this.api.applyConfiguration(this.callTimeout(remaining), this.node, { data: config, mode, dryRun: false });
+                const request = { data: config, mode, dryRun: false };
+                const result = await this.api.applyConfiguration(this.callTimeout(remaining), this.node, request);
                 return { done: true, value: { kind: "answered", result } };
             } catch (err) {
                 readFirst = true;
                 if (err instanceof TalosApiError && err.kind === "fatal" && err.reason === "refused") {
                     throw new CliError(
                         ExitCode.FATAL,
-                        `${err.message}\n${this.node} keeps the config it runs. Fix the stack's config (its configPatches) and run \`pulumi up\` again.`,
+                        `${err.message}\n${this.node} keeps the config it runs. ` +
+                            "Fix the stack's config (its configPatches) and run `pulumi up` again.",
                     );
                 }
                 if (err instanceof TalosApiError && err.kind === "needs-reboot") {
-                    throw new CliError(ExitCode.FATAL, `${err.message}; ${what} was sent in mode ${mode}, which never reboots`);
+                    const message = `${err.message}; ${what} was sent in mode ${mode}, which never reboots`;
+                    throw new CliError(ExitCode.FATAL, message);
                 }
                 throw err;
             }
@@ -129,7 +132,9 @@ export class NodeSession {
      * take it (exit 6); one that does not answer again before the deadline times out (exit 4).
      */
     async readBack(config: string, restarting: boolean): Promise<void> {
-        const state = restarting ? `waiting for ${this.node} to restart with the new config` : `reading back the config of ${this.node}`;
+        const state = restarting
+            ? `waiting for ${this.node} to restart with the new config`
+            : `reading back the config of ${this.node}`;
         this.progress.waiting(state);
         let seenDown = !restarting;
         let other: { text: string; since: number } | undefined;
@@ -163,10 +168,10 @@ export class NodeSession {
         } catch (err) {
             if (!(err instanceof DeadlineReached)) throw err;
             if (other !== undefined) throw this.notApplied(config, other);
-            const what = restarting ? `${this.node} to restart and report the config it was sent` : `${this.node} to report the config it was sent`;
+            const what = `${this.node} to ${restarting ? "restart and " : ""}report the config it was sent`;
             const restartAdvice = restarting
-                ? `\nIf its container has stopped (docker ps -a --filter name=${this.container}), it has no restart policy: ` +
-                  `docker start ${this.container}.`
+                ? `\nIf its container has stopped (docker ps -a --filter name=${this.container}), ` +
+                  `it has no restart policy: docker start ${this.container}.`
                 : "";
             throw this.timeout(what, err.lastReason, restartAdvice);
         }
@@ -176,7 +181,8 @@ export class NodeSession {
     timeout(what: string, lastReason: string | undefined, extra = ""): CliError {
         return new CliError(
             ExitCode.TIMEOUT,
-            `timed out after ${formatDuration(this.opts.timeoutMs)} waiting for ${what}${lastReason ? ` (last: ${lastReason})` : ""}.${extra}\n` +
+            `timed out after ${formatDuration(this.opts.timeoutMs)} waiting for ${what}` +
+                `${lastReason ? ` (last: ${lastReason})` : ""}.${extra}\n` +
                 this.logAdvice(),
         );
     }
@@ -201,7 +207,11 @@ export class NodeSession {
     }
 
     /** retryUntil on the deadline, with progress for each retryable failure and the timeout turned into exit 4. */
-    private async retry<T>(what: string, state: string, step: (remaining: number) => Promise<StepResult<T>>): Promise<T> {
+    private async retry<T>(
+        what: string,
+        state: string,
+        step: (remaining: number) => Promise<StepResult<T>>,
+    ): Promise<T> {
         this.backoff.reset();
         try {
             return await retryUntil(this.clock, this.deadline, this.backoff, async (remaining) => {

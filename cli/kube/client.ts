@@ -124,7 +124,12 @@ class HttpsKubeClient implements KubeApi {
         return this.request("PATCH", path, { body, contentType }, timeoutMs);
     }
 
-    private request(method: string, path: string, payload: { body: string; contentType: string } | undefined, timeoutMs: number): Promise<KubeResponse> {
+    private request(
+        method: string,
+        path: string,
+        payload: { body: string; contentType: string } | undefined,
+        timeoutMs: number,
+    ): Promise<KubeResponse> {
         // The server URL may carry a path prefix (behind a proxy): append to it. A query stays a query.
         const url = new URL(this.server);
         const [pathname, query] = path.split("?", 2);
@@ -132,7 +137,11 @@ class HttpsKubeClient implements KubeApi {
         if (query !== undefined) url.search = `?${query}`;
         const headers = payload === undefined
             ? this.headers
-            : { ...this.headers, "content-type": payload.contentType, "content-length": String(Buffer.byteLength(payload.body)) };
+            : {
+                  ...this.headers,
+                  "content-type": payload.contentType,
+                  "content-length": String(Buffer.byteLength(payload.body)),
+              };
         return new Promise((resolve, reject) => {
             const req = https.request(url, { method, agent: this.agent, headers }, (res) => {
                 const chunks: Buffer[] = [];
@@ -184,7 +193,9 @@ function networkFailure(err: NodeJS.ErrnoException, server: string, timeoutMs: n
 
 function authFailure(status: number, server: string, method: string): KubeRequestError {
     const forbidden = method === "GET" ? "may not read nodes and pods" : "may not update the kube-system objects it changes";
-    const what = status === 401 ? "401 Unauthorized: it does not accept the kubeconfig's client certificate" : `403 Forbidden: the kubeconfig's user ${forbidden}`;
+    const what = status === 401
+        ? "401 Unauthorized: it does not accept the kubeconfig's client certificate"
+        : `403 Forbidden: the kubeconfig's user ${forbidden}`;
     return new KubeRequestError(
         "fatal",
         what,

@@ -48,13 +48,16 @@ Environment:
         }
         const kubernetesVersion = flags["kubernetes-version"];
         if (kubernetesVersion === undefined) {
-            throw new CliError(ExitCode.USAGE, `${NAME}: --kubernetes-version X.Y.Z is required (the version the cluster now runs)`);
+            const message = `${NAME}: --kubernetes-version X.Y.Z is required (the version the cluster now runs)`;
+            throw new CliError(ExitCode.USAGE, message);
         }
         if (parseKubernetesVersion(kubernetesVersion) === undefined) {
-            throw new CliError(ExitCode.USAGE, `${NAME}: --kubernetes-version "${kubernetesVersion}" is not a version like 1.31.2 (no leading v)`);
+            const message = `${NAME}: --kubernetes-version "${kubernetesVersion}" is not a version like 1.31.2 (no leading v)`;
+            throw new CliError(ExitCode.USAGE, message);
         }
         const timeoutMs = durationFlag(NAME, "timeout", flags.timeout, DEFAULT_APPLY_TIMEOUT);
-        const text = readSecretInput(ctx, NAME, { what: "kubeconfig", envVar: KUBECONFIG_ENV, flag: "kubeconfig" }, flags.kubeconfig);
+        const source = { what: "kubeconfig", envVar: KUBECONFIG_ENV, flag: "kubeconfig" };
+        const text = readSecretInput(ctx, NAME, source, flags.kubeconfig);
         // Loaded here, not at the top: @kubernetes/client-node takes a while to load.
         const { kubeClientFromKubeconfig, KubeconfigError } = await import("../kube/client");
         let kube: KubeApi;
@@ -65,7 +68,8 @@ Environment:
             throw err;
         }
         try {
-            await runManifests(kube, { kubernetesVersion, timeoutMs, requestTimeoutMs: REQUEST_TIMEOUT_MS }, ctx.out, ctx.clock);
+            const opts = { kubernetesVersion, timeoutMs, requestTimeoutMs: REQUEST_TIMEOUT_MS };
+            await runManifests(kube, opts, ctx.out, ctx.clock);
         } finally {
             kube.close();
         }

@@ -21,7 +21,14 @@ import { kubernetesImage, PROXY_IMAGE } from "../../talos/config/defaults";
 import { imageVersion } from "../../talos/k8supgrade";
 import type { Clock } from "../context";
 import { CliError, ExitCode } from "../exitcodes";
-import { daemonSetPath, KubeRequestError, STRATEGIC_MERGE_PATCH, type DaemonSet, type KubeApi, type KubeResponse } from "../kube/api";
+import {
+    daemonSetPath,
+    KubeRequestError,
+    STRATEGIC_MERGE_PATCH,
+    type DaemonSet,
+    type KubeApi,
+    type KubeResponse,
+} from "../kube/api";
 import { Progress } from "../progress";
 import { DeadlineReached, fixedInterval, retryUntil, type StepResult } from "../retry";
 
@@ -46,7 +53,12 @@ export interface ManifestsOptions {
 
 export type ManifestsOutcome = "updated" | "already" | "no-kube-proxy";
 
-export async function runManifests(kube: KubeApi, opts: ManifestsOptions, out: (line: string) => void, clock: Clock): Promise<ManifestsOutcome> {
+export async function runManifests(
+    kube: KubeApi,
+    opts: ManifestsOptions,
+    out: (line: string) => void,
+    clock: Clock,
+): Promise<ManifestsOutcome> {
     const progress = new Progress("manifests", out, clock);
     const deadline = clock.now() + opts.timeoutMs;
     const image = kubernetesImage(PROXY_IMAGE, opts.kubernetesVersion);
@@ -57,18 +69,21 @@ export async function runManifests(kube: KubeApi, opts: ManifestsOptions, out: (
 
     const read = `reading the DaemonSet ${where}`;
     progress.waiting(read);
-    const found = await until(`the Kubernetes API to answer for ${NAMESPACE}/${NAME}`, deadline, read, async (remaining): Promise<StepResult<DaemonSet | undefined>> => {
+    const reading = async (remaining: number): Promise<StepResult<DaemonSet | undefined>> => {
         const res = await kube.get(path, request(remaining));
         if (res.status === 404) return { done: true, value: undefined };
         return answered(res, `reading ${NAMESPACE}/${NAME}`);
-    });
+    };
+    const found = await until(`the Kubernetes API to answer for ${NAMESPACE}/${NAME}`, deadline, read, reading);
     if (found === undefined) {
         progress.note(`done: there is no DaemonSet ${NAMESPACE}/${NAME} (kube-proxy is disabled): nothing to update`);
         return "no-kube-proxy";
     }
     const running = found.spec?.template?.spec?.containers?.find((c) => c.name === CONTAINER)?.image;
     if (running === undefined) {
-        throw new CliError(ExitCode.FAILED, `the DaemonSet ${where} has no container ${CONTAINER}: it is not the one Talos made, so it is left alone`);
+        const message = `the DaemonSet ${where} has no container ${CONTAINER}: ` +
+            "it is not the one Talos made, so it is left alone";
+        throw new CliError(ExitCode.FAILED, message);
     }
 
     const outcome: ManifestsOutcome = running === image ? "already" : "updated";
@@ -76,8 +91,9 @@ export async function runManifests(kube: KubeApi, opts: ManifestsOptions, out: (
         const patching = `setting ${CONTAINER} of ${NAMESPACE}/${NAME} to ${version} (it runs ${imageVersion(running)})`;
         progress.waiting(patching);
         const body = JSON.stringify({ spec: { template: { spec: { containers: [{ name: CONTAINER, image }] } } } });
+        const patchPath = `${path}?fieldManager=${FIELD_MANAGER}`;
         await until(`the Kubernetes API to take the patch of ${NAMESPACE}/${NAME}`, deadline, patching, async (remaining) => {
-            const res = await kube.patch(`${path}?fieldManager=${FIELD_MANAGER}`, body, STRATEGIC_MERGE_PATCH, request(remaining));
+            const res = await kube.patch(patchPath, body, STRATEGIC_MERGE_PATCH, request(remaining));
             return answered(res, `patching ${NAMESPACE}/${NAME}`);
         });
         progress.note(`set ${CONTAINER} of ${NAMESPACE}/${NAME} to ${version}`);
@@ -88,7 +104,9 @@ export async function runManifests(kube: KubeApi, opts: ManifestsOptions, out: (
     const rolloutDeadline = Math.min(deadline, clock.now() + ROLLOUT_WAIT_MS);
     const rolling = `waiting for the rollout of ${NAMESPACE}/${NAME}`;
     progress.waiting(rolling);
-    const bound = rolloutDeadline < deadline ? `${formatDuration(ROLLOUT_WAIT_MS)} (talosctl upgrade-k8s' bound)` : undefined;
+    const bound = rolloutDeadline < deadline
+        ? `${formatDuration(ROLLOUT_WAIT_MS)} (talosctl upgrade-k8s' bound)`
+        : undefined;
     await until(`the rollout of ${NAMESPACE}/${NAME}`, rolloutDeadline, rolling, async (remaining) => {
         const res = await kube.get(path, request(remaining));
         const step = answered(res, `reading ${NAMESPACE}/${NAME}`);
@@ -130,7 +148,8 @@ export async function runManifests(kube: KubeApi, opts: ManifestsOptions, out: (
                 ExitCode.TIMEOUT,
                 `timed out after ${boundText ?? formatDuration(opts.timeoutMs)} waiting for ${what}` +
                     `${err.lastReason ? ` (last: ${err.lastReason})` : ""}.\n` +
-                    `See \`kubectl -n ${NAMESPACE} rollout status daemonset/${NAME}\` and \`kubectl -n ${NAMESPACE} get pods -l k8s-app=${NAME} -o wide\`.`,
+                    `See \`kubectl -n ${NAMESPACE} rollout status daemonset/${NAME}\` and ` +
+                    `\`kubectl -n ${NAMESPACE} get pods -l k8s-app=${NAME} -o wide\`.`,
             );
         }
     }
@@ -147,7 +166,8 @@ function answered(res: KubeResponse, what: string): StepResult<DaemonSet> {
     }
     // A request the API server will refuse every time (a patch it cannot take, a bad path).
     if ([400, 404, 405, 415, 422].includes(res.status)) {
-        throw new CliError(ExitCode.FAILED, `${what}: the Kubernetes API answered HTTP ${res.status}${statusMessage(res.body)}`);
+        const message = `${what}: the Kubernetes API answered HTTP ${res.status}${statusMessage(res.body)}`;
+        throw new CliError(ExitCode.FAILED, message);
     }
     return { done: false, reason: `HTTP ${res.status}` };
 }
@@ -167,9 +187,12 @@ function rolloutState(ds: DaemonSet): string | undefined {
     const s = ds.status ?? {};
     const desired = s.desiredNumberScheduled ?? 0;
     if ((ds.metadata.generation ?? 0) !== (s.observedGeneration ?? 0)) return "the controller has not seen the change yet";
-    if ((s.updatedNumberScheduled ?? 0) !== desired) return `${s.updatedNumberScheduled ?? 0} of ${desired} pods updated`;
-    if ((s.currentNumberScheduled ?? 0) !== desired) return `${s.currentNumberScheduled ?? 0} of ${desired} pods scheduled`;
-    if ((s.numberAvailable ?? 0) !== desired) return `${s.numberAvailable ?? 0} of ${desired} pods available`;
-    if ((s.numberReady ?? 0) !== desired) return `${s.numberReady ?? 0} of ${desired} pods ready`;
-    return undefined;
+    const counts: [number | undefined, string][] = [
+        [s.updatedNumberScheduled, "updated"],
+        [s.currentNumberScheduled, "scheduled"],
+        [s.numberAvailable, "available"],
+        [s.numberReady, "ready"],
+    ];
+    const short = counts.find(([n]) => (n ?? 0) !== desired);
+    return short === undefined ? undefined : `${short[0] ?? 0} of ${desired} pods ${short[1]}`;
 }
