@@ -9,11 +9,11 @@ import { StorageProvisioner } from "./components/storage";
 const spec = readStackConfig();
 const cluster = new TalosCluster(spec.clusterName, { spec });
 
-const provider = new k8s.Provider(`${spec.clusterName}-k8s`, {
-    kubeconfig: cluster.kubeconfig,
-    // After `docker rm` of the nodes, let `pulumi destroy`/`refresh` drop what lived in the cluster.
-    deleteUnreachable: true,
-}, { dependsOn: cluster.ready });
+// No deleteUnreachable: with it a `pulumi refresh` while the cluster is only stopped would drop every
+// Kubernetes object from the state. `npm run destroy` sets PULUMI_K8S_DELETE_UNREACHABLE instead.
+const provider = new k8s.Provider(`${spec.clusterName}-k8s`, { kubeconfig: cluster.kubeconfig }, {
+    dependsOn: cluster.ready,
+});
 
 const storage = spec.storage.enabled
     ? new StorageProvisioner(`${spec.clusterName}-storage`, {

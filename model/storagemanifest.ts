@@ -1,5 +1,6 @@
 // The local-path-provisioner objects, rendered from the pinned manifest for one stack's storage
-// settings. Pure: no Pulumi imports, so it is tested without mocks.
+// settings, and the Pulumi resources that apply them (name, type, dependencies). Pure: no Pulumi
+// imports, so it is tested without mocks.
 //
 // The manifest (manifests/local-path-provisioner.yaml) is upstream's release file with the Talos
 // adaptations listed in its header; this module only sets the three values a stack may change.
@@ -67,6 +68,8 @@ const DEFAULT_CLASS_ANNOTATION = "storageclass.kubernetes.io/is-default-class";
 const PSA_ENFORCE_LABEL = "pod-security.kubernetes.io/enforce";
 // local-path-provisioner's key for "every node without an entry of its own" (upstream README).
 const DEFAULT_NODE_KEY = "DEFAULT_PATH_FOR_NON_LISTED_NODES";
+// How every message about the manifest begins.
+const MANIFEST = "local-path-provisioner manifest";
 
 let cache: readonly KubeObject[] | undefined;
 
@@ -111,7 +114,7 @@ export function renderStorageObjects(spec: StorageSpec, base: readonly KubeObjec
     const namespace = find(objects, "Namespace", STORAGE_NAMESPACE);
     if (labelsOf(namespace)[PSA_ENFORCE_LABEL] !== "privileged") {
         throw new Error(
-            `local-path-provisioner manifest: Namespace "${STORAGE_NAMESPACE}" lacks the label ` +
+            `${MANIFEST}: Namespace "${STORAGE_NAMESPACE}" lacks the label ` +
                 `${PSA_ENFORCE_LABEL}: privileged (Talos enforces the baseline Pod Security level)`,
         );
     }
@@ -127,9 +130,220 @@ export function renderStorageObjects(spec: StorageSpec, base: readonly KubeObjec
     return objects;
 }
 
+/**
+ * The kinds the manifest may hold, each with its one apiVersion and the top-level fields of the
+ * typed @pulumi/kubernetes resource for it (its Args interface, at 4.34.2: e.g.
+ * `core/v1/namespace.d.ts` NamespaceArgs). A typed resource sets apiVersion and kind itself and
+ * drops any other field without a word, so an object outside this table is refused here; a kind
+ * added to it also needs its case in components/storage.ts, which the compiler asks for.
+ */
+const STORAGE_KINDS = {
+    Namespace: { apiVersion: "v1", fields: ["metadata", "spec"] },
+    ServiceAccount: {
+        apiVersion: "v1",
+        fields: ["metadata", "automountServiceAccountToken", "imagePullSecrets", "secrets"],
+    },
+    ConfigMap: { apiVersion: "v1", fields: ["metadata", "binaryData", "data", "immutable"] },
+    Role: { apiVersion: "rbac.authorization.k8s.io/v1", fields: ["metadata", "rules"] },
+    ClusterRole: { apiVersion: "rbac.authorization.k8s.io/v1", fields: ["metadata", "aggregationRule", "rules"] },
+    RoleBinding: { apiVersion: "rbac.authorization.k8s.io/v1", fields: ["metadata", "roleRef", "subjects"] },
+    ClusterRoleBinding: { apiVersion: "rbac.authorization.k8s.io/v1", fields: ["metadata", "roleRef", "subjects"] },
+    Deployment: { apiVersion: "apps/v1", fields: ["metadata", "spec"] },
+    StorageClass: {
+        apiVersion: "storage.k8s.io/v1",
+        fields: [
+            "metadata", "allowVolumeExpansion", "allowedTopologies", "mountOptions", "parameters", "provisioner",
+            "reclaimPolicy", "volumeBindingMode",
+        ],
+    },
+} as const satisfies Record<string, { apiVersion: string; fields: readonly string[] }>;
+
+/** A kind of Kubernetes object the StorageProvisioner declares a typed resource for. */
+export type StorageKind = keyof typeof STORAGE_KINDS;
+
+/**
+ * The type token of the yaml/v2 ConfigGroup that applied the manifest before the objects became
+ * typed resources. Stacks made then hold each object as that group's child.
+ */
+export const LEGACY_CONFIG_GROUP_TYPE = "kubernetes:yaml/v2:ConfigGroup";
+
+/**
+ * The prefix of every object's resource name: the name the ConfigGroup had, which its children's
+ * names began with (see storageResourceName), kept so that those children stay the same resources.
+ */
+export function storageResourcePrefix(componentName: string): string {
+    return `${componentName}-manifests`;
+}
+
+/** One object of the manifest as the Pulumi resource that applies it. */
+export interface StorageResource {
+    readonly kind: StorageKind;
+    /** The object as rendered for the spec: the resource's inputs. */
+    readonly object: KubeObject;
+    /** Its Pulumi resource name (storageResourceName). */
+    readonly name: string;
+    /**
+     * Its Pulumi type token, `kubernetes:<group>/<version>:<kind>` with `core` for the core group:
+     * the token of the typed resource, and the one the ConfigGroup registered the object under.
+     */
+    readonly type: string;
+    /** The names of the resources that must exist before it; each comes earlier in the list. */
+    readonly dependsOn: readonly string[];
+}
+
+/**
+ * The objects to apply for `spec` (renderStorageObjects) as resources named from `prefix`, in an
+ * order where every resource comes after those it depends on. Throws, naming the object, when the
+ * manifest holds a kind, an apiVersion or a top-level field the typed resources do not cover, an
+ * object twice, or a namespaced object whose Namespace it does not define.
+ */
+export function storageResources(
+    spec: StorageSpec,
+    prefix: string,
+    base: readonly KubeObject[] = loadStorageManifest(),
+): StorageResource[] {
+    const typed = renderStorageObjects(spec, base).map((object) => ({ object, kind: kindOf(object) }));
+    const names = new Map<string, StorageKind>();
+    for (const { object, kind } of typed) {
+        const name = storageResourceName(prefix, object);
+        if (names.has(name)) throw new Error(`${MANIFEST} holds ${describe(object)} twice`);
+        names.set(name, kind);
+    }
+    const resources = typed.map(({ object, kind }) => ({
+        kind,
+        object,
+        name: storageResourceName(prefix, object),
+        type: typeToken(object),
+        dependsOn: dependenciesOf(object, kind, prefix, names),
+    }));
+    return inDependencyOrder(resources);
+}
+
+/**
+ * The name yaml/v2's ConfigGroup gave the child for `object`: `<prefix>:<namespace>/<name>`, or
+ * `<prefix>:<name>` for a cluster-scoped object (pulumi/pulumi-kubernetes, unchanged from v4.10.0
+ * to the last commit read, 94977969d of 2026-07-01: provider/pkg/provider/yaml/v2/yaml.go `register`,
+ * "Manufacture a resource name"; configgroup.go `Construct` passes the group's name as the prefix).
+ */
+export function storageResourceName(prefix: string, object: KubeObject): string {
+    const { name, namespace } = identity(object);
+    return namespace === undefined ? `${prefix}:${name}` : `${prefix}:${namespace}/${name}`;
+}
+
+// What must exist first: its Namespace for a namespaced object; for the Deployment, also what its
+// pods need when they start (the service account with its roles and bindings, and the config
+// map they mount), so that the rollout does not wait on retries.
+function dependenciesOf(
+    object: KubeObject,
+    kind: StorageKind,
+    prefix: string,
+    names: Map<string, StorageKind>,
+): string[] {
+    const dependencies: string[] = [];
+    const { namespace } = identity(object);
+    if (namespace !== undefined) {
+        const namespaceName = storageResourceName(prefix, { kind: "Namespace", metadata: { name: namespace } });
+        if (names.get(namespaceName) !== "Namespace") {
+            throw new Error(`${MANIFEST}: ${describe(object)} is in a namespace it does not define`);
+        }
+        dependencies.push(namespaceName);
+    }
+    const before = kindsBefore(kind);
+    for (const [name, other] of names) if (before.includes(other)) dependencies.push(name);
+    return dependencies;
+}
+
+function kindsBefore(kind: StorageKind): readonly StorageKind[] {
+    switch (kind) {
+        case "Deployment":
+            return ["ServiceAccount", "Role", "ClusterRole", "RoleBinding", "ClusterRoleBinding", "ConfigMap"];
+        case "Namespace":
+        case "ServiceAccount":
+        case "ConfigMap":
+        case "Role":
+        case "ClusterRole":
+        case "RoleBinding":
+        case "ClusterRoleBinding":
+        case "StorageClass":
+            return [];
+        default: {
+            const unhandled: never = kind;
+            throw new Error(`unhandled kind ${String(unhandled)}`);
+        }
+    }
+}
+
+// The manifest's order, except that a resource waits until everything it depends on is listed.
+function inDependencyOrder(resources: StorageResource[]): StorageResource[] {
+    const ordered: StorageResource[] = [];
+    const placed = new Set<string>();
+    let pending = resources;
+    while (pending.length > 0) {
+        const ready = pending.filter((r) => r.dependsOn.every((d) => placed.has(d)));
+        if (ready.length === 0) {
+            throw new Error(`${MANIFEST}: circular dependencies among ${pending.map((r) => r.name).join(", ")}`);
+        }
+        for (const r of ready) {
+            ordered.push(r);
+            placed.add(r.name);
+        }
+        pending = pending.filter((r) => !placed.has(r.name));
+    }
+    return ordered;
+}
+
+function kindOf(object: KubeObject): StorageKind {
+    const kind = Object.keys(STORAGE_KINDS).find((k): k is StorageKind => k === object.kind);
+    if (kind === undefined) {
+        throw new Error(
+            `${MANIFEST}: ${describe(object)} has a kind with no typed resource here ` +
+                `(the kinds are ${Object.keys(STORAGE_KINDS).join(", ")}): add it to STORAGE_KINDS in ` +
+                "model/storagemanifest.ts and its case to components/storage.ts",
+        );
+    }
+    const { apiVersion, fields } = STORAGE_KINDS[kind];
+    if (object.apiVersion !== apiVersion) {
+        throw new Error(
+            `${MANIFEST}: ${describe(object)} has apiVersion ${JSON.stringify(object.apiVersion)}, ` +
+                `the typed resource is ${apiVersion}`,
+        );
+    }
+    const known: readonly string[] = fields;
+    const unknown = Object.keys(object).filter((f) => f !== "apiVersion" && f !== "kind" && !known.includes(f));
+    if (unknown.length > 0) {
+        throw new Error(
+            `${MANIFEST}: ${describe(object)} has fields the typed resource would drop: ${unknown.join(", ")}`,
+        );
+    }
+    return kind;
+}
+
+// yaml/v2 registered each object as `kubernetes:<apiVersion with core/ for the core group>:<kind>`
+// (pulumi/pulumi-kubernetes@94977969d:sdk/go/kubernetes/yaml/v2/kinds.go `RegisterResource`), the
+// token the typed resource has too.
+function typeToken(object: KubeObject): string {
+    const apiVersion = String(object.apiVersion);
+    const groupVersion = apiVersion.includes("/") ? apiVersion : `core/${apiVersion}`;
+    return `kubernetes:${groupVersion}:${String(object.kind)}`;
+}
+
+function identity(object: KubeObject): { name: string; namespace?: string } {
+    const metadata = recordOf(object, "metadata");
+    if (typeof metadata.name !== "string" || metadata.name === "") {
+        throw new Error(`${MANIFEST}: a ${String(object.kind)} has no metadata.name`);
+    }
+    if (typeof metadata.namespace !== "string" || metadata.namespace === "") return { name: metadata.name };
+    return { name: metadata.name, namespace: metadata.namespace };
+}
+
+function describe(object: KubeObject): string {
+    const { name, namespace } = identity(object);
+    return `${String(object.kind)} "${namespace === undefined ? name : `${namespace}/${name}`}"`;
+}
+
 // The ConfigMap's config.json with every default-node path replaced by `root`.
 function withRootPath(configMap: KubeObject, root: string): string {
-    const where = `local-path-provisioner manifest: ConfigMap "${CONFIG_MAP_NAME}"`;
+    const where = `${MANIFEST}: ConfigMap "${CONFIG_MAP_NAME}"`;
     const text = recordOf(configMap, "data")["config.json"];
     if (typeof text !== "string") throw new Error(`${where} has no data."config.json"`);
     let config: unknown;
@@ -154,7 +368,7 @@ function find(objects: KubeObject[], kind: string, name: string, namespace?: str
     });
     if (!found) {
         const where = namespace === undefined ? "" : ` in namespace "${namespace}"`;
-        throw new Error(`local-path-provisioner manifest has no ${kind} "${name}"${where}`);
+        throw new Error(`${MANIFEST} has no ${kind} "${name}"${where}`);
     }
     return found;
 }

@@ -14,6 +14,25 @@ import { destroy, selectedStack, setConfig, stackOutput } from "../pulumi";
 
 const NAME = "destroy";
 
+/**
+ * The Kubernetes provider's switch for deleting an object from the state without the API server
+ * when it cannot reach the cluster (pulumi/pulumi-kubernetes provider.go `Configure` reads it when
+ * the provider sets no `deleteUnreachable`, and takes only "true"; `Delete` then skips the API).
+ */
+export const DELETE_UNREACHABLE_ENV = "PULUMI_K8S_DELETE_UNREACHABLE";
+
+/**
+ * The environment of the `pulumi destroy` this command runs. A running cluster is reached and its
+ * objects deleted through its API: the engine deletes them before the nodes, since they depend on
+ * the provider, which waits for the nodes' readiness. When the cluster is already down (the
+ * containers stopped, or removed behind Pulumi's back) that API is gone, and every Kubernetes
+ * object would fail the destroy; as the same destroy removes the volumes that hold them, dropping
+ * them from the state is the truth. A value the user set is kept ("false": fail instead).
+ */
+export function destroyEnv(env: Readonly<Record<string, string | undefined>>): Record<string, string | undefined> {
+    return { ...env, [DELETE_UNREACHABLE_ENV]: env[DELETE_UNREACHABLE_ENV] ?? "true" };
+}
+
 /** Where kept secrets go, per stack; .gitignore lists the folder. */
 export function keptSecretsPath(stack: string): string {
     return join(".talos-docker", stack, "secrets.yaml");
@@ -31,7 +50,9 @@ export const destroyCommand: Command = {
     summary: "pulumi destroy; --keep-secrets keeps the CAs and tokens for an identical re-create",
     usage: `Usage: destroy [--keep-secrets] [--stack NAME] [--yes]
 
-Runs \`pulumi destroy\`: the node containers, their volumes and the network go.
+Runs \`pulumi destroy\`: the node containers, their volumes and the network go. It sets
+${DELETE_UNREACHABLE_ENV}=true for it (unless already set), so that a cluster already
+stopped or removed does not hold the destroy up: its Kubernetes objects leave the state with it.
 
 With --keep-secrets, first writes the stack's talosSecrets output (a talosctl secrets.yaml) to
 .talos-docker/<stack>/secrets.yaml (0600) and sets the stack's secretsFile to it: the next
@@ -73,7 +94,7 @@ Flags:
             await setConfig("secretsFile", path, stack, ctx.env);
             ctx.out(`[destroy] kept the cluster's secrets in ${path} and set secretsFile on stack ${stack}`);
         }
-        await destroy(stack, Boolean(flags.yes), ctx.env);
+        await destroy(stack, Boolean(flags.yes), destroyEnv(ctx.env));
         ctx.out(flags["keep-secrets"]
             ? `[destroy] done: \`pulumi up\` recreates the cluster with the same CAs; your kubeconfig and talosconfig keep working (\`pulumi config rm secretsFile\` to start afresh)`
             : "[destroy] done: the cluster's containers, volumes and network are gone");

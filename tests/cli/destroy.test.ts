@@ -25,6 +25,7 @@ function fakePulumi(talosSecrets: string, destroyExit = 0): void {
     writeFileSync(join(dir, "talosSecrets.out"), talosSecrets);
     writeFileSync(join(bin, "pulumi"), `#!/bin/sh
 echo "$@" >> "${dir}/calls"
+echo "$1 \${PULUMI_K8S_DELETE_UNREACHABLE-unset}" >> "${dir}/delete-unreachable"
 case "$1 $2" in
   "stack --show-name") echo dev ;;
   "stack output") cat "${dir}/talosSecrets.out" ;;
@@ -36,6 +37,8 @@ esac
 }
 
 const calls = () => readFileSync(join(dir, "calls"), "utf8").trim().split("\n");
+/** Each call's first argument and PULUMI_K8S_DELETE_UNREACHABLE as it saw it ("unset" when absent). */
+const deleteUnreachable = () => readFileSync(join(dir, "delete-unreachable"), "utf8").trim().split("\n");
 
 beforeEach(() => {
     dir = mkdtempSync(join(tmpdir(), "talos-docker-destroy-"));
@@ -87,4 +90,20 @@ it("a failed pulumi destroy is an error that points at pulumi's output", async (
     const run = await runCli(["destroy", "--stack", "dev"], env);
     expect(run.code).toBe(1);
     expect(run.err).toEqual(["[destroy] error: `pulumi destroy` failed (exit 255); its output above says why"]);
+});
+
+// The cluster may already be down (containers stopped or removed): then the Kubernetes provider can
+// delete the cluster's objects only from the state, which it does when this variable is "true".
+it("runs pulumi destroy with PULUMI_K8S_DELETE_UNREACHABLE=true, and only that call", async () => {
+    fakePulumi(secretsYaml);
+    const run = await runCli(["destroy", "--keep-secrets", "--yes", "--project-dir", join(dir, "project")], env);
+    expect(run.code).toBe(0);
+    expect(deleteUnreachable()).toEqual(["stack unset", "stack unset", "config unset", "destroy true"]);
+});
+
+it("keeps a PULUMI_K8S_DELETE_UNREACHABLE the user set", async () => {
+    fakePulumi(secretsYaml);
+    const run = await runCli(["destroy", "--stack", "dev"], { ...env, PULUMI_K8S_DELETE_UNREACHABLE: "false" });
+    expect(run.code).toBe(0);
+    expect(deleteUnreachable()).toEqual(["destroy false"]);
 });

@@ -68,7 +68,8 @@ it("applies the patches for all nodes and for workers only", () => {
 
 it("storage disabled: no provisioner, no kubelet mount, storageClass null", async () => {
     expect(program.byType("talos-docker:index:StorageProvisioner")).toEqual([]);
-    expect(program.byType("kubernetes:yaml/v2:ConfigGroup")).toEqual([]);
+    // Nothing of Kubernetes but the provider.
+    expect(program.resources.filter((r) => r.type.startsWith("kubernetes:")).map((r) => r.name)).toEqual([]);
     expect(config(program.one("docker:index/container:Container", "big-worker-01-container")).machine.kubelet.extraMounts).toBeUndefined();
     expect(await promiseOf(program.exports.storageClass)).toBeNull();
 });

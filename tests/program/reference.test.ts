@@ -42,7 +42,15 @@ describe("the component tree", () => {
             [PASSWORD]: 5,
             "command:local:Command": 2,
             "pulumi:providers:kubernetes": 1,
-            "kubernetes:yaml/v2:ConfigGroup": 1,
+            "kubernetes:core/v1:Namespace": 1,
+            "kubernetes:core/v1:ServiceAccount": 1,
+            "kubernetes:core/v1:ConfigMap": 1,
+            "kubernetes:rbac.authorization.k8s.io/v1:Role": 1,
+            "kubernetes:rbac.authorization.k8s.io/v1:ClusterRole": 1,
+            "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding": 1,
+            "kubernetes:rbac.authorization.k8s.io/v1:ClusterRoleBinding": 1,
+            "kubernetes:apps/v1:Deployment": 1,
+            "kubernetes:storage.k8s.io/v1:StorageClass": 1,
         });
     });
 
@@ -358,17 +366,26 @@ describe("Kubernetes provider and storage", () => {
     it("the provider gets the kubeconfig as a secret and waits for readiness", () => {
         const provider = program.one("pulumi:providers:kubernetes", "talos-k8s");
         expect(provider.secretPaths).toContain("kubeconfig");
-        // Provider inputs reach the engine as strings.
-        expect(provider.inputs.deleteUnreachable).toBe("true");
+        // Not set: a refresh while the cluster is down would drop every Kubernetes object from the
+        // state (destroy sets PULUMI_K8S_DELETE_UNREACHABLE for itself).
+        expect(provider.inputs).not.toHaveProperty("deleteUnreachable");
         expect(provider.dependencies.map(urnRef)).toContain("command:local:Command::talos-ready");
     });
 
     it("StorageProvisioner uses that provider and renders the configured StorageClass", () => {
         expect(program.one("talos-docker:index:StorageProvisioner", "talos-storage").dependencies.map(urnRef)).toContain("command:local:Command::talos-ready");
-        const group = program.one("kubernetes:yaml/v2:ConfigGroup", "talos-storage-manifests");
-        expect(group.provider).toMatch(/pulumi:providers:kubernetes::talos-k8s::/);
-        const objs = group.inputs.objs as { kind: string; metadata: { name: string; annotations?: Record<string, string> }; reclaimPolicy?: string }[];
-        const sc = objs.find((o) => o.kind === "StorageClass")!;
+        // The names the ConfigGroup `talos-storage-manifests` gave its children, kept for the stacks it made.
+        const kubernetes = program.resources.filter((r) => r.type.startsWith("kubernetes:"));
+        expect(kubernetes).toHaveLength(9);
+        for (const r of kubernetes) {
+            expect(r.name.startsWith("talos-storage-manifests:"), r.name).toBe(true);
+            expect(urnRef(r.parentUrn), r.name).toBe("talos-docker:index:StorageProvisioner::talos-storage");
+            expect(r.provider, r.name).toMatch(/pulumi:providers:kubernetes::talos-k8s::/);
+        }
+        const sc = program.one("kubernetes:storage.k8s.io/v1:StorageClass", "talos-storage-manifests:local-path").inputs as {
+            metadata: { name: string; annotations?: Record<string, string> };
+            reclaimPolicy?: string;
+        };
         expect(sc.metadata.name).toBe("local-path");
         expect(sc.metadata.annotations?.["storageclass.kubernetes.io/is-default-class"]).toBe("true");
         expect(sc.reclaimPolicy).toBe("Delete");

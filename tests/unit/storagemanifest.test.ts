@@ -9,6 +9,9 @@ import {
     renderStorageObjects,
     STORAGE_CLASS_NAME,
     STORAGE_NAMESPACE,
+    storageResourceName,
+    storageResourcePrefix,
+    storageResources,
     StorageSpec,
     storageSpecProblems,
 } from "../../model/storagemanifest";
@@ -208,3 +211,123 @@ describe("storageSpecProblems", () => {
         expect(storageSpecProblems({ ...SPEC, path }).map((p) => p.propertyPath)).toEqual(["path"]);
     });
 });
+
+describe("storageResources", () => {
+    const resources = storageResources(SPEC, "p");
+    const byKind = (kind: string) => {
+        const found = resources.filter((r) => r.kind === kind);
+        expect(found, kind).toHaveLength(1);
+        return found[0];
+    };
+
+    it("is prefixed with the name the ConfigGroup had", () => {
+        expect(storageResourcePrefix("talos-storage")).toBe("talos-storage-manifests");
+    });
+
+    it("accounts for every object of the manifest, as rendered for the spec, once", () => {
+        const rendered = renderStorageObjects(SPEC);
+        expect(resources).toHaveLength(loadStorageManifest().length);
+        expect([...resources.map((r) => r.object)].sort(byIdentity)).toEqual([...rendered].sort(byIdentity));
+        for (const r of resources) expect(r.kind).toBe(r.object.kind);
+    });
+
+    it("names each object as yaml/v2 named a ConfigGroup's child: <prefix>:<namespace>/<name> or <prefix>:<name>", () => {
+        expect(resources.map((r) => `${r.type} ${r.name}`).sort()).toEqual([
+            "kubernetes:apps/v1:Deployment p:local-path-storage/local-path-provisioner",
+            "kubernetes:core/v1:ConfigMap p:local-path-storage/local-path-config",
+            "kubernetes:core/v1:Namespace p:local-path-storage",
+            "kubernetes:core/v1:ServiceAccount p:local-path-storage/local-path-provisioner-service-account",
+            "kubernetes:rbac.authorization.k8s.io/v1:ClusterRole p:local-path-provisioner-role",
+            "kubernetes:rbac.authorization.k8s.io/v1:ClusterRoleBinding p:local-path-provisioner-bind",
+            "kubernetes:rbac.authorization.k8s.io/v1:Role p:local-path-storage/local-path-provisioner-role",
+            "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding p:local-path-storage/local-path-provisioner-bind",
+            "kubernetes:storage.k8s.io/v1:StorageClass p:local-path",
+        ]);
+        expect(storageResourceName("x", { kind: "Pod", metadata: { name: "a", namespace: "b" } })).toBe("x:b/a");
+        expect(storageResourceName("x", { kind: "Node", metadata: { name: "a" } })).toBe("x:a");
+    });
+
+    it("lists the Namespace first and every resource after what it depends on", () => {
+        expect(resources[0].kind).toBe("Namespace");
+        const seen = new Set<string>();
+        for (const r of resources) {
+            for (const d of r.dependsOn) expect(seen.has(d), `${r.name} after ${d}`).toBe(true);
+            seen.add(r.name);
+        }
+    });
+
+    it("makes namespaced objects wait for their Namespace, and the Deployment for what its pods need", () => {
+        const namespace = byKind("Namespace").name;
+        for (const kind of ["ServiceAccount", "Role", "RoleBinding", "ConfigMap"]) {
+            expect(byKind(kind).dependsOn, kind).toEqual([namespace]);
+        }
+        for (const kind of ["Namespace", "ClusterRole", "ClusterRoleBinding", "StorageClass"]) {
+            expect(byKind(kind).dependsOn, kind).toEqual([]);
+        }
+        const needed = ["Namespace", "ServiceAccount", "Role", "ClusterRole", "RoleBinding", "ClusterRoleBinding", "ConfigMap"];
+        expect([...byKind("Deployment").dependsOn].sort()).toEqual(needed.map((k) => byKind(k).name).sort());
+    });
+
+    it("applies the spec to the objects", () => {
+        const retained = storageResources({ path: "/var/mnt/v", isDefault: false, reclaimPolicy: "Retain" }, "p");
+        const sc = retained.find((r) => r.kind === "StorageClass")!.object as Loose;
+        expect(sc.metadata.annotations["storageclass.kubernetes.io/is-default-class"]).toBe("false");
+        expect(sc.reclaimPolicy).toBe("Retain");
+        expect(rootPaths(retained.map((r) => r.object))).toEqual(["/var/mnt/v"]);
+    });
+});
+
+describe("storageResources on a manifest it does not cover", () => {
+    const base = () => structuredClone(loadStorageManifest()) as Loose[];
+    const where = "local-path-provisioner manifest: ";
+
+    it("refuses a kind with no typed resource, naming the object and what to add", () => {
+        const manifest = [...base(), { apiVersion: "v1", kind: "Service", metadata: { name: "svc", namespace: STORAGE_NAMESPACE } }];
+        expect(() => storageResources(SPEC, "p", manifest)).toThrow(
+            `${where}Service "local-path-storage/svc" has a kind with no typed resource here (the kinds are Namespace, ` +
+                "ServiceAccount, ConfigMap, Role, ClusterRole, RoleBinding, ClusterRoleBinding, Deployment, StorageClass): " +
+                "add it to STORAGE_KINDS in model/storagemanifest.ts and its case to components/storage.ts",
+        );
+    });
+
+    it("refuses an apiVersion other than the typed resource's", () => {
+        const manifest = base();
+        manifest.find((o) => o.kind === "Deployment").apiVersion = "apps/v1beta2";
+        expect(() => storageResources(SPEC, "p", manifest)).toThrow(
+            `${where}Deployment "local-path-storage/local-path-provisioner" has apiVersion "apps/v1beta2", the typed resource is apps/v1`,
+        );
+    });
+
+    it("refuses top-level fields the typed resource would drop", () => {
+        const manifest = base();
+        Object.assign(manifest.find((o) => o.kind === "StorageClass"), { status: {}, extra: 1 });
+        expect(() => storageResources(SPEC, "p", manifest)).toThrow(
+            `${where}StorageClass "local-path" has fields the typed resource would drop: status, extra`,
+        );
+    });
+
+    it("refuses an object twice", () => {
+        const manifest = base();
+        manifest.push(structuredClone(manifest.find((o) => o.kind === "ClusterRole")));
+        expect(() => storageResources(SPEC, "p", manifest)).toThrow(`local-path-provisioner manifest holds ClusterRole "local-path-provisioner-role" twice`);
+    });
+
+    it("refuses a namespaced object in a namespace the manifest does not define", () => {
+        const manifest = base();
+        manifest.find((o) => o.kind === "Role").metadata.namespace = "elsewhere";
+        expect(() => storageResources(SPEC, "p", manifest)).toThrow(
+            `${where}Role "elsewhere/local-path-provisioner-role" is in a namespace it does not define`,
+        );
+    });
+
+    it("refuses an object with no name", () => {
+        const manifest = base();
+        delete manifest.find((o) => o.kind === "ClusterRoleBinding").metadata.name;
+        expect(() => storageResources(SPEC, "p", manifest)).toThrow(`${where}a ClusterRoleBinding has no metadata.name`);
+    });
+});
+
+function byIdentity(a: KubeObject, b: KubeObject): number {
+    const key = (o: KubeObject) => `${String(o.kind)}/${String((o.metadata as Loose).namespace)}/${String((o.metadata as Loose).name)}`;
+    return key(a).localeCompare(key(b));
+}
