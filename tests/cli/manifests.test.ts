@@ -1,7 +1,8 @@
 // `manifests` through the whole CLI against the fake Kubernetes API (HTTPS, client certificates
 // from the test PKI): the kube-proxy DaemonSet patched as kube-apiserver takes a strategic merge
-// patch, the rollout waited for, and a cluster without kube-proxy left alone. The same against a
-// real kube-apiserver belongs with the tests that start one.
+// patch, the rollout waited for, and a cluster without kube-proxy left alone; faults the real
+// API server cannot be made to show (a stuck rollout, a 503). The patch against a real
+// kube-apiserver is in tests/kubeapi/manifests.test.ts.
 
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
 
