@@ -119,6 +119,7 @@ async function requestsInWindow(pki: TestPki, state: (kube: FakeKube) => void, l
             if (path === "/readyz") readyz++;
             return real.get(path, timeoutMs);
         },
+        patch: (...args) => real.patch(...args),
         close: () => real.close(),
     };
     try {

@@ -11,7 +11,8 @@
 // change applies without a reboot and REBOOT mode is refused (talos@v1.14.0-rc.1 commit 995bc30d5
 // "feat: drop apply config method reboot"); a TalosMinor for it must decide what it means here.
 
-import type { TalosMinor } from "./versions";
+import { differingPaths, normaliseTree } from "./configpaths";
+import { parseTalosVersion, type TalosMinor } from "./versions";
 import { isPlainObject, parseYamlDocuments } from "./yaml";
 
 /**
@@ -117,8 +118,20 @@ export function checkImmediate(minor: TalosMinor, current: string, next: string)
     if (wanted === undefined) return { immediate: false, rebootPaths: [], problem: "new config is not v1alpha1" };
 
     const masked = maskImmediateFields(minor, running, wanted);
-    const rebootPaths = differingPaths(normalise(running), normalise(masked), "");
+    const rebootPaths = differingPaths(normaliseTree(running), normaliseTree(masked), "");
     return { immediate: rebootPaths.length === 0, rebootPaths };
+}
+
+/**
+ * Whether a Talos release ever reboots for an apply: from v1.14 AUTO applies every change without
+ * a reboot and REBOOT is refused (talos commit 995bc30d5 "feat: drop apply config method reboot",
+ * first in v1.14.0-alpha.2: `ApplyConfiguration` no longer calls CanApplyImmediate). Fields the
+ * rule above reads only at boot then take effect at the node's next restart. A tag that does not
+ * parse is taken as a release that reboots.
+ */
+export function rebootsOnApply(talosVersion: string): boolean {
+    const v = parseTalosVersion(talosVersion);
+    return v === undefined || v.major < 1 || (v.major === 1 && v.minor < 14);
 }
 
 /** The mode machined picks for `auto`: no-reboot when the change allows it, else reboot. */
@@ -172,32 +185,4 @@ function v1alpha1Document(text: string, what: string): Record<string, unknown> |
         throw new ApplyModeInputError(`${what} is not valid YAML${at} (${first.code})`);
     }
     return documents.find((doc): doc is Record<string, unknown> => isPlainObject(doc) && doc.kind === undefined);
-}
-
-/**
- * The tree as machined's decoded struct sees it, for comparison: a key whose value is null is
- * a nil pointer, slice or map in Go, the same as an absent key. An empty map or list stays
- * distinct from an absent one, as a non-nil empty Go map or slice is not DeepEqual to nil.
- */
-function normalise(value: unknown): unknown {
-    if (Array.isArray(value)) return value.map(normalise);
-    if (!isPlainObject(value)) return value;
-    const out: Record<string, unknown> = {};
-    for (const [key, v] of Object.entries(value)) {
-        if (v !== null && v !== undefined) out[key] = normalise(v);
-    }
-    return out;
-}
-
-/** The paths where two normalised trees differ: the deepest mapping key or list index that does. */
-function differingPaths(a: unknown, b: unknown, path: string): string[] {
-    if (isPlainObject(a) && isPlainObject(b)) {
-        const keys = [...new Set([...Object.keys(a), ...Object.keys(b)])].sort();
-        return keys.flatMap((key) => differingPaths(a[key], b[key], path === "" ? key : `${path}.${key}`));
-    }
-    if (Array.isArray(a) && Array.isArray(b) && a.length === b.length) {
-        return a.flatMap((item, i) => differingPaths(item, b[i], `${path}[${i}]`));
-    }
-    // Scalars as the YAML parser gives them (core schema: strings, numbers, booleans).
-    return Object.is(a, b) ? [] : [path === "" ? "(document)" : path];
 }

@@ -6,6 +6,7 @@
 
 import { createHmac } from "node:crypto";
 
+import { childPath, documentPath } from "./configpaths";
 import type { SecretsBundle } from "./secretsbundle";
 import { isPlainObject, parseYamlDocuments } from "./yaml";
 
@@ -41,18 +42,6 @@ function fingerprint(secrets: SecretsBundle, value: string): string {
     return createHmac("sha256", `talos-docker config view ${secrets.cluster.secret}`).update(value).digest("hex").slice(0, 12);
 }
 
-/** `machine.sysctls["vm.max_map_count"]`: keys that are not plain words are quoted. */
-function child(path: string, key: string): string {
-    if (/^[A-Za-z0-9_-]+$/.test(key)) return path === "" ? key : `${path}.${key}`;
-    return `${path}[${JSON.stringify(key)}]`;
-}
-
-/** The path prefix of a document: none for v1alpha1, its kind (and name) for the typed ones. */
-function documentPath(doc: Record<string, unknown>): string {
-    if (typeof doc.kind !== "string") return "";
-    return typeof doc.name === "string" ? `${doc.kind}[${JSON.stringify(doc.name)}]` : doc.kind;
-}
-
 /** The view of a machine config's YAML (one or more documents), with the bundle it was made from. */
 export function configView(yamlText: string, secrets: SecretsBundle): ConfigView {
     const { documents, problems } = parseYamlDocuments(yamlText);
@@ -79,7 +68,7 @@ export function configView(yamlText: string, secrets: SecretsBundle): ConfigView
         } else if (isPlainObject(value)) {
             const keys = Object.keys(value);
             if (keys.length === 0) view[path] = "{}";
-            for (const key of keys) walk(child(path, key), key, value[key]);
+            for (const key of keys) walk(childPath(path, key), key, value[key]);
         } else {
             leaf(path, field, value);
         }
@@ -87,7 +76,7 @@ export function configView(yamlText: string, secrets: SecretsBundle): ConfigView
     for (const doc of documents) {
         if (!isPlainObject(doc)) continue;
         const prefix = documentPath(doc);
-        for (const key of Object.keys(doc)) walk(child(prefix, key), key, doc[key]);
+        for (const key of Object.keys(doc)) walk(childPath(prefix, key), key, doc[key]);
     }
     return view;
 }

@@ -36,6 +36,20 @@ export function toTalosYamlDocuments(values: readonly unknown[]): string {
         .join("");
 }
 
+/**
+ * Config text with its documents changed in place by `edit` (the yaml package's Document API),
+ * everything `edit` leaves alone kept as it was written: comments, order, quoting. Talos keeps a
+ * config's bytes as they were submitted, so an edited text is what the node then reports. Our
+ * own rendering reads back byte for byte. Throws on text that is not YAML, without quoting it.
+ */
+export function editTalosYamlDocuments(text: string, edit: (documents: Document.Parsed[]) => void): string {
+    const { problems } = parseYamlDocuments(text);
+    if (problems.length > 0) throw new Error(`not valid YAML: ${describeYamlProblem(problems[0])}`);
+    const documents: Document.Parsed[] = [...parseAllDocuments(text, { prettyErrors: false, uniqueKeys: true })];
+    edit(documents);
+    return documents.map((doc) => doc.toString({ ...COMMON, indent: 4, indentSeq: true })).join("");
+}
+
 /** A YAML syntax error, with the parser's position when it has one. */
 export interface YamlProblem {
     message: string;

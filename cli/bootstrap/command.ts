@@ -1,19 +1,15 @@
 // `bootstrap`: bootstrap etcd on the first control plane, once, and safely again.
 
 import { DEFAULTS } from "../../model/config";
-import type { TalosApi } from "../../talos/api";
 import type { Command } from "../command";
 import { commandHelp } from "../command";
-import { CliError, ExitCode } from "../exitcodes";
+import { ExitCode } from "../exitcodes";
 import { durationFlag, listFlag, parseFlags } from "../flags";
 import { parseNodeRefs, TALOSCONFIG_ENV } from "../invocation";
-import { readSecretInput } from "../secretinput";
+import { openTalosApi, TALOS_CALL_TIMEOUT, TALOSCONFIG_FLAGS_HELP } from "../talosapi";
 import { runBootstrap } from "./flow";
 
 const NAME = "bootstrap";
-
-/** How long one Talos API call may take unless --call-timeout says otherwise. */
-const CALL_TIMEOUT = "10s";
 
 export const bootstrapCommand: Command = {
     name: NAME,
@@ -24,10 +20,9 @@ Waits until apid on the talosconfig's first endpoint answers Version, then calls
 Retries with backoff while the node is not up or not ready; "already bootstrapped" is success.
 
 Flags:
-  --talosconfig FILE     read the talosconfig from FILE (default: the ${TALOSCONFIG_ENV} variable)
-  --context NAME         the talosconfig context (default: its current context)
+${TALOSCONFIG_FLAGS_HELP}
   --timeout DURATION     give up after this long (default ${DEFAULTS.timeouts.bootstrap})
-  --call-timeout DURATION  one API call at most (default ${CALL_TIMEOUT})
+  --call-timeout DURATION  one API call at most (default ${TALOS_CALL_TIMEOUT})
   --containers A[=IP],…  the node containers, first control plane first, for the advice on timeout
 
 Environment:
@@ -50,18 +45,8 @@ Environment:
         const timeoutMs = durationFlag(NAME, "timeout", flags.timeout as string | undefined,
             DEFAULTS.timeouts.bootstrap);
         const callTimeoutMs = durationFlag(NAME, "call-timeout", flags["call-timeout"] as string | undefined,
-            CALL_TIMEOUT);
-        const text = readSecretInput(ctx, NAME, { what: "talosconfig", envVar: TALOSCONFIG_ENV, flag: "talosconfig" }, flags.talosconfig as string | undefined);
-        // Loaded here, not at the top: grpc-js and protobufjs are only needed by this command.
-        const { parseTalosconfig, TalosApiError, TalosClient, TalosconfigError } = await import("../../talos/api");
-        let api: TalosApi;
-        try {
-            const talosContext = parseTalosconfig(text, flags.context as string | undefined);
-            api = (ctx.clients?.talos ?? ((c) => TalosClient.fromContext(c)))(talosContext);
-        } catch (err) {
-            if (err instanceof TalosconfigError || err instanceof TalosApiError) throw new CliError(ExitCode.USAGE, err.message);
-            throw err;
-        }
+            TALOS_CALL_TIMEOUT);
+        const api = await openTalosApi(ctx, NAME, flags.talosconfig as string | undefined, flags.context as string | undefined);
         try {
             await runBootstrap(api, { timeoutMs, callTimeoutMs, containers: parseNodeRefs(listFlag(flags.containers as string | undefined)) }, ctx.out, ctx.clock);
         } finally {

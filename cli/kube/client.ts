@@ -117,17 +117,39 @@ class HttpsKubeClient implements KubeApi {
     }
 
     get(path: string, timeoutMs: number): Promise<KubeResponse> {
-        // The server URL may carry a path prefix (behind a proxy): append to it.
+        return this.request("GET", path, undefined, timeoutMs);
+    }
+
+    patch(path: string, body: string, contentType: string, timeoutMs: number): Promise<KubeResponse> {
+        return this.request("PATCH", path, { body, contentType }, timeoutMs);
+    }
+
+    private request(
+        method: string,
+        path: string,
+        payload: { body: string; contentType: string } | undefined,
+        timeoutMs: number,
+    ): Promise<KubeResponse> {
+        // The server URL may carry a path prefix (behind a proxy): append to it. A query stays a query.
         const url = new URL(this.server);
-        url.pathname = url.pathname.replace(/\/$/, "") + path;
+        const [pathname, query] = path.split("?", 2);
+        url.pathname = url.pathname.replace(/\/$/, "") + pathname;
+        if (query !== undefined) url.search = `?${query}`;
+        const headers = payload === undefined
+            ? this.headers
+            : {
+                  ...this.headers,
+                  "content-type": payload.contentType,
+                  "content-length": String(Buffer.byteLength(payload.body)),
+              };
         return new Promise((resolve, reject) => {
-            const req = https.get(url, { agent: this.agent, headers: this.headers }, (res) => {
+            const req = https.request(url, { method, agent: this.agent, headers }, (res) => {
                 const chunks: Buffer[] = [];
                 res.on("data", (c: Buffer) => chunks.push(c));
                 res.on("end", () => {
                     clearTimeout(timer);
                     const status = res.statusCode ?? 0;
-                    if (status === 401 || status === 403) reject(authFailure(status, this.server));
+                    if (status === 401 || status === 403) reject(authFailure(status, this.server, method));
                     else resolve({ status, body: Buffer.concat(chunks).toString("utf8") });
                 });
                 res.on("error", (err) => fail(err));
@@ -138,6 +160,7 @@ class HttpsKubeClient implements KubeApi {
                 reject(networkFailure(err as NodeJS.ErrnoException, this.server, timeoutMs));
             };
             req.on("error", fail);
+            req.end(payload?.body);
         });
     }
 
@@ -168,8 +191,11 @@ function networkFailure(err: NodeJS.ErrnoException, server: string, timeoutMs: n
     return new KubeRequestError("retryable", reason, `the Kubernetes API at ${server}: ${reason}`, code === "ETIMEDOUT");
 }
 
-function authFailure(status: number, server: string): KubeRequestError {
-    const what = status === 401 ? "401 Unauthorized: it does not accept the kubeconfig's client certificate" : "403 Forbidden: the kubeconfig's user may not read nodes and pods";
+function authFailure(status: number, server: string, method: string): KubeRequestError {
+    const forbidden = method === "GET" ? "may not read nodes and pods" : "may not update the kube-system objects it changes";
+    const what = status === 401
+        ? "401 Unauthorized: it does not accept the kubeconfig's client certificate"
+        : `403 Forbidden: the kubeconfig's user ${forbidden}`;
     return new KubeRequestError(
         "fatal",
         what,

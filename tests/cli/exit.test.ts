@@ -124,6 +124,21 @@ const CASES: Record<string, Case> = {
         code: ExitCode.TIMEOUT,
         message: () => new RegExp(`^\\[wait\\] error: timed out after 1s waiting for the cluster to be ready\\. Not ready:\\n  - the Kubernetes API at https://${at()} is not ready: no answer in`, "m"),
     },
+    "apply, apid silent (talosconfig and machine config in the environment, as the command resource passes them)": {
+        args: () => ["apply", "--node", "10.5.0.3", "--container", "test-worker-01", "--timeout", "1s"],
+        env: () => ({ TALOS_DOCKER_TALOSCONFIG: readFileSync(files.talosconfig, "utf8"), TALOS_DOCKER_MACHINE_CONFIG: "version: v1alpha1\n" }),
+        deadlineMs: 1_000,
+        code: ExitCode.TIMEOUT,
+        message: () => new RegExp(`^\\[apply\\] error: timed out after 1s waiting for 10\\.5\\.0\\.3 to answer through ${at()} \\(last: [^)]+\\)\\.$`, "m"),
+        check: (run) => expect(run.stderr).toContain("docker logs test-worker-01"),
+    },
+    "manifests, the Kubernetes API silent (kubeconfig in the environment)": {
+        args: () => ["manifests", "--kubernetes-version", "1.31.2", "--timeout", "1s"],
+        env: () => ({ TALOS_DOCKER_KUBECONFIG: readFileSync(files.kubeconfig, "utf8") }),
+        deadlineMs: 1_000,
+        code: ExitCode.TIMEOUT,
+        message: () => /^\[manifests\] error: timed out after 1s waiting for the Kubernetes API to answer for kube-system\/kube-proxy \(last: no answer in [^)]+\)\.$/m,
+    },
     "status, the engine, the Talos API and the Kubernetes API silent": {
         args: () => ["status", "--timeout", "1s", "--talosconfig", files.talosconfig, "--kubeconfig", files.kubeconfig],
         // each probe's deadline, and the margin status' own guard gives the Kubernetes probe

@@ -35,8 +35,8 @@ function talos(over: Partial<TalosApi> = {}): TalosApi {
     return { endpoint: "127.0.0.1:50000", version: async () => VERSION, bootstrap: async () => {}, serviceList: async () => [], applyConfiguration: unused, machineConfig: unused, close() {}, ...over };
 }
 
-function kube(get: (path: string) => Promise<KubeResponse>): KubeApi {
-    return { server: "https://127.0.0.1:6444", get, close() {} };
+function kube(get: (path: string) => Promise<KubeResponse>, patch: KubeApi["patch"] = () => Promise.reject(new Error("not used"))): KubeApi {
+    return { server: "https://127.0.0.1:6444", get, patch, close() {} };
 }
 
 /** One Ready node with CoreDNS, kube-proxy and flannel running on it. */
@@ -51,6 +51,12 @@ const readyCluster = kube(async (path) => {
             return { status: 200, body: JSON.stringify({ items: ["kube-dns", "kube-proxy", "flannel"].map((app) => makePod(`${app}-1`, app, node.name, true)) }) };
     }
 });
+
+const RUNNING = "version: v1alpha1\nmachine:\n    type: worker\n";
+const DESIRED = "version: v1alpha1\nmachine:\n    type: worker\n    nodeLabels:\n        tier: gold\n";
+const APPLY = ["apply", "--node", "172.30.0.3", "--container", "talos-worker-01"];
+const applyEnv = { TALOS_DOCKER_TALOSCONFIG: TALOSCONFIG, TALOS_DOCKER_MACHINE_CONFIG: DESIRED };
+const MANIFESTS = ["manifests", "--kubernetes-version", "1.31.2"];
 
 const boom = () => {
     throw new Error("a bug in a client");
@@ -110,6 +116,45 @@ const SCENARIOS: Record<string, Partial<Record<ExitCode, Scenario>>> = {
         [ExitCode.TIMEOUT]: () => runCli(["wait", "--nodes", "1", "--timeout", "30s"], { TALOS_DOCKER_KUBECONFIG: KUBECONFIG }, {
             clock: new FakeClock(),
             clients: { kube: async () => kube(async () => ({ status: 500, body: "[-]etcd failed: reason withheld" })) },
+        }),
+    },
+    apply: {
+        [ExitCode.OK]: () => runCli(APPLY, applyEnv, { clients: { talos: () => talos({ machineConfig: async () => DESIRED }) } }),
+        [ExitCode.FAILED]: () => runCli(APPLY, applyEnv, { clients: { talos: boom } }),
+        [ExitCode.USAGE]: () => runCli(["apply"], applyEnv),
+        [ExitCode.FATAL]: () => runCli(APPLY, applyEnv, {
+            clients: {
+                talos: () => talos({
+                    machineConfig: async () => RUNNING,
+                    applyConfiguration: async () => Promise.reject(new TalosApiError("fatal", GrpcStatus.INVALID_ARGUMENT, "refused", "ApplyConfiguration was refused: unknown keys")),
+                }),
+            },
+        }),
+        [ExitCode.TIMEOUT]: () => runCli([...APPLY, "--timeout", "30s"], applyEnv, {
+            clock: new FakeClock(),
+            clients: { talos: () => talos({ version: async () => Promise.reject(new TalosApiError("retryable", GrpcStatus.UNAVAILABLE, "connection refused", "apid: connection refused")) }) },
+        }),
+        // The node takes the config and goes on reporting the one it had.
+        [ExitCode.NOT_APPLIED]: () => runCli(APPLY, applyEnv, {
+            clock: new FakeClock(),
+            clients: {
+                talos: () => talos({
+                    machineConfig: async () => RUNNING,
+                    applyConfiguration: async () => ({ node: "172.30.0.3", mode: "no-reboot", modeDetails: "Applied configuration without a reboot", warnings: [] }),
+                }),
+            },
+        }),
+    },
+    manifests: {
+        [ExitCode.OK]: () => runCli(MANIFESTS, { TALOS_DOCKER_KUBECONFIG: KUBECONFIG }, { clients: { kube: async () => kube(async () => ({ status: 404, body: "{}" })) } }),
+        [ExitCode.FAILED]: () => runCli(MANIFESTS, { TALOS_DOCKER_KUBECONFIG: KUBECONFIG }, { clients: { kube: async () => boom() } }),
+        [ExitCode.USAGE]: () => runCli(["manifests"], { TALOS_DOCKER_KUBECONFIG: KUBECONFIG }),
+        [ExitCode.FATAL]: () => runCli(MANIFESTS, { TALOS_DOCKER_KUBECONFIG: KUBECONFIG }, {
+            clients: { kube: async () => kube(async () => Promise.reject(new KubeRequestError("fatal", "403 Forbidden", "the Kubernetes API answered 403 Forbidden"))) },
+        }),
+        [ExitCode.TIMEOUT]: () => runCli([...MANIFESTS, "--timeout", "30s"], { TALOS_DOCKER_KUBECONFIG: KUBECONFIG }, {
+            clock: new FakeClock(),
+            clients: { kube: async () => kube(async () => ({ status: 503, body: "{}" })) },
         }),
     },
     status: {

@@ -84,7 +84,7 @@ describe("applyConfiguration", () => {
         const result = await client.applyConfiguration(2000, WORKER, { data: next, mode: "auto", dryRun: false });
         expect(result).toEqual({ node: WORKER, mode: "no-reboot", modeDetails: "Applied configuration without a reboot", warnings: [] });
         expect(await client.machineConfig(2000, WORKER)).toBe(next);
-        expect(worker.applies).toEqual([{ mode: "auto", chosen: "no-reboot", dryRun: false }]);
+        expect(worker.applies).toEqual([{ mode: "auto", chosen: "no-reboot", dryRun: false, config: next }]);
     });
 
     it("auto: a token change reboots; the node is down, then runs the new config", async () => {

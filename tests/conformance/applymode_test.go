@@ -26,7 +26,7 @@ type immediateFixture struct {
 	} `json:"cases"`
 }
 
-// Test 8: talos/applymode.ts, the rule machined applies to ApplyConfiguration in modes auto,
+// Test 9: talos/applymode.ts, the rule machined applies to ApplyConfiguration in modes auto,
 // no-reboot and try (talos:internal/app/machined/pkg/runtime/v1alpha1/v1alpha1_runtime.go
 // CanApplyImmediate). The rule is in machined, not machinery, so it cannot be called from here;
 // what can be checked against machinery is checked:

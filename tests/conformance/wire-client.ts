@@ -1,5 +1,6 @@
-// The wire check's client for the calls no CLI command makes yet: drives talos/api.ts's
-// TalosClient directly, as a command would, against the Go test's server. Run by wire_apply_test.go:
+// The wire check's client for every ApplyConfiguration mode and answer, beyond what the CLI's
+// `apply` sends (wire_cliapply_test.go runs that): drives talos/api.ts's TalosClient directly,
+// as a command would, against the Go test's server. Run by wire_apply_test.go:
 //
 //   TALOS_DOCKER_TALOSCONFIG=<talosconfig> node --import tsx tests/conformance/wire-client.ts < jobs.json
 //

@@ -40,7 +40,7 @@ import (
 const wireNode = "172.30.0.3"
 
 // Test 7 (the wire check, apply): talos/api.ts's ApplyConfiguration and machine-config read,
-// driven by tests/conformance/wire-client.ts (no CLI command makes these calls yet), against
+// driven by tests/conformance/wire-client.ts (every mode, beyond what the CLI's apply sends), against
 // machinery's MachineService stubs and cosi-project/runtime's State stubs (the COSI service
 // machined serves resources with), over the mutual TLS of TestWireBootstrap. The server checks
 // each request as it came over the wire (fields machinery's or COSI's types do not know are an

@@ -1,8 +1,11 @@
 // A fake Kubernetes API server for CLI tests and benches: HTTPS with a serving certificate from
 // the Kubernetes CA (SAN 127.0.0.1), client certificates verified against that CA the way
 // kube-apiserver authenticates them (no certificate or a foreign one → 401; it does not fail the
-// handshake), and the three reads `wait` makes. The cluster it reports is plain data the test
-// changes while the CLI runs. Listens on 127.0.0.1 only.
+// handshake), the three reads `wait` makes, kube-system pods by `k8s-app` label, and DaemonSets
+// read and changed by strategic merge patch (the only patch type it takes; another is 415, as
+// kube-apiserver answers an unsupported one), with a rollout that completes a few reads later.
+// The cluster it reports is plain data the test changes while the CLI runs. Listens on
+// 127.0.0.1 only.
 
 import { createServer, type Server } from "node:https";
 import type { IncomingMessage, ServerResponse } from "node:http";
@@ -10,7 +13,7 @@ import type { TLSSocket } from "node:tls";
 import { performance } from "node:perf_hooks";
 import type { Socket } from "node:net";
 
-import type { Node, Pod } from "../../cli/kube/api";
+import type { Container, DaemonSet, Node, Pod } from "../../cli/kube/api";
 import type { CertAndKey } from "../../talos/secretsbundle";
 import { issueCert } from "../cli/support/certs";
 
@@ -27,12 +30,29 @@ export interface FakeNodeSpec {
     ip: string;
 }
 
+/** A PATCH as the server received it. */
+export interface ReceivedPatch {
+    path: string;
+    contentType: string;
+    /** the query's fieldManager, if any */
+    fieldManager: string | null;
+    body: unknown;
+}
+
 export class FakeKube {
     /** /readyz answers 200 "ok" when true, else 500 listing etcd as failing */
     apiReady = false;
     nodes: Node[] = [];
     /** kube-system pods */
     pods: Pod[] = [];
+    /** kube-system DaemonSets by name */
+    daemonSets = new Map<string, DaemonSet>();
+    /** after a change of a DaemonSet's spec, its status shows the rollout under way for this many reads */
+    rolloutReads = 1;
+    /** the DaemonSet rollout never completes (its pods do not become available) */
+    rolloutStuck = false;
+    /** PATCH requests, in order */
+    readonly patches: ReceivedPatch[] = [];
     /** every answer comes this late */
     delayMs = 0;
     /** requests by path, and in all */
@@ -114,38 +134,165 @@ export class FakeKube {
         }
     }
 
+    /** A kube-proxy DaemonSet as Talos renders it (talos@v1.8.3:…/controllers/k8s/templates/kube-proxy-template.yaml), rolled out on `nodes` nodes. */
+    addKubeProxy(image: string, nodes: number): DaemonSet {
+        const ds: DaemonSet = {
+            metadata: { name: "kube-proxy", namespace: "kube-system", labels: { "k8s-app": "kube-proxy", tier: "node" }, generation: 1 },
+            spec: { template: { spec: { containers: [{ name: "kube-proxy", image }] } } },
+            status: { observedGeneration: 1, ...counters(nodes, nodes) },
+        };
+        this.daemonSets.set("kube-proxy", ds);
+        return ds;
+    }
+
+    private readonly rollouts = new Map<string, number>();
+
     private handle(req: IncomingMessage, res: ServerResponse): void {
-        const path = (req.url ?? "/").split("?")[0];
+        const [path, query = ""] = (req.url ?? "/").split("?", 2);
         this.requests.set(path, (this.requests.get(path) ?? 0) + 1);
         this.totalRequests++;
+        const chunks: Buffer[] = [];
+        req.on("data", (c: Buffer) => chunks.push(c));
+        req.on("end", () => {
+            if (this.delayMs > 0) setTimeout(answer, this.delayMs);
+            else answer();
+        });
         const answer = () => {
             const socket = req.socket as TLSSocket;
             if (!socket.authorized) return send(res, 401, status(401, "Unauthorized"));
             const orgs = socket.getPeerCertificate().subject?.O;
             if (![orgs].flat().includes("system:masters")) return send(res, 403, status(403, `nodes is forbidden: User cannot list resource`));
+            const params = new URLSearchParams(query);
+            const daemonSet = /^\/apis\/apps\/v1\/namespaces\/kube-system\/daemonsets\/([^/]+)$/.exec(path);
+            if (daemonSet !== null) return this.daemonSet(req, res, decodeURIComponent(daemonSet[1]), params, Buffer.concat(chunks).toString("utf8"));
             if (req.method !== "GET") return send(res, 405, status(405, "MethodNotAllowed"));
             switch (path) {
                 case "/readyz":
                     return this.apiReady ? sendText(res, 200, "ok") : sendText(res, 500, "[+]ping ok\n[-]etcd failed: reason withheld\nreadyz check failed\n");
                 case "/api/v1/nodes":
                     return this.apiReady ? send(res, 200, { kind: "NodeList", apiVersion: "v1", metadata: {}, items: this.nodes }) : send(res, 503, status(503, "ServiceUnavailable"));
-                case "/api/v1/namespaces/kube-system/pods":
-                    return this.apiReady ? send(res, 200, { kind: "PodList", apiVersion: "v1", metadata: {}, items: this.pods }) : send(res, 503, status(503, "ServiceUnavailable"));
+                case "/api/v1/namespaces/kube-system/pods": {
+                    if (!this.apiReady) return send(res, 503, status(503, "ServiceUnavailable"));
+                    const selector = params.get("labelSelector");
+                    return send(res, 200, { kind: "PodList", apiVersion: "v1", metadata: {}, items: this.pods.filter((p) => matches(p, selector)) });
+                }
                 default:
                     return send(res, 404, status(404, "NotFound"));
             }
         };
-        if (this.delayMs > 0) setTimeout(answer, this.delayMs);
-        else answer();
+    }
+
+    /** GET and PATCH of a kube-system DaemonSet. */
+    private daemonSet(req: IncomingMessage, res: ServerResponse, name: string, params: URLSearchParams, body: string): void {
+        if (!this.apiReady) return send(res, 503, status(503, "ServiceUnavailable"));
+        const ds = this.daemonSets.get(name);
+        if (ds === undefined) return send(res, 404, status(404, `daemonsets.apps "${name}" not found`));
+        switch (req.method) {
+            case "GET":
+                return send(res, 200, { kind: "DaemonSet", apiVersion: "apps/v1", ...this.observed(name, ds) });
+            case "PATCH": {
+                const contentType = req.headers["content-type"] ?? "";
+                let patch: unknown;
+                try {
+                    patch = JSON.parse(body);
+                } catch {
+                    return send(res, 400, status(400, "BadRequest"));
+                }
+                this.patches.push({ path: req.url ?? "", contentType, fieldManager: params.get("fieldManager"), body: patch });
+                if (contentType !== "application/strategic-merge-patch+json") return send(res, 415, status(415, "UnsupportedMediaType"));
+                const before = JSON.stringify(ds.spec);
+                ds.spec = strategicMerge(ds.spec, (patch as { spec?: unknown }).spec) as DaemonSet["spec"];
+                if (JSON.stringify(ds.spec) !== before) {
+                    ds.metadata.generation = (ds.metadata.generation ?? 1) + 1;
+                    this.rollouts.set(name, this.rolloutReads);
+                }
+                return send(res, 200, { kind: "DaemonSet", apiVersion: "apps/v1", ...ds });
+            }
+            default:
+                return send(res, 405, status(405, "MethodNotAllowed"));
+        }
+    }
+
+    /** The DaemonSet as a read sees it: while its rollout is under way, not yet observed nor updated. */
+    private observed(name: string, ds: DaemonSet): DaemonSet {
+        const desired = ds.status?.desiredNumberScheduled ?? 0;
+        const left = this.rollouts.get(name) ?? 0;
+        if (this.rolloutStuck) {
+            // One pod of the new template never becomes available.
+            return { ...ds, status: { ...ds.status, observedGeneration: ds.metadata.generation, ...counters(desired, Math.max(0, desired - 1)) } };
+        }
+        if (left > 0) {
+            this.rollouts.set(name, left - 1);
+            return { ...ds, status: { ...ds.status, observedGeneration: (ds.metadata.generation ?? 1) - 1, ...counters(desired, 0) } };
+        }
+        ds.status = { ...ds.status, observedGeneration: ds.metadata.generation, ...counters(desired, desired) };
+        return ds;
     }
 }
 
-export function makeNode(spec: FakeNodeSpec, ready: boolean): Node {
+/** A DaemonSet's counters with `updated` of `desired` pods on the new template (the rest still starting). */
+function counters(desired: number, updated: number): NonNullable<DaemonSet["status"]> {
+    return { desiredNumberScheduled: desired, currentNumberScheduled: desired, updatedNumberScheduled: updated, numberAvailable: updated, numberReady: updated };
+}
+
+/**
+ * A strategic merge patch as kube-apiserver applies it to the parts we patch: maps merge,
+ * `containers` merge by `name` (its patchMergeKey in k8s.io/api/core/v1 types.go), other lists
+ * are replaced.
+ */
+function strategicMerge(target: unknown, patch: unknown): unknown {
+    if (patch === undefined) return target;
+    if (Array.isArray(patch)) return patch;
+    if (typeof patch !== "object" || patch === null) return patch;
+    const base = typeof target === "object" && target !== null && !Array.isArray(target) ? { ...(target as Record<string, unknown>) } : {};
+    for (const [key, value] of Object.entries(patch)) {
+        if (key === "containers" && Array.isArray(value) && Array.isArray(base[key])) {
+            const merged = [...(base[key] as Container[])];
+            for (const item of value as Container[]) {
+                const at = merged.findIndex((c) => c.name === item.name);
+                if (at < 0) merged.push(item);
+                else merged[at] = strategicMerge(merged[at], item) as Container;
+            }
+            base[key] = merged;
+        } else {
+            base[key] = strategicMerge(base[key], value);
+        }
+    }
+    return base;
+}
+
+/** `k8s-app=<value>`, the only selector the CLI sends; none matches every pod. */
+function matches(pod: Pod, selector: string | null): boolean {
+    if (selector === null) return true;
+    const [key, value] = selector.split("=", 2);
+    return pod.metadata.labels?.[key] === value;
+}
+
+export function makeNode(spec: FakeNodeSpec, ready: boolean, kubeletVersion = "v1.31.1"): Node {
     return {
         metadata: { name: spec.name, labels: { "kubernetes.io/hostname": spec.name } },
         status: {
             addresses: [{ type: "InternalIP", address: spec.ip }, { type: "Hostname", address: spec.name }],
             conditions: [ready ? { type: "Ready", status: "True", reason: "KubeletReady", message: "kubelet is posting ready status" } : notReadyCondition()],
+            nodeInfo: { kubeletVersion },
+        },
+    };
+}
+
+/**
+ * A control-plane static pod as the kubelet mirrors it: `<component>-<node name>`, labelled
+ * `k8s-app: <component>` (talos@v1.8.3:internal/app/machined/pkg/controllers/k8s/control_plane_static_pod.go),
+ * on the node's host IP.
+ */
+export function makeStaticPod(component: string, node: FakeNodeSpec, image: string, ready: boolean): Pod {
+    return {
+        metadata: { name: `${component}-${node.name}`, namespace: "kube-system", labels: { "k8s-app": component, tier: "control-plane" } },
+        spec: { nodeName: node.name, containers: [{ name: component, image }] },
+        status: {
+            phase: "Running",
+            hostIP: node.ip,
+            conditions: [{ type: "Ready", status: ready ? "True" : "False" }],
+            containerStatuses: [{ name: component, ready, state: {} }],
         },
     };
 }

@@ -1,12 +1,13 @@
 // What one fake node does with ApplyConfiguration and the COSI read of its machine config, as
 // machined does (talos@v1.8.3 and v1.13.9:internal/app/machined/internal/server/v1alpha1/
-// v1alpha1_server.go `ApplyConfiguration`; the mode rule from talos/applymode.ts), and a reboot
+// v1alpha1_server.go `ApplyConfiguration`; the mode rule from talos/applymode.ts; from v1.14
+// auto never reboots and reboot is refused, talos commit 995bc30d5), and a reboot
 // as it looks from outside a container node: down (Unavailable) for a while, then up with the
 // config written to /system/state. Errors are thrown as gRPC statuses for the server to send.
 
 import * as grpc from "@grpc/grpc-js";
 
-import { checkImmediate, type ApplyMode } from "../../talos/applymode";
+import { checkImmediate, rebootsOnApply, type ApplyMode } from "../../talos/applymode";
 import { applyModeOf, APPLY_MODE_NUMBERS, MACHINE_CONFIG_RESOURCE, messages, type ApplyConfigurationRequest } from "../../talos/api/messages";
 import { nearestTalosMinor, parseTalosVersion, type TalosMinor } from "../../talos/versions";
 import { isPlainObject, parseYamlDocuments } from "../../talos/yaml";
@@ -32,8 +33,10 @@ export interface FakeMachine {
     rebootMs?: number;
     /** state: performance.now() until which it is rebooting (down) */
     rebootingUntil?: number;
-    /** state: every ApplyConfiguration it answered, in order */
-    applies?: { mode: ApplyMode; chosen: ApplyMode; dryRun: boolean }[];
+    /** state: every ApplyConfiguration it answered, in order, with the config it was sent */
+    applies?: { mode: ApplyMode; chosen: ApplyMode; dryRun: boolean; config: string }[];
+    /** called with each config the node starts running (what its kubelet then starts from) */
+    onActivate?: (config: string) => void;
 }
 
 /** What the node needs from the server around it. */
@@ -56,8 +59,9 @@ export function minorOf(tag: string): TalosMinor {
     return nearestTalosMinor(parseTalosVersion(tag));
 }
 
-/** ApplyConfiguration on the node: the reply message without metadata, or a thrown status. */
-export function applyConfiguration(machine: FakeMachine, minor: TalosMinor, req: ApplyConfigurationRequest, host: MachineHost): object {
+/** ApplyConfiguration on a node running Talos `tag`: the reply message without metadata, or a thrown status. */
+export function applyConfiguration(machine: FakeMachine, tag: string, req: ApplyConfigurationRequest, host: MachineHost): object {
+    const minor = minorOf(tag);
     if ((machine.applyInProgress ?? 0) > 0) {
         machine.applyInProgress = (machine.applyInProgress ?? 0) - 1;
         throw status(grpc.status.FAILED_PRECONDITION, "another apply configuration is already in progress");
@@ -68,8 +72,8 @@ export function applyConfiguration(machine: FakeMachine, minor: TalosMinor, req:
 
     const asked = applyModeOf(req.mode);
     if (asked === undefined) throw status(grpc.status.UNKNOWN, `incorrect mode '${req.mode}' specified for the apply config call`);
-    const { chosen, details, modeErr } = chooseMode(machine, minor, asked, next);
-    (machine.applies ??= []).push({ mode: asked, chosen, dryRun: req.dry_run === true });
+    const { chosen, details, modeErr } = chooseMode(machine, minor, rebootsOnApply(tag), asked, next);
+    (machine.applies ??= []).push({ mode: asked, chosen, dryRun: req.dry_run === true, config: next });
 
     if (req.dry_run === true) {
         const diff = configDiff(machine.config ?? "", next);
@@ -148,9 +152,20 @@ function loadable(text: string, minor: TalosMinor): void {
     }
 }
 
-/** machined's mode switch (v1.13.9, outside maintenance mode). */
-function chooseMode(machine: FakeMachine, minor: TalosMinor, asked: ApplyMode, next: string): { chosen: ApplyMode; details: string; modeErr: string } {
+/** machined's mode switch (v1.13.9, outside maintenance mode; v1.14 when `reboots` is false). */
+function chooseMode(
+    machine: FakeMachine,
+    minor: TalosMinor,
+    reboots: boolean,
+    asked: ApplyMode,
+    next: string,
+): { chosen: ApplyMode; details: string; modeErr: string } {
     const current = machine.config;
+    if (!reboots) {
+        if (asked === "reboot") throw status(grpc.status.UNIMPLEMENTED, "the REBOOT mode is not supported, please use AUTO or NO_REBOOT modes instead");
+        if (asked === "staged") return { chosen: asked, details: "Staged configuration to be applied after the next reboot", modeErr: "" };
+        return { chosen: asked === "auto" ? "no-reboot" : asked, details: "Applied configuration without a reboot", modeErr: "" };
+    }
     const refusal = current === undefined ? "no current config" : immediateRefusal(machine, minor, current, next);
     switch (asked) {
         case "try":
@@ -180,7 +195,9 @@ function immediateRefusal(machine: FakeMachine, minor: TalosMinor, current: stri
 }
 
 function activate(machine: FakeMachine, text: string): void {
-    if (!machine.staleReadBack) machine.config = text;
+    if (machine.staleReadBack) return;
+    machine.config = text;
+    machine.onActivate?.(text);
 }
 
 /** A line diff in the unified shape Talos prints (not a minimal one): "" when the texts are equal. */

@@ -62,6 +62,13 @@ export const HEALTHY_SERVICES: readonly FakeService[] = ["apid", "containerd", "
     health: { unknown: false, healthy: true, last_message: "" },
 }));
 
+/** One call as it arrived: the method and the routing metadata apid reads. */
+export interface ReceivedCall {
+    method: keyof CallCounts;
+    nodes: string[];
+    node: string[];
+}
+
 /** Calls received (including refused ones), by method. */
 export interface CallCounts {
     version: number;
@@ -91,6 +98,8 @@ export class FakeTalos {
     nodes: Record<string, FakeNode>;
     self: string | undefined;
     readonly calls: CallCounts = { version: 0, bootstrap: 0, serviceList: 0, applyConfiguration: 0, cosiGet: 0 };
+    /** every call, in order of arrival */
+    readonly received: ReceivedCall[] = [];
     /** performance.now() when the server started listening (for benches) */
     listeningSince: number | undefined;
 
@@ -224,7 +233,7 @@ export class FakeTalos {
     }
 
     private applyOn(node: FakeNode, request: ApplyConfigurationRequest): object {
-        return applyConfiguration(node, minorOf(node.tag ?? this.tag), request, this.host);
+        return applyConfiguration(node, node.tag ?? this.tag, request, this.host);
     }
 
     /**
@@ -281,6 +290,7 @@ export class FakeTalos {
     private handler<Req>(name: keyof CallCounts, answer: (call: grpc.ServerUnaryCall<Req, unknown>) => object): grpc.handleUnaryCall<Req, unknown> {
         return (call, callback) => {
             this.calls[name]++;
+            this.received.push({ method: name, nodes: call.metadata.get("nodes").map(String), node: call.metadata.get("node").map(String) });
             const orgs = call.getAuthContext()?.sslPeerCertificate?.subject?.O;
             const roles = orgs === undefined ? [] : Array.isArray(orgs) ? orgs : [orgs];
             const reply = () => {

@@ -98,6 +98,9 @@ export async function startRealKube(secrets: SecretsBundle, clusterName = "talos
         "--service-account-issuer=https://kubernetes.default.svc", `--service-account-key-file=${join(dir, "sa.key")}`,
         `--service-account-signing-key-file=${join(dir, "sa.key")}`, "--service-cluster-ip-range=10.96.0.0/12",
         `--admission-control-config-file=${join(dir, "admission.yaml")}`, "--enable-admission-plugins=NodeRestriction",
+        // Talos runs privileged system pods (kube-proxy, flannel) and lets the API server admit
+        // them (talos@v1.8.3:internal/app/machined/pkg/controllers/k8s/control_plane_static_pod.go).
+        "--allow-privileged=true",
     ];
     let apiserver = spawn(found.binary, apiserverArgs, { stdio: "ignore" });
     children.push(apiserver);

@@ -3,7 +3,7 @@
 
 import { describe, expect, it } from "vitest";
 
-import { ApplyModeInputError, autoApplyMode, checkImmediate } from "../../../talos/applymode";
+import { ApplyModeInputError, autoApplyMode, checkImmediate, rebootsOnApply } from "../../../talos/applymode";
 import { machineConfigDocuments, type MachineRole } from "../../../talos/machineconfig";
 import type { SecretsBundle } from "../../../talos/secretsbundle";
 import { contractFor, TALOS_MINORS, type TalosMinor } from "../../../talos/versions";
@@ -168,5 +168,14 @@ describe("input", () => {
             expect((e as Error).message).toMatch(/^the new config is not valid YAML/);
             expect((e as Error).message).not.toContain(SECRET);
         }
+    });
+});
+
+describe("rebootsOnApply", () => {
+    it("is true up to v1.13 and false from v1.14 (auto never reboots there), true for a tag that does not parse", () => {
+        const cases: [string, boolean][] = [
+            ["v1.8.3", true], ["v1.13.9", true], ["v1.14.0-alpha.2", false], ["v1.14.1", false], ["v2.0.0", false], ["unknown version", true],
+        ];
+        expect(cases.map(([tag]) => [tag, rebootsOnApply(tag)])).toEqual(cases);
     });
 });
