@@ -17,12 +17,6 @@ export const KUBECONFIG_ENV = "TALOS_DOCKER_KUBECONFIG";
 export const MACHINE_CONFIG_ENV = "TALOS_DOCKER_MACHINE_CONFIG";
 
 /**
- * How long `apply` and `manifests` wait by default: as long as the stack's `timeouts.apply`
- * does by default, so a run by hand gives up when `pulumi up` would.
- */
-export const DEFAULT_APPLY_TIMEOUT = "10m";
-
-/**
  * `apply`'s flags, as the per-node config resource passes them: the node's cluster-network
  * address (reached through the talosconfig's endpoint with `nodes` metadata, as talosctl does),
  * its container (for the advice an error gives), and the bound of the whole apply.

@@ -95,6 +95,8 @@ export interface NodeConfigArgs {
     node: NodeRef;
     /** talosconfig YAML (secret): the apply goes through its endpoint, to the node by its address. */
     talosconfig: pulumi.Input<string>;
+    /** Admin kubeconfig YAML (secret): a Kubernetes version change waits for each component on it. */
+    kubeconfig: pulumi.Input<string>;
     /** The machine config YAML of the node's role (secret). */
     machineConfig: pulumi.Input<string>;
     /**
@@ -124,6 +126,7 @@ export function nodeConfigCommand(
         environment: {
             [TALOSCONFIG_ENV]: pulumi.secret(args.talosconfig),
             [MACHINE_CONFIG_ENV]: pulumi.secret(args.machineConfig),
+            [KUBECONFIG_ENV]: pulumi.secret(args.kubeconfig),
             [CONTAINER_ID_ENV]: args.containerId,
         },
         // The CLI does not read stdin: the view is here for the preview's diff alone. Pulumi shows a

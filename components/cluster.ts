@@ -179,6 +179,7 @@ export class TalosCluster extends pulumi.ComponentResource {
             return nodeConfigCommand(`${nodeName(name, node.role, node.index)}-config`, {
                 node,
                 talosconfig: this.talosconfig,
+                kubeconfig: this.kubeconfig,
                 machineConfig: shared.configs[node.role],
                 configView: shared.views[node.role],
                 containerId: nodes[i].containerId,

@@ -1,5 +1,6 @@
 // `apply`: make a running node run the machine config the stack declares (flow.ts says how).
 
+import { DEFAULTS } from "../../model/config";
 import { parseIPv4 } from "../../model/ipv4";
 import { describeYamlProblem, parseYamlDocuments } from "../../talos/yaml";
 import type { Command } from "../command";
@@ -7,7 +8,7 @@ import { commandHelp } from "../command";
 import type { CliContext } from "../context";
 import { CliError, ExitCode } from "../exitcodes";
 import { durationFlag, parseFlags } from "../flags";
-import { DEFAULT_APPLY_TIMEOUT, KUBECONFIG_ENV, MACHINE_CONFIG_ENV, TALOSCONFIG_ENV } from "../invocation";
+import { KUBECONFIG_ENV, MACHINE_CONFIG_ENV, TALOSCONFIG_ENV } from "../invocation";
 import type { KubeApi } from "../kube/api";
 import { readSecretInput } from "../secretinput";
 import { openTalosApi, TALOS_CALL_TIMEOUT, TALOSCONFIG_FLAGS_HELP } from "../talosapi";
@@ -35,7 +36,7 @@ Flags:
 ${TALOSCONFIG_FLAGS_HELP}
   --machine-config FILE  read the config from FILE (default: the ${MACHINE_CONFIG_ENV} variable)
   --kubeconfig FILE      read the kubeconfig from FILE (default: the ${KUBECONFIG_ENV} variable, if set)
-  --timeout DURATION     give up after this long (default ${DEFAULT_APPLY_TIMEOUT})
+  --timeout DURATION     give up after this long (default ${DEFAULTS.timeouts.apply})
   --call-timeout DURATION  one API call at most (default ${TALOS_CALL_TIMEOUT})
 
 Environment:
@@ -73,7 +74,7 @@ A node that answers with another config than it was sent for ${READBACK_SETTLE_M
         if (problems.length > 0) throw new CliError(ExitCode.USAGE, `${NAME}: ${problems.join("; ")}`);
         const node = flags.node ?? "";
         const container = flags.container ?? "";
-        const timeoutMs = durationFlag(NAME, "timeout", flags.timeout, DEFAULT_APPLY_TIMEOUT);
+        const timeoutMs = durationFlag(NAME, "timeout", flags.timeout, DEFAULTS.timeouts.apply);
         const callTimeoutMs = durationFlag(NAME, "call-timeout", flags["call-timeout"], TALOS_CALL_TIMEOUT);
         const desired = readDesiredConfig(ctx, flags["machine-config"]);
         const kube = kubeFactory(ctx, flags.kubeconfig);

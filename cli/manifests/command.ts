@@ -1,12 +1,13 @@
 // `manifests`: after a Kubernetes version change, the bootstrap manifest Talos does not update
 // itself (flow.ts says which and how).
 
+import { DEFAULTS } from "../../model/config";
 import { parseKubernetesVersion } from "../../talos/versions";
 import type { Command } from "../command";
 import { commandHelp } from "../command";
 import { CliError, ExitCode } from "../exitcodes";
 import { durationFlag, parseFlags } from "../flags";
-import { DEFAULT_APPLY_TIMEOUT, KUBECONFIG_ENV } from "../invocation";
+import { KUBECONFIG_ENV } from "../invocation";
 import type { KubeApi } from "../kube/api";
 import { readSecretInput } from "../secretinput";
 import { FIELD_MANAGER, runManifests } from "./flow";
@@ -30,7 +31,7 @@ DaemonSet (kube-proxy disabled) there is nothing to do.
 Flags:
   --kubernetes-version X.Y.Z  the version the cluster now runs (required; no leading v)
   --kubeconfig FILE      read the kubeconfig from FILE (default: the ${KUBECONFIG_ENV} variable)
-  --timeout DURATION     give up after this long (default ${DEFAULT_APPLY_TIMEOUT})
+  --timeout DURATION     give up after this long (default ${DEFAULTS.timeouts.apply})
 
 Environment:
   ${KUBECONFIG_ENV}  the kubeconfig YAML itself (keeps keys off the command line)`,
@@ -55,7 +56,7 @@ Environment:
             const message = `${NAME}: --kubernetes-version "${kubernetesVersion}" is not a version like 1.31.2 (no leading v)`;
             throw new CliError(ExitCode.USAGE, message);
         }
-        const timeoutMs = durationFlag(NAME, "timeout", flags.timeout, DEFAULT_APPLY_TIMEOUT);
+        const timeoutMs = durationFlag(NAME, "timeout", flags.timeout, DEFAULTS.timeouts.apply);
         const source = { what: "kubeconfig", envVar: KUBECONFIG_ENV, flag: "kubeconfig" };
         const text = readSecretInput(ctx, NAME, source, flags.kubeconfig);
         // Loaded here, not at the top: @kubernetes/client-node takes a while to load.

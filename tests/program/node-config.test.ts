@@ -39,9 +39,13 @@ describe("a config resource per node", () => {
         expect(config.inputs.triggers).toBeUndefined();
     });
 
-    it.each(nodes)("%s: the talosconfig and its role's config are secret, the container ID plain", async (node) => {
+    it.each(nodes)("%s: the talosconfig, kubeconfig and its role's config are secret, the container ID plain", async (node) => {
         const config = reference.one(COMMAND, `${node}-config`);
-        expect(config.secretPaths.sort()).toEqual(["environment.TALOS_DOCKER_MACHINE_CONFIG", "environment.TALOS_DOCKER_TALOSCONFIG"]);
+        expect(config.secretPaths.sort()).toEqual([
+            "environment.TALOS_DOCKER_KUBECONFIG", "environment.TALOS_DOCKER_MACHINE_CONFIG", "environment.TALOS_DOCKER_TALOSCONFIG",
+        ]);
+        // The kubeconfig lets a Kubernetes version change wait for each component, as upgrade-k8s does.
+        expect(env(config).TALOS_DOCKER_KUBECONFIG).toBe(await promiseOf(reference.exports.kubeconfig as pulumi.Output<string>));
         expect(env(config).TALOS_DOCKER_MACHINE_CONFIG).toBe((await machineConfigs(reference))[node]);
         expect(env(config).TALOS_DOCKER_TALOSCONFIG).toBe(await promiseOf(reference.exports.talosconfig as pulumi.Output<string>));
         expect(env(config).TALOS_DOCKER_CONTAINER_ID).toBe(`${node}-container-id`);
