@@ -2,13 +2,14 @@
 // (beside a reference where there is one); a bench fails only on a ratio or a count, which holds
 // on a busy machine as well as on an idle one.
 import { benchApply } from "./apply";
+import { benchPreview } from "./preview";
 import { benchProgramEvaluation } from "./program";
 import { benchReadiness } from "./readiness";
 import { benchStatus } from "./status";
 
 async function main(): Promise<void> {
     const failures: string[] = [];
-    for (const bench of [benchProgramEvaluation, benchReadiness, benchStatus, benchApply]) {
+    for (const bench of [benchProgramEvaluation, benchReadiness, benchStatus, benchApply, benchPreview]) {
         failures.push(...(await bench()));
     }
     if (failures.length > 0) {
