@@ -26,6 +26,16 @@ export function applyArgs(node: { container: string; ip: string }, timeout: stri
 }
 
 /**
+ * `remove-node`'s flags, as a node's config resource runs them when the node leaves the stack
+ * (its delete runs before its container's): a worker is cordoned, drained and its Node object
+ * deleted; a control plane leaves etcd first. The talosconfig and kubeconfig come in their
+ * variables.
+ */
+export function removeNodeArgs(node: { container: string; ip: string }, role: "controlplane" | "worker", timeout: string): string[] {
+    return ["remove-node", "--node", node.ip, "--container", node.container, "--role", role, "--timeout", timeout];
+}
+
+/**
  * `manifests`' flags: bring the bootstrap manifests Talos does not update on its own (the
  * kube-proxy DaemonSet's image) to `kubernetesVersion`, as talosctl upgrade-k8s does last.
  */
