@@ -17,7 +17,7 @@ import { isPlainObject } from "../talos/yaml";
 import { cpusReadBack, declaredCpus, nanoCpus, nearestDeclarableCpus } from "./dockercpus";
 import { parseDuration } from "./duration";
 import type { ReclaimPolicy } from "./storagemanifest";
-import { cidrContains, formatIPv4, hostAddress, parseCidr, parseIPv4 } from "./ipv4";
+import { cidrContains, formatIPv4, hostAddress, parseCidr, parseIPv4, type Cidr } from "./ipv4";
 import { ConfigError, ourKey, Problems, shellWord, type ConfigProblem, type ProblemsOptions } from "./configproblems";
 import {
     moveFix, nearestKey, nextFreePort, proposeBoolean, proposeDnsLabel, proposeDockerName, unknownKeyFix,
@@ -25,7 +25,9 @@ import {
 import { checkOtherNamespaces, configValue, splitNamespaces } from "./confignamespaces";
 import { checkClusterNetworks } from "./confignetworks";
 import { checkPatchesApply, parsedPatches, parsePatchLists } from "./configpatches";
-import { FIRST_NODE_OFFSET, nodeAddress, nodeName } from "./plan";
+import {
+    FIRST_NODE_OFFSET, nodeAddress, nodeName, nodeSlots, nodeSuffix, subnetLayoutFits, type NodeCounts,
+} from "./plan";
 import type { MachineConfigSpec } from "./machineinput";
 
 export {
@@ -81,11 +83,12 @@ export const DEFAULTS = {
     timeouts: { bootstrap: "10m", ready: "15m", apply: "10m" },
 } as const;
 
+const CONTROL_PLANE_COUNT = { min: 1, max: 7 } as const;
 const WORKER_COUNT = { min: 0, max: 250 } as const;
 
 /** Bounds of what we accept; the Talos minimums come from Talos' system requirements. */
 export const LIMITS = {
-    controlPlanes: { count: { min: 1, max: 7 }, cpus: 2, memoryMiB: 2048 },
+    controlPlanes: { count: CONTROL_PLANE_COUNT, cpus: 2, memoryMiB: 2048 },
     workers: { count: WORKER_COUNT, cpus: 1, memoryMiB: 1024 },
     mtu: { min: 1280, max: 9216 },
     // Node hostnames must stay DNS labels (63 characters), the last worker's the longest.
@@ -179,7 +182,9 @@ function parse(given: RawConfig, others: Readonly<Record<string, string>>, optio
     const controlPlanes = pool(p, "controlPlanes", objects.controlPlanes, DEFAULTS.controlPlanes, LIMITS.controlPlanes);
     const workers = pool(p, "workers", objects.workers, DEFAULTS.workers, LIMITS.workers);
     warnEvenControlPlanes(p, controlPlanes.count);
-    const gateway = checkSubnet(p, networkFields.subnet, gatewayValue, controlPlanes.count + workers.count);
+    const gateway = checkSubnet(p, networkFields.subnet, gatewayValue, {
+        controlPlanes: controlPlanes.count, workers: workers.count,
+    });
     const network = { ...networkFields, gateway };
     const ports = parsePorts(p, objects.ports);
     const patchLists = parsePatchLists(p, objects.configPatches);
@@ -189,7 +194,7 @@ function parse(given: RawConfig, others: Readonly<Record<string, string>>, optio
 
     // The patches are tried on the best spec there is: the defaults stand in for keys that are
     // wrong, so a patch's own problems are reported beside theirs, and theirs are not repeated.
-    const target = patchTarget({ clusterName, talosVersion, kubernetesVersion, network, ports, storage }, contract);
+    const target = patchTarget({ clusterName, talosVersion, kubernetesVersion, network, ports, storage, workers }, contract);
     checkPatchesApply(p, target, patchLists);
     checkClusterNetworks(p, target, patchLists, network.subnet);
     if (p.errors.length > 0) throw new ConfigError(p.errors, p.notes, p.warnings);
@@ -590,27 +595,47 @@ function warnEvenControlPlanes(p: Problems, count: number): void {
         p.set("controlPlanes.count", odd[odd.length - 1]));
 }
 
-/** The longest prefix whose block holds the network, gateway, `nodeCount` nodes and broadcast addresses. */
-function prefixFor(nodeCount: number): number {
-    return 32 - Math.ceil(Math.log2(FIRST_NODE_OFFSET + nodeCount + 1));
+/**
+ * The longest prefix whose block holds every node of `counts` at its address (model/plan.ts
+ * nodeOffset) between the gateway's .1 and the broadcast address.
+ */
+function prefixFor(counts: NodeCounts): number {
+    let prefix = 30;
+    while (prefix > 0 && !subnetLayoutFits(2 ** (32 - prefix), counts)) prefix--;
+    return prefix;
+}
+
+function describeCounts(counts: NodeCounts): string {
+    const plural = (n: number, one: string) => `${n} ${one}${n === 1 ? "" : "s"}`;
+    return `${plural(counts.controlPlanes, "control plane")} and ${plural(counts.workers, "worker")}`;
+}
+
+/** The addresses the nodes take, as ranges: the first control plane and the workers, then the other control planes. */
+function nodeRanges(cidr: Cidr, counts: NodeCounts): string {
+    const first = hostAddress(cidr, FIRST_NODE_OFFSET);
+    const low = counts.workers === 0 ? first : `${first}-${nodeAddress(cidr, "worker", counts.workers)}`;
+    if (counts.controlPlanes < 2) return low;
+    return `${low} and ${nodeAddress(cidr, "controlplane", counts.controlPlanes)}-${nodeAddress(cidr, "controlplane", 2)}`;
 }
 
 /**
- * Checks that the subnet holds the gateway and every node address (model/plan.ts nodeAddress)
- * below the broadcast address; returns the gateway (default: the first host address).
+ * Checks that the subnet holds the gateway and every node's address (model/plan.ts nodeOffset:
+ * the first control plane at .2, workers from .3 up, the other control planes from the top down);
+ * returns the gateway (default: the first host address).
  */
-function checkSubnet(p: Problems, subnet: string, gatewayValue: unknown, nodeCount: number): string {
+function checkSubnet(p: Problems, subnet: string, gatewayValue: unknown, counts: NodeCounts): string {
     const cidr = parseCidr(subnet);
     if ("error" in cidr) {
-        p.add("network.subnet", subnet, cidr.error, p.set("network.subnet", proposeSubnet(subnet, nodeCount)));
+        p.add("network.subnet", subnet, cidr.error, p.set("network.subnet", proposeSubnet(subnet, counts)));
         return typeof gatewayValue === "string" ? gatewayValue : "";
     }
-    const lastNode = FIRST_NODE_OFFSET + nodeCount - 1; // the offset of the last node's address
-    if (lastNode >= cidr.size - 1) {
-        const prefix = prefixFor(nodeCount);
+    const fits = subnetLayoutFits(cidr.size, counts);
+    if (!fits) {
+        const prefix = prefixFor(counts);
         p.add("network.subnet", subnet,
-            `too small for ${nodeCount} nodes: it needs the gateway and ${nodeCount} node addresses ` +
-                `from .${FIRST_NODE_OFFSET} up below the broadcast address; use a /${prefix} or larger`,
+            `too small for ${describeCounts(counts)}: it needs the network, gateway and broadcast addresses and one ` +
+                "for each node (the first control plane .2, the workers from .3 up, the other control planes from " +
+                `the top down); use a /${prefix} or larger`,
             p.set("network.subnet", blockOf(cidr.network, prefix)));
     }
     if (gatewayValue === undefined) return hostAddress(cidr, 1);
@@ -618,16 +643,17 @@ function checkSubnet(p: Problems, subnet: string, gatewayValue: unknown, nodeCou
     const useFirstHost = `${p.rm("network.gateway")} (the gateway is then ${hostAddress(cidr, 1)})`;
     if (gateway === undefined || !cidrContains(cidr, gateway)) {
         p.add("network.gateway", gatewayValue, `must be an IPv4 address inside ${subnet}`, useFirstHost);
-    } else {
-        const offset = gateway - cidr.network;
-        if (offset === 0 || offset === cidr.size - 1) {
-            p.add("network.gateway", gatewayValue, `is the network or broadcast address of ${subnet}`, useFirstHost);
-        } else if (offset >= FIRST_NODE_OFFSET && offset <= lastNode) {
-            p.add("network.gateway", gatewayValue,
-                `collides with the node addresses ${nodeAddress(cidr, 0)}-${nodeAddress(cidr, nodeCount - 1)}; ` +
-                    `use ${hostAddress(cidr, 1)} or an address above them`,
-                useFirstHost);
-        }
+        return String(gatewayValue);
+    }
+    const offset = gateway - cidr.network;
+    const node = fits ? nodeSlots(cidr.size, counts).find((s) => s.offset === offset) : undefined;
+    if (offset === 0 || offset === cidr.size - 1) {
+        p.add("network.gateway", gatewayValue, `is the network or broadcast address of ${subnet}`, useFirstHost);
+    } else if (node !== undefined) {
+        p.add("network.gateway", gatewayValue,
+            `is the address of node ${nodeSuffix(node.role, node.index)}; the nodes take ${nodeRanges(cidr, counts)}: ` +
+                `use ${hostAddress(cidr, 1)} or an address outside them`,
+            useFirstHost);
     }
     return String(gatewayValue);
 }
@@ -639,12 +665,12 @@ function blockOf(address: number, prefix: number): string {
 }
 
 /** A subnet near what was written: its network with the host bits cleared, a /24 (or larger) for a bare address. */
-function proposeSubnet(text: string, nodeCount: number): string {
+function proposeSubnet(text: string, counts: NodeCounts): string {
     const [addressText, prefixText] = text.split("/");
     const address = parseIPv4(addressText);
     if (address === undefined) return DEFAULTS.network.subnet;
     const written = prefixText !== undefined && /^[0-9]{1,2}$/.test(prefixText) ? Number(prefixText) : 24;
-    return blockOf(address, Math.min(written, prefixFor(nodeCount), 32));
+    return blockOf(address, Math.min(written, prefixFor(counts), 32));
 }
 
 /** Reads a talosctl secrets.yaml; its problems name YAML paths and never echo a secret. */

@@ -8,6 +8,7 @@ import type { ConfigPatch } from "../talos/patches";
 import type { ClusterSpec } from "./config";
 import { dialAddress } from "./hostaddress";
 import { controlPlaneEndpoint } from "./plan";
+import { controlPlanesSchedulable, SCHEDULE_ON_CONTROL_PLANES_PATCH } from "./scheduling";
 
 /**
  * The parts of a ClusterSpec a machine config is made from. The patches are given apart: the
@@ -20,6 +21,8 @@ export interface MachineConfigSpec {
     network: Pick<ClusterSpec["network"], "subnet">;
     ports: Pick<ClusterSpec["ports"], "bindAddress">;
     storage: Pick<ClusterSpec["storage"], "enabled" | "path">;
+    /** Whether there are workers decides whether the control planes take workloads (./scheduling.ts). */
+    workers: Pick<ClusterSpec["workers"], "count">;
 }
 
 /** The input without the secrets, which join it only where they are known (inside an Output). */
@@ -32,12 +35,18 @@ export interface RolePatchLists<T> {
     worker: readonly T[];
 }
 
-/** One role's config input: every node of a role boots from the same document, as with talosctl. */
+/**
+ * One role's config input: every node of a role boots from the same document, as with talosctl.
+ * `schedulable`: the control planes take workloads (./scheduling.ts; by default as for a new
+ * cluster, when there are no workers), which our own patch says before the user's.
+ */
 export function machineConfigInput(
     spec: MachineConfigSpec,
     role: MachineRole,
     patches: readonly ConfigPatch[],
+    schedulable = controlPlanesSchedulable(spec.workers.count),
 ): MachineConfigRecipe {
+    const ours = role === "controlplane" && schedulable ? [SCHEDULE_ON_CONTROL_PLANES_PATCH] : [];
     return {
         role,
         clusterName: spec.clusterName,
@@ -46,7 +55,7 @@ export function machineConfigInput(
         kubernetesVersion: spec.kubernetesVersion,
         additionalSANs: extraSANs(spec.ports.bindAddress),
         storagePath: spec.storage.enabled ? spec.storage.path : undefined,
-        patches: [...patches],
+        patches: [...ours, ...patches],
     };
 }
 

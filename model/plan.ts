@@ -6,6 +6,7 @@ import type { ClusterSpec } from "./config";
 import { nodeLabels } from "./dockerlabels";
 import { dialAddress } from "./hostaddress";
 import { hostAddress, parseCidr, type Cidr } from "./ipv4";
+import { controlPlanesSchedulable } from "./scheduling";
 
 /** The container paths Talos keeps on volumes (talos@v1.8.3:pkg/provision/providers/docker/node.go). */
 export const NODE_VOLUME_PATHS = [
@@ -48,7 +49,10 @@ export interface ClusterPlan {
     nodes: NodePlan[];
     /** The first control plane: bootstrapped, and the one that publishes the APIs. */
     bootstrapNode: NodePlan;
-    /** The node that publishes http/https: the first worker, else the first control plane. */
+    /**
+     * The node that publishes http/https: the first worker, or the first control plane when the
+     * control planes run workloads (no workers, or a cluster that started without).
+     */
     ingressNode: NodePlan;
     /** The in-network API endpoint written into machine configs. */
     controlPlaneEndpoint: string;
@@ -79,7 +83,7 @@ export function volumeName(node: string, containerPath: string): string {
     return `${node}-${containerPath.slice(1).replace(/\//g, "-")}`;
 }
 
-/** Offset of the first node's address in the subnet: .0 is the network, .1 the gateway by default. */
+/** Offset of the first control plane's address: .0 is the network, .1 the gateway by default. */
 export const FIRST_NODE_OFFSET = 2;
 
 /** The subnet of a validated spec; the stack-config parser has already rejected one that does not parse. */
@@ -89,50 +93,119 @@ export function nodeSubnet(subnet: string): Cidr {
     return cidr;
 }
 
-/** The address of the node at `position` in the plan (control planes first), from .2 up. */
-export function nodeAddress(cidr: Cidr, position: number): string {
-    return hostAddress(cidr, FIRST_NODE_OFFSET + position);
+/**
+ * Where a node's address sits in a subnet of `size` addresses, as an offset from the network
+ * address: the one rule of the address plan, which the plan and the subnet check both use. It
+ * depends on the node's role and index alone, never on a count, so raising or lowering a count
+ * moves no node (a moved node would be a replaced container):
+ * - the first control plane at .2, the in-network API endpoint, where Talos' Docker provisioner
+ *   puts it too;
+ * - the workers from .3 up (worker-01 .3, worker-02 .4);
+ * - the other control planes from the top down, cp-02 just below the broadcast address (.254 of a
+ *   /24), cp-03 below it, and so on.
+ * The workers' block and the control planes' block grow towards each other: a shape fits its
+ * subnet when they do not meet (subnetLayoutFits).
+ */
+export function nodeOffset(size: number, role: MachineRole, index: number): number {
+    switch (role) {
+        case "controlplane":
+            return index === 1 ? FIRST_NODE_OFFSET : size - index;
+        case "worker":
+            return FIRST_NODE_OFFSET + index;
+        default: {
+            const never: never = role;
+            throw new Error(`unknown role ${String(never)}`);
+        }
+    }
+}
+
+/** A node's address in the subnet (nodeOffset). */
+export function nodeAddress(cidr: Cidr, role: MachineRole, index: number): string {
+    return hostAddress(cidr, nodeOffset(cidr.size, role, index));
+}
+
+/** How many nodes of each role a cluster has. */
+export interface NodeCounts {
+    controlPlanes: number;
+    workers: number;
+}
+
+/** A node of a shape: its role, its 1-based index within the role, and its offset in the subnet. */
+export interface NodeSlot {
+    role: MachineRole;
+    index: number;
+    offset: number;
+}
+
+/** Every node of `counts` with its offset in a subnet of `size` addresses: control planes first, by index. */
+export function nodeSlots(size: number, counts: NodeCounts): NodeSlot[] {
+    const slots: NodeSlot[] = [];
+    const roles: [MachineRole, number][] = [["controlplane", counts.controlPlanes], ["worker", counts.workers]];
+    for (const [role, count] of roles) {
+        for (let index = 1; index <= count; index++) slots.push({ role, index, offset: nodeOffset(size, role, index) });
+    }
+    return slots;
 }
 
 /**
- * The in-network API endpoint written into machine configs: the first node of the plan (the first
- * control plane) on the in-container API port, the subnet's .2 as Talos' Docker provisioner has it
+ * Every node of `counts` has an address of its own in a subnet of `size` addresses, above the
+ * network address and the default gateway (.1) and below the broadcast address.
+ */
+export function subnetLayoutFits(size: number, counts: NodeCounts): boolean {
+    const offsets = nodeSlots(size, counts).map((s) => s.offset);
+    return new Set(offsets).size === offsets.length && offsets.every((o) => o >= FIRST_NODE_OFFSET && o <= size - 2);
+}
+
+/**
+ * The in-network API endpoint written into machine configs: the first control plane on the
+ * in-container API port, the subnet's .2 as Talos' Docker provisioner has it
  * (talos@v1.8.3:pkg/provision/providers/docker/docker.go `GetInClusterKubernetesControlPlaneEndpoint`).
  * A function of the subnet alone, so the stack-config parser checks the patches against the same
  * endpoint before there is a plan.
  */
 export function controlPlaneEndpoint(subnet: string): string {
-    return `https://${nodeAddress(nodeSubnet(subnet), 0)}:${CONTAINER_PORTS.kubernetesApi}`;
+    return `https://${nodeAddress(nodeSubnet(subnet), "controlplane", 1)}:${CONTAINER_PORTS.kubernetesApi}`;
 }
 
-export function planCluster(spec: ClusterSpec): ClusterPlan {
+/** What a plan takes from the cluster's history (model/clusterchange.ts), beside the stack config. */
+export interface PlanOptions {
+    /**
+     * The control planes run workloads (./scheduling.ts): then the first one also publishes
+     * http/https, even once there are workers. Default: as for a new cluster, when there are none.
+     */
+    controlPlanesSchedulable?: boolean;
+}
+
+export function planCluster(spec: ClusterSpec, options: PlanOptions = {}): ClusterPlan {
     const cidr = nodeSubnet(spec.network.subnet);
-    const roles: [MachineRole, number, { cpus: number; memoryMiB: number }][] = [
-        ["controlplane", spec.controlPlanes.count, spec.controlPlanes],
-        ["worker", spec.workers.count, spec.workers],
-    ];
-    const nodes: NodePlan[] = [];
-    for (const [role, count, size] of roles) {
-        for (let index = 1; index <= count; index++) {
-            const name = nodeName(spec.clusterName, role, index);
-            nodes.push({
-                name,
-                role,
-                index,
-                ip: nodeAddress(cidr, nodes.length),
-                cpus: size.cpus,
-                memoryMiB: size.memoryMiB,
-                ports: [],
-                volumes: NODE_VOLUME_PATHS.map((containerPath) => ({
-                    name: volumeName(name, containerPath),
-                    containerPath,
-                })),
-                labels: nodeLabels(spec.clusterName, role),
-            });
-        }
-    }
+    const sizes: Record<MachineRole, { cpus: number; memoryMiB: number }> = {
+        controlplane: spec.controlPlanes,
+        worker: spec.workers,
+    };
+    const slots = nodeSlots(cidr.size, { controlPlanes: spec.controlPlanes.count, workers: spec.workers.count });
+    const nodes = slots.map(({ role, index, offset }): NodePlan => {
+        const name = nodeName(spec.clusterName, role, index);
+        return {
+            name,
+            role,
+            index,
+            ip: hostAddress(cidr, offset),
+            cpus: sizes[role].cpus,
+            memoryMiB: sizes[role].memoryMiB,
+            ports: [],
+            volumes: NODE_VOLUME_PATHS.map((containerPath) => ({
+                name: volumeName(name, containerPath),
+                containerPath,
+            })),
+            labels: nodeLabels(spec.clusterName, role),
+        };
+    });
     const bootstrapNode = nodes[0];
-    const ingressNode = nodes.find((n) => n.role === "worker") ?? bootstrapNode;
+    // Where workloads run is where ingress is published: a cluster that started without workers
+    // keeps it on the first control plane when workers join, so their arrival replaces no container.
+    const schedulable = options.controlPlanesSchedulable ?? controlPlanesSchedulable(spec.workers.count);
+    const firstWorker = nodes.find((n) => n.role === "worker");
+    const ingressNode = schedulable || firstWorker === undefined ? bootstrapNode : firstWorker;
     const { bindAddress } = spec.ports;
     bootstrapNode.ports.push(
         { bindAddress, host: spec.ports.kubernetesApi, container: CONTAINER_PORTS.kubernetesApi },

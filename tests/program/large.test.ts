@@ -27,11 +27,11 @@ const config = (r: Recorded) => {
     return parseAllDocuments(Buffer.from(env.slice("USERDATA=".length), "base64").toString()).map((d) => d.toJS())[0];
 };
 
-it("declares eight nodes with addresses from .2 up, control planes first", () => {
+it("declares eight nodes: the first control plane at .2, the workers from .3 up, the other control planes from the top down", () => {
     expect(containers().map((c) => [c.inputs.name, (c.inputs.networksAdvanced as { ipv4Address: string }[])[0].ipv4Address]).sort()).toEqual([
-        ["big-cp-01", "10.10.0.2"], ["big-cp-02", "10.10.0.3"], ["big-cp-03", "10.10.0.4"],
-        ["big-worker-01", "10.10.0.5"], ["big-worker-02", "10.10.0.6"], ["big-worker-03", "10.10.0.7"],
-        ["big-worker-04", "10.10.0.8"], ["big-worker-05", "10.10.0.9"],
+        ["big-cp-01", "10.10.0.2"], ["big-cp-02", "10.10.0.14"], ["big-cp-03", "10.10.0.13"],
+        ["big-worker-01", "10.10.0.3"], ["big-worker-02", "10.10.0.4"], ["big-worker-03", "10.10.0.5"],
+        ["big-worker-04", "10.10.0.6"], ["big-worker-05", "10.10.0.7"],
     ]);
     expect(program.byType("docker:index/volume:Volume")).toHaveLength(48);
 });

@@ -141,13 +141,20 @@ describe("validation names the key, the value and what is allowed", () => {
             'talos-docker:network.subnet = "172.30.0.5/24": has host bits set; the network is 172.30.0.0/24',
             "pulumi config set --path 'talos-docker:network.subnet' 172.30.0.0/24"],
         ["subnet too small", { network: { subnet: "10.5.0.0/30" } },
-            'talos-docker:network.subnet = "10.5.0.0/30": too small for 3 nodes: it needs the gateway and 3 node addresses from .2 up below the broadcast address; use a /29 or larger',
+            'talos-docker:network.subnet = "10.5.0.0/30": too small for 1 control plane and 2 workers: it needs the network, gateway ' +
+                "and broadcast addresses and one for each node (the first control plane .2, the workers from .3 up, the other " +
+                "control planes from the top down); use a /29 or larger",
             "pulumi config set --path 'talos-docker:network.subnet' 10.5.0.0/29"],
         ["gateway outside the subnet", { network: { gateway: "10.0.0.1" } },
             'talos-docker:network.gateway = "10.0.0.1": must be an IPv4 address inside 172.30.0.0/24',
             "pulumi config rm --path 'talos-docker:network.gateway' (the gateway is then 172.30.0.1)"],
         ["gateway on a node address", { network: { gateway: "172.30.0.3" } },
-            'talos-docker:network.gateway = "172.30.0.3": collides with the node addresses 172.30.0.2-172.30.0.4; use 172.30.0.1 or an address above them',
+            'talos-docker:network.gateway = "172.30.0.3": is the address of node worker-01; the nodes take 172.30.0.2-172.30.0.4: ' +
+                "use 172.30.0.1 or an address outside them",
+            "pulumi config rm --path 'talos-docker:network.gateway' (the gateway is then 172.30.0.1)"],
+        ["gateway on the address of a further control plane", { network: { gateway: "172.30.0.253" }, controlPlanes: { count: 3 } },
+            'talos-docker:network.gateway = "172.30.0.253": is the address of node cp-03; the nodes take 172.30.0.2-172.30.0.4 and ' +
+                "172.30.0.253-172.30.0.254: use 172.30.0.1 or an address outside them",
             "pulumi config rm --path 'talos-docker:network.gateway' (the gateway is then 172.30.0.1)"],
         ["mtu out of range", { network: { mtu: 100 } },
             "talos-docker:network.mtu = 100: must be an integer from 1280 to 9216",
@@ -365,13 +372,21 @@ describe("validation names the key, the value and what is allowed", () => {
     it("checks the subnet against the node count after the counts are read", () => {
         // A /29 holds the network, the gateway, five nodes (.2-.6) and the broadcast address.
         expect(problems({ network: { subnet: "10.0.0.0/29" }, workers: { count: 4 } })).toEqual([]);
+        expect(problems({ network: { subnet: "10.0.0.0/29" }, controlPlanes: { count: 2 }, workers: { count: 3 } })).toEqual([]);
         expect(problems({ network: { subnet: "10.0.0.0/29" }, workers: { count: 5 } })).toEqual([
-            'talos-docker:network.subnet = "10.0.0.0/29": too small for 6 nodes: it needs the gateway and 6 node addresses from .2 up below the broadcast address; use a /28 or larger',
+            'talos-docker:network.subnet = "10.0.0.0/29": too small for 1 control plane and 5 workers: it needs the network, ' +
+                "gateway and broadcast addresses and one for each node (the first control plane .2, the workers from .3 up, " +
+                "the other control planes from the top down); use a /28 or larger",
         ]);
+        // 3 control planes and 3 workers: cp-03 would take .5 of a /29, the address of worker-03.
+        expect(problems({ network: { subnet: "10.0.0.0/29" }, controlPlanes: { count: 3 }, workers: { count: 3 } })[0])
+            .toMatch(/^talos-docker:network.subnet = "10.0.0.0\/29": too small for 3 control planes and 3 workers: .*; use a \/28 or larger$/);
     });
 
-    it("accepts a gateway above the node addresses", () => {
+    it("accepts a gateway between the workers and the other control planes, or at the top with one control plane", () => {
         expect(parseClusterSpec({ network: JSON.stringify({ gateway: "172.30.0.254" }) }).network.gateway).toBe("172.30.0.254");
+        const three = asRawConfig({ network: { gateway: "172.30.0.100" }, controlPlanes: { count: 3 } });
+        expect(parseClusterSpec(three).network.gateway).toBe("172.30.0.100");
     });
 });
 

@@ -195,7 +195,7 @@ describe("doctor: the stack file", () => {
         writeFileSync(join(dir, "Pulumi.dev.yaml"), `config:\n  talos-docker:network:\n    name:\n      secure: ${ciphertext}\n    subnet: 10.0.0.0/30\n`);
         const s = readStackConfig(dir, "dev");
         expect(s.notes).toEqual(["talos-docker:network.name is encrypted: doctor cannot read it and checks the default"]);
-        expect(s.error).toContain('talos-docker:network.subnet = "10.0.0.0/30": too small for 3 nodes');
+        expect(s.error).toContain('talos-docker:network.subnet = "10.0.0.0/30": too small for 1 control plane and 2 workers');
         expect(s.error).not.toContain(ciphertext);
         expect(s.error).not.toContain("secure");
     });

@@ -1,8 +1,8 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { parseClusterSpec } from "../../model/config";
-import { cidrContains, parseCidr, parseIPv4 } from "../../model/ipv4";
-import { nodeName, planCluster, volumeName } from "../../model/plan";
+import { ConfigError, LIMITS, parseClusterSpec } from "../../model/config";
+import { cidrContains, formatIPv4, parseCidr, parseIPv4 } from "../../model/ipv4";
+import { nodeName, planCluster, subnetLayoutFits, volumeName } from "../../model/plan";
 import { asRawConfig } from "../support/stack";
 
 function spec(overrides: Record<string, unknown> = {}) {
@@ -76,7 +76,13 @@ describe("planCluster: shapes", () => {
             "talos-worker-01", "talos-worker-02", "talos-worker-03", "talos-worker-04", "talos-worker-05",
         ]);
         expect(plan.nodes.filter((n) => n.ports.length > 0).map((n) => n.name)).toEqual(["talos-cp-01", "talos-worker-01"]);
-        expect(plan.nodes[7].ip).toBe("172.30.0.9");
+    });
+
+    it("control planes that take workloads publish ingress on the first of them, workers or not", () => {
+        const kept = planCluster(spec({ workers: { count: 2 } }), { controlPlanesSchedulable: true });
+        expect(kept.ingressNode).toBe(kept.bootstrapNode);
+        expect(kept.nodes.map((n) => n.ports.map((p) => p.container))).toEqual([[6443, 50000, 80, 443], [], []]);
+        expect(planCluster(spec({ workers: { count: 0 } }), { controlPlanesSchedulable: false }).ingressNode.name).toBe("talos-cp-01");
     });
 
     it("a host bind address other than loopback is used in the host endpoints", () => {
@@ -91,22 +97,72 @@ describe("planCluster: shapes", () => {
     });
 });
 
-describe("planCluster: properties over every valid shape", () => {
-    const shapes = fc.record({
-        controlPlanes: fc.integer({ min: 1, max: 7 }),
-        workers: fc.integer({ min: 0, max: 250 }),
-        prefix: fc.integer({ min: 16, max: 29 }),
-        octets: fc.tuple(fc.integer({ min: 1, max: 223 }), fc.integer({ min: 0, max: 255 }), fc.integer({ min: 0, max: 255 })),
+describe("the address plan", () => {
+    const addresses = (values: Record<string, unknown>) => planCluster(spec(values)).nodes.map((n) => `${n.name} ${n.ip}`);
+
+    it("1 control plane + 2 workers (the reference): .2, then the workers from .3", () => {
+        expect(addresses({})).toEqual(["talos-cp-01 172.30.0.2", "talos-worker-01 172.30.0.3", "talos-worker-02 172.30.0.4"]);
     });
+
+    it("3 + 2: the other control planes from the top of the subnet down; the workers where they were", () => {
+        expect(addresses({ controlPlanes: { count: 3 } })).toEqual([
+            "talos-cp-01 172.30.0.2", "talos-cp-02 172.30.0.254", "talos-cp-03 172.30.0.253",
+            "talos-worker-01 172.30.0.3", "talos-worker-02 172.30.0.4",
+        ]);
+    });
+
+    it("3 + 5", () => {
+        expect(addresses({ controlPlanes: { count: 3 }, workers: { count: 5 } })).toEqual([
+            "talos-cp-01 172.30.0.2", "talos-cp-02 172.30.0.254", "talos-cp-03 172.30.0.253",
+            ...[3, 4, 5, 6, 7].map((last, i) => `talos-worker-0${i + 1} 172.30.0.${last}`),
+        ]);
+    });
+
+    it("7 + 246 fill a /24: .2 to .254, the blocks meeting in the middle", () => {
+        const plan = planCluster(spec({ controlPlanes: { count: 7 }, workers: { count: 246 } }));
+        const byName = new Map(plan.nodes.map((n) => [n.name, n.ip]));
+        expect([2, 3, 7].map((i) => byName.get(`talos-cp-0${i}`))).toEqual(["172.30.0.254", "172.30.0.253", "172.30.0.249"]);
+        expect([1, 2, 246].map((i) => byName.get(nodeName("talos", "worker", i)))).toEqual(["172.30.0.3", "172.30.0.4", "172.30.0.248"]);
+        const offsets = plan.nodes.map((n) => parseIPv4(n.ip)! % 256).sort((a, b) => a - b);
+        expect(offsets).toEqual(Array.from({ length: 253 }, (_, i) => i + 2));
+    });
+
+    it("a /24 holds 253 nodes of any mix; the subnet check and the plan agree on a smaller one", () => {
+        expect(subnetLayoutFits(256, { controlPlanes: 7, workers: 246 })).toBe(true);
+        expect(subnetLayoutFits(256, { controlPlanes: 7, workers: 247 })).toBe(false);
+        expect(subnetLayoutFits(256, { controlPlanes: 1, workers: 252 })).toBe(true);
+        expect(subnetLayoutFits(512, { controlPlanes: LIMITS.controlPlanes.count.max, workers: LIMITS.workers.count.max })).toBe(true);
+        // 3 + 5 needs 11 addresses: not in a /29 (8), in a /28 (16).
+        expect(subnetLayoutFits(8, { controlPlanes: 3, workers: 5 })).toBe(false);
+        expect(planCluster(spec({ network: { subnet: "10.1.2.0/28" }, controlPlanes: { count: 3 }, workers: { count: 5 } }))
+            .nodes.map((n) => n.ip)).toEqual(["10.1.2.2", "10.1.2.14", "10.1.2.13", "10.1.2.3", "10.1.2.4", "10.1.2.5", "10.1.2.6", "10.1.2.7"]);
+    });
+});
+
+describe("planCluster: properties over every valid shape", () => {
+    const counts = { controlPlanes: fc.integer({ min: 1, max: 7 }), workers: fc.integer({ min: 0, max: 250 }) };
+    const network = {
+        prefix: fc.integer({ min: 16, max: 30 }),
+        octets: fc.tuple(fc.integer({ min: 1, max: 223 }), fc.integer({ min: 0, max: 255 }), fc.integer({ min: 0, max: 255 })),
+    };
+    const shapes = fc.record({ ...counts, ...network });
+
+    /** The block of `prefix` bits around the address the octets make, as CIDR text. */
+    function subnetOf(prefix: number, octets: [number, number, number]): string {
+        const size = 2 ** (32 - prefix);
+        const base = ((octets[0] * 256 + octets[1]) * 256 + octets[2]) * 256;
+        return `${formatIPv4(base - (base % size))}/${prefix}`;
+    }
+
+    const shapeSpec = (subnet: string, controlPlanes: number, workers: number) =>
+        spec({ network: { subnet }, controlPlanes: { count: controlPlanes }, workers: { count: workers } });
 
     it("unique names, unique in-subnet addresses that skip network, gateway and broadcast; unique host ports", () => {
         fc.assert(fc.property(shapes, ({ controlPlanes, workers, prefix, octets }) => {
             const size = 2 ** (32 - prefix);
-            fc.pre(controlPlanes + workers + 3 <= size);
-            const base = ((octets[0] * 256 + octets[1]) * 256 + octets[2]) * 256;
-            const network = base - (base % size);
-            const subnet = `${Math.floor(network / 2 ** 24)}.${Math.floor(network / 2 ** 16) % 256}.${Math.floor(network / 256) % 256}.${network % 256}/${prefix}`;
-            const plan = planCluster(spec({ network: { subnet }, controlPlanes: { count: controlPlanes }, workers: { count: workers } }));
+            fc.pre(subnetLayoutFits(size, { controlPlanes, workers }));
+            const subnet = subnetOf(prefix, octets);
+            const plan = planCluster(shapeSpec(subnet, controlPlanes, workers));
             const cidr = parseCidr(subnet);
             if ("error" in cidr) throw new Error(cidr.error);
 
@@ -120,9 +176,42 @@ describe("planCluster: properties over every valid shape", () => {
                 expect(a - cidr.network).toBeGreaterThanOrEqual(2);
                 expect(a - cidr.network).toBeLessThan(cidr.size - 1);
             }
+            expect(plan.bootstrapNode.ip).toBe(formatIPv4(cidr.network + 2));
             const hostPorts = plan.nodes.flatMap((n) => n.ports.map((p) => p.host));
             expect(new Set(hostPorts).size).toBe(4);
             expect(plan.nodes.findIndex((n) => n.role === "worker")).toBe(workers > 0 ? controlPlanes : -1);
+        }), { numRuns: 200 });
+    });
+
+    it("the subnet check refuses exactly the shapes the plan cannot place: more nodes than addresses beside network, gateway, broadcast", () => {
+        fc.assert(fc.property(shapes, ({ controlPlanes, workers, prefix, octets }) => {
+            const size = 2 ** (32 - prefix);
+            const fits = subnetLayoutFits(size, { controlPlanes, workers });
+            expect(fits).toBe(controlPlanes + workers + 3 <= size);
+            let subnetProblem = false;
+            try {
+                shapeSpec(subnetOf(prefix, octets), controlPlanes, workers);
+            } catch (err) {
+                if (!(err instanceof ConfigError)) throw err;
+                subnetProblem = err.problems.some((p) => p.key === "talos-docker:network.subnet" && p.message.startsWith("too small"));
+            }
+            expect(subnetProblem).toBe(!fits);
+        }), { numRuns: 300 });
+    });
+
+    it("a node keeps its address when either count grows", () => {
+        const growth = fc.record({ ...network, before: fc.record(counts), after: fc.record(counts) });
+        fc.assert(fc.property(growth, ({ prefix, octets, before, after }) => {
+            const larger = {
+                controlPlanes: Math.max(before.controlPlanes, after.controlPlanes),
+                workers: Math.max(before.workers, after.workers),
+            };
+            fc.pre(subnetLayoutFits(2 ** (32 - prefix), larger));
+            const subnet = subnetOf(prefix, octets);
+            const grown = new Map(planCluster(shapeSpec(subnet, larger.controlPlanes, larger.workers)).nodes.map((n) => [n.name, n.ip]));
+            for (const node of planCluster(shapeSpec(subnet, before.controlPlanes, before.workers)).nodes) {
+                expect(grown.get(node.name), node.name).toBe(node.ip);
+            }
         }), { numRuns: 200 });
     });
 });
