@@ -11,8 +11,8 @@ import { StorageProvisioner } from "./components/storage";
 
 export = async () => {
     const spec = readStackConfig();
-    await refuseUnsafeChanges(spec, `${spec.clusterName}-previous-run`);
-    const cluster = new TalosCluster(spec.clusterName, { spec });
+    const previous = await refuseUnsafeChanges(spec, `${spec.clusterName}-previous-run`);
+    const cluster = new TalosCluster(spec.clusterName, { spec, previous });
 
     // No deleteUnreachable: with it a `pulumi refresh` while the cluster is only stopped would drop
     // every Kubernetes object from the state. `npm run destroy` sets PULUMI_K8S_DELETE_UNREACHABLE instead.
@@ -38,5 +38,6 @@ export = async () => {
         storageClass: storage ? storage.storageClassName : pulumi.output<string | null>(null),
         versions: cluster.versions,
         secretsIdentity: cluster.secretsIdentity,
+        scheduling: cluster.scheduling,
     };
 };

@@ -13,9 +13,12 @@
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import {
-    applyArgs, cliCommandLine, formatNodeRefs, KUBECONFIG_ENV, MACHINE_CONFIG_ENV, manifestsArgs, TALOSCONFIG_ENV,
+    applyArgs, cliCommandLine, formatNodeRefs, KUBECONFIG_ENV, MACHINE_CONFIG_ENV, manifestsArgs, removeNodeArgs,
+    TALOSCONFIG_ENV,
 } from "../cli/invocation";
 import type { NodePlan } from "../model/plan";
+import { TEARDOWN_ENV } from "../model/teardown";
+import type { MachineRole } from "../talos/machineconfig";
 
 /** A node container and its address, for the advice an error gives (`docker logs`, `talosctl -n`). */
 export type NodeRef = Pick<NodePlan, "name" | "ip">;
@@ -106,14 +109,34 @@ export interface NodeConfigArgs {
     configView: pulumi.Input<string>;
     /** Changes when the node's container is replaced. */
     containerId: pulumi.Input<string>;
-    /** Duration such as "10m": the bound of one apply. */
+    /** Duration such as "10m": the bound of one apply, and of the node's removal. */
     timeout: string;
+    /**
+     * How the node leaves the cluster when its resource is deleted (`remove-node`): a worker is
+     * cordoned, drained and its Node deleted, a control plane leaves etcd. Unset for the first
+     * control plane, which leaves only with the whole cluster.
+     */
+    removal?: MachineRole;
+}
+
+/**
+ * A node's removal, as its config resource's `delete`: `remove-node`, unless `npm run destroy`
+ * says the whole cluster goes (model/teardown.ts). The delete runs the command and environment the
+ * resource's last update stored, talosconfig and kubeconfig included.
+ */
+export function removalCommand(node: NodeRef, role: MachineRole, timeout: string): string {
+    const skipped = `[remove-node] ${node.name}: the whole cluster is being destroyed (${TEARDOWN_ENV}=true): ` +
+        "no drain, no etcd leave";
+    return `if [ "\${${TEARDOWN_ENV}:-}" = true ]; then echo '${skipped}'; ` +
+        `else ${cliCommandLine(removeNodeArgs({ container: node.name, ip: node.ip }, role, timeout))}; fi`;
 }
 
 /**
  * The node's machine config as a resource: created with the node (nothing to run), updated when
  * the config of its role changes or its container is replaced, which applies the config through
  * the Talos API (`apply`: the mode Talos would choose, then the config read back from the node).
+ * Deleted before the node's container (it depends on it), which first takes the node out of the
+ * cluster (`removal`); control planes one after the other, in the reverse of their chain.
  */
 export function nodeConfigCommand(
     name: string,
@@ -123,6 +146,7 @@ export function nodeConfigCommand(
     return new command.local.Command(name, {
         create: NOTHING_TO_DO,
         update: cliCommandLine(applyArgs({ container: args.node.name, ip: args.node.ip }, args.timeout)),
+        ...(args.removal === undefined ? {} : { delete: removalCommand(args.node, args.removal, args.timeout) }),
         environment: {
             [TALOSCONFIG_ENV]: pulumi.secret(args.talosconfig),
             [MACHINE_CONFIG_ENV]: pulumi.secret(args.machineConfig),

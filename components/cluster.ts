@@ -7,7 +7,10 @@ import type { ClusterSpec } from "../model/config";
 import { clusterLabels } from "../model/dockerlabels";
 import { machineConfigInput, rolePatches } from "../model/machineinput";
 import { nodeName, planCluster, type NodePlan } from "../model/plan";
-import { clusterVersions, secretsIdentity, type ClusterVersions, type SecretsIdentity } from "../model/clusterchange";
+import {
+    clusterVersions, schedulingRecord, secretsIdentity, type ClusterVersions, type PreviousRun, type SchedulingRecord,
+    type SecretsIdentity,
+} from "../model/clusterchange";
 import { renderKubeconfig, renderTalosconfig } from "../talos/clientconfig";
 import { configView } from "../talos/configview";
 import { MachineRole, renderMachineConfig } from "../talos/machineconfig";
@@ -20,6 +23,11 @@ import { MachineSecrets } from "./secrets";
 export interface TalosClusterArgs {
     /** The validated stack config (model/config.ts): sizes, versions, network, ports, patches. */
     spec: ClusterSpec;
+    /**
+     * What the stack's last update left (model/clusterchange.ts), already checked against `spec`:
+     * control planes that took workloads keep doing so. Default: a new stack.
+     */
+    previous?: PreviousRun;
 }
 
 export interface NodeSummary {
@@ -44,6 +52,8 @@ export class TalosCluster extends pulumi.ComponentResource {
     public readonly versions: pulumi.Output<ClusterVersions>;
     /** The CAs' fingerprint and where they came from, for the next run's checks. Plain. */
     public readonly secretsIdentity: pulumi.Output<SecretsIdentity>;
+    /** Whether the control planes take workloads, which the next run keeps (model/scheduling.ts). Plain. */
+    public readonly scheduling: pulumi.Output<SchedulingRecord>;
     /**
      * What a consumer of the Kubernetes API must wait for: the readiness command, which itself
      * waits for the bootstrap and every node. The Kubernetes provider depends on it.
@@ -53,7 +63,8 @@ export class TalosCluster extends pulumi.ComponentResource {
     constructor(name: string, args: TalosClusterArgs, opts?: pulumi.ComponentResourceOptions) {
         super("talos-docker:index:TalosCluster", name, {}, opts);
         const { spec } = args;
-        const plan = planCluster(spec);
+        const scheduling = schedulingRecord(spec, args.previous ?? {});
+        const plan = planCluster(spec, { controlPlanesSchedulable: scheduling.controlPlanes });
         const parent = { parent: this };
 
         const secrets = new MachineSecrets(`${name}-secrets`, { imported: spec.importedSecrets?.bundle }, parent);
@@ -63,8 +74,8 @@ export class TalosCluster extends pulumi.ComponentResource {
         }, parent);
 
         const configs = {
-            controlplane: this.machineConfig("controlplane", spec, secrets),
-            worker: this.machineConfig("worker", spec, secrets),
+            controlplane: this.machineConfig("controlplane", spec, secrets, scheduling.controlPlanes),
+            worker: this.machineConfig("worker", spec, secrets, scheduling.controlPlanes),
         };
         const userData = {
             controlplane: pulumi.secret(configs.controlplane.apply(toBase64)),
@@ -135,6 +146,7 @@ export class TalosCluster extends pulumi.ComponentResource {
         this.ready = [ready];
 
         this.versions = pulumi.output(clusterVersions(spec));
+        this.scheduling = pulumi.output(scheduling);
         // Certificates are public, and so is a hash of them: plain, for the next run to compare.
         this.secretsIdentity = pulumi.unsecret(secrets.bundle.apply((bundle) =>
             secretsIdentity(bundle, spec.importedSecrets === undefined ? "generated" : "file")));
@@ -148,6 +160,7 @@ export class TalosCluster extends pulumi.ComponentResource {
             endpoints: this.endpoints,
             versions: this.versions,
             secretsIdentity: this.secretsIdentity,
+            scheduling: this.scheduling,
         });
     }
 
@@ -160,6 +173,11 @@ export class TalosCluster extends pulumi.ComponentResource {
      * One config resource per node. Control planes one at a time, each after the one before: a
      * change that restarts its node must never restart every etcd member at once. Then the workers,
      * all at once. Each after the bootstrap, whose wait for the Talos API the apply goes through.
+     * Deleted in the reverse order, each before its node's container, taking the node out of the
+     * cluster first: the workers at once, then the control planes from the last, one at a time, so
+     * that each leaves etcd while the others run. The first control plane has no removal: the
+     * counts never remove it (a count is at least 1 and removes from the top), and it goes only
+     * with the whole cluster.
      */
     private nodeConfigs(
         name: string,
@@ -184,6 +202,7 @@ export class TalosCluster extends pulumi.ComponentResource {
                 configView: shared.views[node.role],
                 containerId: nodes[i].containerId,
                 timeout: shared.spec.timeouts.apply,
+                removal: node.role === "controlplane" && node.index === 1 ? undefined : node.role,
             }, { parent: this, dependsOn: [nodes[i], shared.bootstrap, ...after] });
         };
         // planCluster lists the control planes first: every worker comes after all of them.
@@ -204,9 +223,17 @@ export class TalosCluster extends pulumi.ComponentResource {
         return [...controlPlanes, ...workers];
     }
 
-    /** One config per role, made from the input the stack-config parser checked the patches on. */
-    private machineConfig(role: MachineRole, spec: ClusterSpec, secrets: MachineSecrets): pulumi.Output<string> {
-        const input = machineConfigInput(spec, role, rolePatches(spec.configPatches, role));
+    /**
+     * One config per role, made from the input the stack-config parser checked the patches on
+     * (there, the control planes take workloads as in a new cluster: without workers).
+     */
+    private machineConfig(
+        role: MachineRole,
+        spec: ClusterSpec,
+        secrets: MachineSecrets,
+        schedulable: boolean,
+    ): pulumi.Output<string> {
+        const input = machineConfigInput(spec, role, rolePatches(spec.configPatches, role), schedulable);
         return pulumi.secret(secrets.bundle.apply((bundle) => renderMachineConfig({ ...input, secrets: bundle })));
     }
 }

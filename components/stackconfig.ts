@@ -6,8 +6,8 @@ import * as pulumi from "@pulumi/pulumi";
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import {
-    ConfigChangeError, readSecretsIdentity, readVersions, RECORD_OUTPUTS, refuseChanges, selfReferenceName,
-    type PreviousRun,
+    ConfigChangeError, readNodes, readScheduling, readSecretsIdentity, readVersions, RECORD_OUTPUTS, refuseChanges,
+    selfReferenceName, type PreviousRun,
 } from "../model/clusterchange";
 import { ClusterSpec, ConfigError, ConfigIo, formatWarning, parseAllConfig, ParseOptions } from "../model/config";
 import { stackFileName } from "../model/configproblems";
@@ -41,19 +41,27 @@ export function readStackConfig(): ClusterSpec {
 export async function readPreviousRun(name: string): Promise<PreviousRun> {
     const stack = selfReferenceName(pulumi.getOrganization(), pulumi.getProject(), pulumi.getStack());
     const self = new pulumi.StackReference(name, { name: stack });
-    const [versions, secrets] = await Promise.all([
+    const [versions, secrets, nodes, scheduling] = await Promise.all([
         self.getOutputDetails(RECORD_OUTPUTS.versions),
         self.getOutputDetails(RECORD_OUTPUTS.secrets),
+        self.getOutputDetails(RECORD_OUTPUTS.nodes),
+        self.getOutputDetails(RECORD_OUTPUTS.scheduling),
     ]);
-    return { versions: readVersions(versions.value), secrets: readSecretsIdentity(secrets.value) };
+    return {
+        versions: readVersions(versions.value),
+        secrets: readSecretsIdentity(secrets.value),
+        nodes: readNodes(nodes.value),
+        scheduling: readScheduling(scheduling.value),
+    };
 }
 
 /**
  * Refuses, as one RunError, the changes of `spec` the running cluster cannot take (a Talos or
- * Kubernetes move Talos does not allow, new CAs); the program awaits it before declaring any
- * resource, so a refused change changes nothing.
+ * Kubernetes move Talos does not allow, new CAs, a node at a new address, control planes removed
+ * past etcd's quorum); the program awaits it before declaring any resource, so a refused change
+ * changes nothing. Returns what the last run left, which the cluster keeps (./cluster.ts).
  */
-export async function refuseUnsafeChanges(spec: ClusterSpec, name: string): Promise<void> {
+export async function refuseUnsafeChanges(spec: ClusterSpec, name: string): Promise<PreviousRun> {
     const previous = await readPreviousRun(name);
     try {
         refuseChanges(previous, spec, problemsOptions());
@@ -61,6 +69,7 @@ export async function refuseUnsafeChanges(spec: ClusterSpec, name: string): Prom
         if (err instanceof ConfigChangeError) throw new pulumi.RunError(err.message);
         throw err;
     }
+    return previous;
 }
 
 /**

@@ -1,8 +1,9 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import {
-    changeProblems, ConfigChangeError, readSecretsIdentity, readVersions, refuseChanges, secretsIdentity, selfReferenceName,
-    type PreviousRun,
+    changeProblems, ConfigChangeError, etcdQuorum, lowestControlPlaneStep, readNodes, readScheduling, readSecretsIdentity,
+    readVersions, refuseChanges, schedulingRecord, secretsIdentity, selfReferenceName, type NodeRecord, type PreviousRun,
 } from "../../model/clusterchange";
+import { planCluster } from "../../model/plan";
 import { parseClusterSpec, type ClusterSpec } from "../../model/config";
 import { describeProblem } from "../../model/configproblems";
 import type { SecretsBundle } from "../../talos/secretsbundle";
@@ -162,5 +163,130 @@ describe("reading the previous outputs back", () => {
         expect(lines.filter((l) => l.startsWith("  - ")).map((l) => l.split(" = ")[0])).toEqual([
             "  - talos-docker:talosVersion", "  - talos-docker:kubernetesVersion", "  - talos-docker:secretsFile",
         ]);
+    });
+});
+
+/** The `nodes` output a run of `values` left, and the `scheduling` record of this version. */
+function ran(values: Record<string, unknown>): PreviousRun {
+    const nodes: NodeRecord[] = planCluster(spec(values)).nodes.map((n) => ({ name: n.name, role: n.role, ip: n.ip }));
+    return { nodes, scheduling: schedulingRecord(spec(values), {}) };
+}
+const counts = (controlPlanes: number, workers: number) => ({ controlPlanes: { count: controlPlanes }, workers: { count: workers } });
+
+describe("nodes: scaling", () => {
+    it("raising either count, or both, passes", () => {
+        expect(changeProblems(ran(counts(1, 2)), spec(counts(3, 5)))).toEqual([]);
+        expect(changeProblems(ran(counts(3, 5)), spec(counts(5, 5)))).toEqual([]);
+        expect(changeProblems(ran(counts(1, 0)), spec(counts(1, 3)))).toEqual([]);
+    });
+
+    it("lowering the workers, to none as well, passes", () => {
+        expect(changeProblems(ran(counts(3, 5)), spec(counts(3, 0)))).toEqual([]);
+    });
+
+    it.each([
+        [2, 1], [3, 2], [4, 3], [5, 4], [5, 3], [6, 4], [7, 6], [7, 4],
+    ])("control planes %i → %i: one fewer, or a majority of the members remaining, passes", (from, to) => {
+        expect(changeProblems(ran(counts(from, 2)), spec(counts(to, 2)))).toEqual([]);
+    });
+
+    it.each([
+        [3, 1], [4, 2], [5, 2], [6, 3], [7, 3], [7, 1],
+    ])("control planes %i → %i: fewer than a majority of the members remaining, refused", (from, to) => {
+        const problems = changeProblems(ran(counts(from, 2)), spec(counts(to, 2)));
+        expect(problems.map((p) => p.key)).toEqual(["talos-docker:controlPlanes.count"]);
+    });
+
+    it("the quorum arithmetic: a majority of the members, and the lowest step down", () => {
+        expect([1, 2, 3, 4, 5, 6, 7].map(etcdQuorum)).toEqual([1, 2, 2, 3, 3, 4, 4]);
+        expect([2, 3, 4, 5, 6, 7].map(lowestControlPlaneStep)).toEqual([1, 2, 3, 3, 4, 4]);
+    });
+
+    it("3 control planes to 1: refused, naming the key, the value, the quorum and the lowest step", () => {
+        expect(found(ran(counts(3, 2)), spec(counts(1, 2)))).toEqual([[
+            "talos-docker:controlPlanes.count = 1: lowering it from 3 to 1 removes 2 etcd members in one pulumi up: the 1 " +
+                "that remains is not a majority of the 3 running (etcd needs 2 for its quorum), so etcd would stop should a " +
+                "leaving member stop before it has left; from 3, one pulumi up may go down to 2 (one fewer, or as many fewer " +
+                "as leave a majority)",
+            "pulumi config set --path 'talos-docker:controlPlanes.count' 2, pulumi up, then set 1 again",
+        ]]);
+    });
+
+    it("a new cluster name, which would remove the bootstrap node: refused", () => {
+        expect(found(ran(counts(3, 2)), spec({ ...counts(3, 2), clusterName: "lab" }))).toEqual([[
+            'talos-docker:clusterName = "lab": would remove the running cluster\'s bootstrap node talos-cp-01 (the first ' +
+                "control plane: etcd's first member, and the APIs' endpoint) with all 5 of its nodes, and create a new " +
+                "cluster at their addresses; a running cluster cannot be renamed",
+            "pulumi config set talos-docker:clusterName talos to keep it, or npm run destroy, then pulumi up for a cluster " +
+                "under the new name",
+        ]]);
+    });
+
+    it("every problem at once: a quorum and a version refused together", () => {
+        const previous = { ...ran(counts(5, 2)), versions: { talos: "v1.8.3", kubernetes: "1.31.1" } };
+        const problems = changeProblems(previous, spec({ ...counts(2, 2), talosVersion: "v1.11.6" }));
+        expect(problems.map((p) => p.key)).toEqual(["talos-docker:talosVersion", "talos-docker:controlPlanes.count"]);
+    });
+
+    it("a stack whose nodes have no removal step yet (no scheduling record): lowering a count refused, raising passes", () => {
+        const { nodes } = ran(counts(3, 3));
+        expect(changeProblems({ nodes }, spec(counts(5, 4)))).toEqual([]);
+        expect(found({ nodes }, spec(counts(2, 1)))).toEqual([
+            [
+                "talos-docker:controlPlanes.count = 2: the running nodes were declared by an earlier version of this " +
+                    "program, without the step that takes a node out of the cluster first (a worker's drain, a control " +
+                    "plane's etcd leave): lowering it from 3 to 2 now would remove talos-cp-03 without its etcd leave",
+                "pulumi config set --path 'talos-docker:controlPlanes.count' 3, pulumi up (it adds that step to every node), " +
+                    "then set 2 again",
+            ],
+            [
+                "talos-docker:workers.count = 1: the running nodes were declared by an earlier version of this program, " +
+                    "without the step that takes a node out of the cluster first (a worker's drain, a control plane's etcd " +
+                    "leave): lowering it from 3 to 1 now would remove talos-worker-02 and talos-worker-03 without its drain",
+                "pulumi config set --path 'talos-docker:workers.count' 3, pulumi up (it adds that step to every node), then " +
+                    "set 1 again",
+            ],
+        ]);
+    });
+
+    it("nodes placed by the earlier plan (every node from .2 up): refused where a node would move", () => {
+        const old: NodeRecord[] = [
+            { name: "talos-cp-01", role: "controlplane", ip: "172.30.0.2" },
+            { name: "talos-cp-02", role: "controlplane", ip: "172.30.0.3" },
+            { name: "talos-cp-03", role: "controlplane", ip: "172.30.0.4" },
+            { name: "talos-worker-01", role: "worker", ip: "172.30.0.5" },
+        ];
+        const problems = found({ nodes: old }, spec(counts(3, 1)));
+        expect(problems).toHaveLength(1);
+        expect(problems[0][0]).toMatch(/^talos-docker:controlPlanes.count = 3: the running nodes were addressed by an earlier version/);
+        expect(problems[0][0]).toContain("would move talos-cp-02 from 172.30.0.3 to 172.30.0.254, talos-cp-03 from 172.30.0.4 to " +
+            "172.30.0.253 and talos-worker-01 from 172.30.0.5 to 172.30.0.3");
+        // One control plane and its workers sit where they always did.
+        expect(changeProblems({ nodes: old.filter((n) => n.name === "talos-cp-01") }, spec(counts(1, 2)))).toEqual([]);
+    });
+
+    it("a new subnet, which would move every node: refused on network.subnet", () => {
+        const problems = changeProblems(ran(counts(1, 2)), spec({ network: { subnet: "10.9.0.0/24" } }));
+        expect(problems.map((p) => p.key)).toEqual(["talos-docker:network.subnet"]);
+        expect(problems[0].message).toContain("would move the running nodes (talos-cp-01 from 172.30.0.2 to 10.9.0.2,");
+    });
+});
+
+describe("scheduling on the control planes", () => {
+    it("on without workers, and kept on once it was, so workers joining change no control plane", () => {
+        expect(schedulingRecord(spec(counts(1, 0)), {})).toEqual({ controlPlanes: true });
+        expect(schedulingRecord(spec(counts(1, 2)), {})).toEqual({ controlPlanes: false });
+        expect(schedulingRecord(spec(counts(1, 2)), { scheduling: { controlPlanes: true } })).toEqual({ controlPlanes: true });
+        expect(schedulingRecord(spec(counts(1, 2)), { scheduling: { controlPlanes: false } })).toEqual({ controlPlanes: false });
+    });
+
+    it("reads back the nodes and scheduling records, and nothing else", () => {
+        const nodes = [{ name: "a-cp-01", role: "controlplane", ip: "10.0.0.2", container: "a-cp-01" }];
+        expect(readNodes(nodes)).toEqual([{ name: "a-cp-01", role: "controlplane", ip: "10.0.0.2" }]);
+        for (const bad of [undefined, {}, [{ name: "x", role: "master", ip: "1.2.3.4" }], [{ name: "x", role: "worker" }]]) {
+            expect(readNodes(bad)).toBeUndefined();
+        }
+        expect(readScheduling({ controlPlanes: true })).toEqual({ controlPlanes: true });
+        for (const bad of [undefined, true, { controlPlanes: "yes" }]) expect(readScheduling(bad)).toBeUndefined();
     });
 });
