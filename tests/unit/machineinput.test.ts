@@ -1,10 +1,14 @@
 // The machine-config input is made in one place, for the program and for the parser's patch check:
 // what the parser accepts is what the nodes boot, and the endpoint is the plan's.
-import { describe, expect, it } from "vitest";
+import { parseAllDocuments } from "yaml";
+import { beforeAll, describe, expect, it } from "vitest";
 import { ConfigError, describeProblem, parseClusterSpec } from "../../model/config";
 import { machineConfigInput, rolePatches } from "../../model/machineinput";
 import { controlPlaneEndpoint, planCluster } from "../../model/plan";
+import { renderMachineConfig } from "../../talos/machineconfig";
 import { parsePatch } from "../../talos/patches";
+import type { SecretsBundle } from "../../talos/secretsbundle";
+import { makeSecretsBundle } from "../support/pki";
 import { asRawConfig } from "../support/stack";
 
 function spec(overrides: Record<string, unknown> = {}) {
@@ -86,5 +90,35 @@ describe("the parser checks a patch on the config the nodes get", () => {
         expect(problems({ network: { subnet: "10.0.0.1/8" }, configPatches: { all: [patch] } })).toEqual([
             "talos-docker:network.subnet = \"10.0.0.1/8\": has host bits set; the network is 10.0.0.0/8",
         ]);
+    });
+});
+
+describe("control planes that take workloads", () => {
+    let bundle: SecretsBundle;
+    beforeAll(async () => {
+        bundle = await makeSecretsBundle({ rsaBits: 2048 });
+    });
+    const rendered = (s: ReturnType<typeof spec>, role: "controlplane" | "worker", schedulable?: boolean) => {
+        const input = machineConfigInput(s, role, rolePatches(s.configPatches, role), schedulable);
+        const [main] = parseAllDocuments(renderMachineConfig({ ...input, secrets: bundle })).map((d) => d.toJS());
+        return (main as { cluster: { allowSchedulingOnControlPlanes?: boolean } }).cluster;
+    };
+
+    it.each(["v1.8.3", "v1.13.9"])("Talos %s: without workers the control planes' config allows it, the workers' does not", (talosVersion) => {
+        const kubernetesVersion = talosVersion === "v1.8.3" ? "1.31.1" : "1.36.3";
+        const none = spec({ talosVersion, kubernetesVersion, workers: { count: 0 } });
+        expect(rendered(none, "controlplane").allowSchedulingOnControlPlanes).toBe(true);
+        expect(rendered(none, "worker").allowSchedulingOnControlPlanes).toBeUndefined();
+        expect(rendered(spec({ talosVersion, kubernetesVersion }), "controlplane").allowSchedulingOnControlPlanes).toBeUndefined();
+    });
+
+    it("kept on with workers when the cluster had it (the record), off by default", () => {
+        expect(rendered(spec(), "controlplane", true).allowSchedulingOnControlPlanes).toBe(true);
+        expect(rendered(spec({ workers: { count: 0 } }), "controlplane", false).allowSchedulingOnControlPlanes).toBeUndefined();
+    });
+
+    it("a user's controlPlane patch comes after ours and wins", () => {
+        const s = spec({ workers: { count: 0 }, configPatches: { controlPlane: [{ cluster: { allowSchedulingOnControlPlanes: false } }] } });
+        expect(rendered(s, "controlplane").allowSchedulingOnControlPlanes).toBe(false);
     });
 });
