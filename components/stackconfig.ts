@@ -6,11 +6,12 @@ import * as pulumi from "@pulumi/pulumi";
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import {
-    ConfigChangeError, readNodes, readScheduling, readSecretsIdentity, readVersions, RECORD_OUTPUTS, refuseChanges,
+    ConfigChangeError, readScheduling, readSecretsIdentity, readVersions, RECORD_OUTPUTS, refuseChanges,
     selfReferenceName, type PreviousRun,
 } from "../model/clusterchange";
 import { ClusterSpec, ConfigError, ConfigIo, formatWarning, parseAllConfig, ParseOptions } from "../model/config";
 import { stackFileName } from "../model/configproblems";
+import { readNodes } from "../model/nodechange";
 
 /** Files named in config are relative to the project directory, where Pulumi runs the program. */
 const projectFiles: ConfigIo = {

@@ -1,8 +1,9 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import {
-    changeProblems, ConfigChangeError, etcdQuorum, lowestControlPlaneStep, readNodes, readScheduling, readSecretsIdentity,
-    readVersions, refuseChanges, schedulingRecord, secretsIdentity, selfReferenceName, type NodeRecord, type PreviousRun,
+    changeProblems, ConfigChangeError, readScheduling, readSecretsIdentity, readVersions, refuseChanges, schedulingRecord,
+    secretsIdentity, selfReferenceName, type PreviousRun,
 } from "../../model/clusterchange";
+import { etcdQuorum, lowestControlPlaneStep, readNodes, type NodeRecord } from "../../model/nodechange";
 import { planCluster } from "../../model/plan";
 import { parseClusterSpec, type ClusterSpec } from "../../model/config";
 import { describeProblem } from "../../model/configproblems";
