@@ -153,11 +153,11 @@ function removalStepProblems(p: Problems, running: NodeRecord[], leaving: NodeRe
         const key = POOL_KEYS[role];
         const count = countOf(spec, role);
         const runningCount = running.filter((n) => n.role === role).length;
-        const step = role === "worker" ? "drain" : "etcd leave";
+        const step = role === "worker" ? "a drain" : "an etcd leave";
         p.add(key, count,
             `the running nodes were declared by an earlier version of this program, without the step that takes a ` +
                 `node out of the cluster first (a worker's drain, a control plane's etcd leave): lowering it from ` +
-                `${runningCount} to ${count} now would remove ${listNames(gone)} without its ${step}`,
+                `${runningCount} to ${count} now would remove ${listNames(gone)} without ${step}`,
             `${p.set(key, runningCount)}, pulumi up (it adds that step to every node), then set ${count} again`);
     }
 }

@@ -236,14 +236,14 @@ describe("nodes: scaling", () => {
             [
                 "talos-docker:controlPlanes.count = 2: the running nodes were declared by an earlier version of this " +
                     "program, without the step that takes a node out of the cluster first (a worker's drain, a control " +
-                    "plane's etcd leave): lowering it from 3 to 2 now would remove talos-cp-03 without its etcd leave",
+                    "plane's etcd leave): lowering it from 3 to 2 now would remove talos-cp-03 without an etcd leave",
                 "pulumi config set --path 'talos-docker:controlPlanes.count' 3, pulumi up (it adds that step to every node), " +
                     "then set 2 again",
             ],
             [
                 "talos-docker:workers.count = 1: the running nodes were declared by an earlier version of this program, " +
                     "without the step that takes a node out of the cluster first (a worker's drain, a control plane's etcd " +
-                    "leave): lowering it from 3 to 1 now would remove talos-worker-02 and talos-worker-03 without its drain",
+                    "leave): lowering it from 3 to 1 now would remove talos-worker-02 and talos-worker-03 without a drain",
                 "pulumi config set --path 'talos-docker:workers.count' 3, pulumi up (it adds that step to every node), then " +
                     "set 1 again",
             ],
