@@ -654,8 +654,25 @@ function checkSubnet(p: Problems, subnet: string, gatewayValue: unknown, counts:
             `is the address of node ${nodeSuffix(node.role, node.index)}; the nodes take ${nodeRanges(cidr, counts)}: ` +
                 `use ${hostAddress(cidr, 1)} or an address outside them`,
             useFirstHost);
+    } else if (fits) {
+        warnGatewayInTheWay(p, gatewayValue, cidr, offset, useFirstHost);
     }
     return String(gatewayValue);
+}
+
+/**
+ * A gateway where a further control plane would go (model/plan.ts nodeOffset: from the top of the
+ * subnet down) stops controlPlanes.count from ever reaching it, and a running cluster's network
+ * cannot take a new gateway in place (the Docker network would be replaced under its containers).
+ */
+function warnGatewayInTheWay(p: Problems, gatewayValue: unknown, cidr: Cidr, offset: number, fix: string): void {
+    const most = { controlPlanes: LIMITS.controlPlanes.count.max, workers: 0 };
+    const slot = nodeSlots(cidr.size, most).find((s) => s.role === "controlplane" && s.offset === offset);
+    if (slot === undefined) return;
+    p.warn("network.gateway", gatewayValue,
+        `is the address control plane ${nodeSuffix(slot.role, slot.index)} takes: controlPlanes.count can then never ` +
+            `go above ${slot.index - 1}, and a running cluster's network cannot change its gateway`,
+        fix);
 }
 
 /** The block of `prefix` bits that holds `address`, as CIDR text. */

@@ -565,6 +565,22 @@ describe("warnings: allowed, but said", () => {
         }]);
     });
 
+    it("a gateway where a further control plane would go: said, and refused once a count reaches it", () => {
+        const { warnings } = parseStackConfig(asRawConfig({ network: { gateway: "172.30.0.253" } }));
+        expect(warnings.map((w) => ({ text: describeProblem(w), fix: w.fix }))).toEqual([{
+            text: 'talos-docker:network.gateway = "172.30.0.253": is the address control plane cp-03 takes: controlPlanes.count ' +
+                "can then never go above 2, and a running cluster's network cannot change its gateway",
+            fix: "pulumi config rm --path 'talos-docker:network.gateway' (the gateway is then 172.30.0.1)",
+        }]);
+        expect(parseStackConfig(asRawConfig({ network: { gateway: "172.30.0.100" } })).warnings).toEqual([]);
+        // cp-07, the most control planes there may be, takes .249.
+        expect(parseStackConfig(asRawConfig({ network: { gateway: "172.30.0.248" } })).warnings).toEqual([]);
+        expect(parseStackConfig(asRawConfig({ network: { gateway: "172.30.0.249" } })).warnings.map(describeProblem)).toEqual([
+            'talos-docker:network.gateway = "172.30.0.249": is the address control plane cp-07 takes: controlPlanes.count ' +
+                "can then never go above 6, and a running cluster's network cannot change its gateway",
+        ]);
+    });
+
     it("odd counts warn of nothing", () => {
         for (const count of [1, 3, 5, 7]) expect(parseStackConfig(asRawConfig({ controlPlanes: { count } })).warnings).toEqual([]);
     });
