@@ -193,6 +193,9 @@ describe("bootstrap progress (virtual time)", () => {
             },
             applyConfiguration: () => Promise.reject(new Error("not used by bootstrap")),
             machineConfig: () => Promise.reject(new Error("not used by bootstrap")),
+            etcdMemberList: () => Promise.reject(new Error("not used by bootstrap")),
+            etcdLeaveCluster: () => Promise.reject(new Error("not used by bootstrap")),
+            etcdRemoveMemberById: () => Promise.reject(new Error("not used by bootstrap")),
             close() {},
         };
     }
