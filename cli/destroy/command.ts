@@ -10,6 +10,7 @@ import type { Command } from "../command";
 import { commandHelp } from "../command";
 import { CliError, ExitCode } from "../exitcodes";
 import { parseFlags } from "../flags";
+import { DESTROYING_ENV } from "../invocation";
 import { destroy, selectedStack, setConfig, stackOutput } from "../pulumi";
 
 const NAME = "destroy";
@@ -28,9 +29,11 @@ export const DELETE_UNREACHABLE_ENV = "PULUMI_K8S_DELETE_UNREACHABLE";
  * containers stopped, or removed behind Pulumi's back) that API is gone, and every Kubernetes
  * object would fail the destroy; as the same destroy removes the volumes that hold them, dropping
  * them from the state is the truth. A value the user set is kept ("false": fail instead).
+ * ${DESTROYING_ENV} tells each node's `remove-node` that every node goes: none is drained or
+ * leaves etcd (a drain onto nodes that go too could only wait on disruption budgets).
  */
 export function destroyEnv(env: Readonly<Record<string, string | undefined>>): Record<string, string | undefined> {
-    return { ...env, [DELETE_UNREACHABLE_ENV]: env[DELETE_UNREACHABLE_ENV] ?? "true" };
+    return { ...env, [DELETE_UNREACHABLE_ENV]: env[DELETE_UNREACHABLE_ENV] ?? "true", [DESTROYING_ENV]: "1" };
 }
 
 /** Where kept secrets go, per stack; .gitignore lists the folder. */

@@ -26,6 +26,7 @@ function fakePulumi(talosSecrets: string, destroyExit = 0): void {
     writeFileSync(join(bin, "pulumi"), `#!/bin/sh
 echo "$@" >> "${dir}/calls"
 echo "$1 \${PULUMI_K8S_DELETE_UNREACHABLE-unset}" >> "${dir}/delete-unreachable"
+echo "$1 \${TALOS_DOCKER_DESTROYING-unset}" >> "${dir}/destroying"
 case "$1 $2" in
   "stack --show-name") echo dev ;;
   "stack output") cat "${dir}/talosSecrets.out" ;;
@@ -39,6 +40,8 @@ esac
 const calls = () => readFileSync(join(dir, "calls"), "utf8").trim().split("\n");
 /** Each call's first argument and PULUMI_K8S_DELETE_UNREACHABLE as it saw it ("unset" when absent). */
 const deleteUnreachable = () => readFileSync(join(dir, "delete-unreachable"), "utf8").trim().split("\n");
+/** Each call's first argument and TALOS_DOCKER_DESTROYING as it saw it. */
+const destroying = () => readFileSync(join(dir, "destroying"), "utf8").trim().split("\n");
 
 beforeEach(() => {
     dir = mkdtempSync(join(tmpdir(), "talos-docker-destroy-"));
@@ -106,4 +109,12 @@ it("keeps a PULUMI_K8S_DELETE_UNREACHABLE the user set", async () => {
     const run = await runCli(["destroy", "--stack", "dev"], { ...env, PULUMI_K8S_DELETE_UNREACHABLE: "false" });
     expect(run.code).toBe(0);
     expect(deleteUnreachable()).toEqual(["destroy false"]);
+});
+
+// Every node goes: the nodes' remove-node commands, which pulumi destroy runs, must not drain or leave etcd.
+it("tells the nodes' remove-node through TALOS_DOCKER_DESTROYING=1 that the whole stack goes, in destroy only", async () => {
+    fakePulumi(secretsYaml);
+    const run = await runCli(["destroy", "--keep-secrets", "--yes", "--project-dir", join(dir, "project")], env);
+    expect(run.code).toBe(0);
+    expect(destroying()).toEqual(["stack unset", "stack unset", "config unset", "destroy 1"]);
 });
