@@ -287,7 +287,8 @@ export class TalosClient implements TalosApi {
             what,
             messages.etcdMemberListRequest,
             messages.etcdMemberListResponse,
-            { query_local: opts.queryLocal ?? false },
+            // Only when true: proto3 leaves a default out, and talosctl's request is then empty bytes.
+            opts.queryLocal === true ? { query_local: true } : {},
             timeoutMs,
             nodesRoute(opts.node),
         );
