@@ -129,7 +129,8 @@ export interface KubeStatus {
     message?: string;
     reason?: string;
     code?: number;
-    details?: { causes?: { type?: string; message?: string }[] };
+    /** a cause's Go field Type is `reason` in JSON (apimachinery meta/v1 types.go StatusCause) */
+    details?: { causes?: { reason?: string; message?: string }[] };
 }
 
 export const PATHS = {

@@ -180,7 +180,8 @@ async function evictOne(kube: KubeApi, session: RemovalSession, pod: Pod, pace: 
 /** The disruption budget's words from a 429 (its Status cause of type DisruptionBudget), else the message. */
 function budgetCause(res: KubeResponse): string {
     const status = parseStatus(res);
-    const cause = status?.details?.causes?.find((c) => c.type === "DisruptionBudget")?.message;
+    // policy/v1 DisruptionBudgetCause (k8s.io/kubernetes@v1.31.1 pkg/registry/core/pod/storage/eviction.go).
+    const cause = status?.details?.causes?.find((c) => c.reason === "DisruptionBudget")?.message;
     return cause ?? status?.message ?? `HTTP ${res.status}`;
 }
 

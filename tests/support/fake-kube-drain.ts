@@ -160,7 +160,7 @@ function refuse(budget: FakePdb): Answer {
             status: "Failure",
             message: "Cannot evict pod as it would violate the pod's disruption budget.",
             reason: "TooManyRequests",
-            details: { causes: [{ type: "DisruptionBudget", message: cause }], retryAfterSeconds: 0 },
+            details: { causes: [{ reason: "DisruptionBudget", message: cause }], retryAfterSeconds: 0 },
             code: 429,
         },
     };
