@@ -26,6 +26,9 @@ import type { RemovalSession } from "./session";
  */
 export type LeaveOutcome = "left" | "removed" | "not-a-member" | "last-member";
 
+/** At most this much of the time left is kept from the leave for the removal through another member. */
+const LEAVE_FALLBACK_RESERVE_MS = 60_000;
+
 /** Tries per member when asking for its own view, while it cannot be reached. */
 const HEALTH_ATTEMPTS = 3;
 
@@ -132,8 +135,11 @@ async function leaveOrRemove(api: TalosApi, session: RemovalSession, leaving: Et
     const { progress, node } = session;
     progress.waiting(`${node} leaving etcd (talosctl -n ${node} etcd leave)`);
     try {
-        // machined retries etcd's refusals for up to 5 minutes itself: the call gets all the time left.
-        await api.etcdLeaveCluster(session.remaining(), node);
+        // machined retries etcd's refusals for up to 5 minutes itself: the call gets the time left
+        // but a reserve, so a node that hangs still leaves time to remove its member through another.
+        const remaining = session.remaining();
+        const reserve = Math.min(remaining / 4, LEAVE_FALLBACK_RESERVE_MS);
+        await api.etcdLeaveCluster(Math.max(MIN_ATTEMPT_MS, remaining - reserve), node);
         progress.note(`${node} left etcd; its etcd is stopped and its data removed`);
         return "left";
     } catch (err) {

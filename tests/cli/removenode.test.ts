@@ -322,6 +322,23 @@ describe("remove-node --role controlplane", () => {
         expect(nodeNamed(CP3.name)).toBeUndefined();
     });
 
+    it("the endpoint's apid does not answer: timed out reading the members, nothing changed (exit 4)", async () => {
+        // A port nothing listens on: the talosconfig's endpoint is down.
+        const down = await FakeTalos.start({ osCa: pki.bundle.certs.os, deferListen: true });
+        const run = await removeNode(CP3, "controlplane", {
+            flags: ["--timeout", "20s"],
+            env: env({ TALOS_DOCKER_TALOSCONFIG: talosconfigFor(pki, down.endpoint) }),
+        });
+        await down.close();
+        expect(run.code).toBe(ExitCode.TIMEOUT);
+        expect(run.err[0]).toMatch(
+            new RegExp(`^\\[remove-node\\] error: timed out after 20s waiting for the etcd members from ${down.endpoint} \\(last: connection refused\\)\\.`),
+        );
+        expect(run.err[0]).toContain(`${CP3.ip} (container ${CP3.name}) is still in the cluster`);
+        expect(apid.etcd.members).toHaveLength(3);
+        expect(kube.totalRequests).toBe(0);
+    });
+
     it("refuses, changing nothing, when the members left could not make a quorum (exit 5)", async () => {
         apid.nodes[CP2.ip].etcdUnhealthy = "context deadline exceeded";
         const run = await removeNode(CP3, "controlplane");
