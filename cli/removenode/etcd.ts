@@ -29,6 +29,16 @@ export type LeaveOutcome = "left" | "removed" | "not-a-member" | "last-member";
 /** At most this much of the time left is kept from the leave for the removal through another member. */
 const LEAVE_FALLBACK_RESERVE_MS = 60_000;
 
+/**
+ * The leave's bound: machined retries etcd's refusals for up to 5 minutes itself, so the call gets
+ * the time left but a reserve (a quarter, at most a minute), and a node that hangs still leaves
+ * time to remove its member through another control plane.
+ */
+export function leaveCallTimeout(remainingMs: number): number {
+    const reserve = Math.min(remainingMs / 4, LEAVE_FALLBACK_RESERVE_MS);
+    return Math.max(MIN_ATTEMPT_MS, Math.floor(remainingMs - reserve));
+}
+
 /** Tries per member when asking for its own view, while it cannot be reached. */
 const HEALTH_ATTEMPTS = 3;
 
@@ -135,11 +145,7 @@ async function leaveOrRemove(api: TalosApi, session: RemovalSession, leaving: Et
     const { progress, node } = session;
     progress.waiting(`${node} leaving etcd (talosctl -n ${node} etcd leave)`);
     try {
-        // machined retries etcd's refusals for up to 5 minutes itself: the call gets the time left
-        // but a reserve, so a node that hangs still leaves time to remove its member through another.
-        const remaining = session.remaining();
-        const reserve = Math.min(remaining / 4, LEAVE_FALLBACK_RESERVE_MS);
-        await api.etcdLeaveCluster(Math.max(MIN_ATTEMPT_MS, remaining - reserve), node);
+        await api.etcdLeaveCluster(leaveCallTimeout(session.remaining()), node);
         progress.note(`${node} left etcd; its etcd is stopped and its data removed`);
         return "left";
     } catch (err) {

@@ -5,6 +5,7 @@
 import { describe, expect, it } from "vitest";
 
 import type { Pod } from "../../cli/kube/api";
+import { leaveCallTimeout } from "../../cli/removenode/etcd";
 import { planDrain } from "../../cli/removenode/pods";
 import { quorumOf, removalVerdict, type MemberHealth } from "../../cli/removenode/quorum";
 import type { EtcdMember } from "../../talos/api";
@@ -46,6 +47,16 @@ describe("quorum without the leaving member", () => {
         expect(removalVerdict(member("1"), []).kind).toBe("last-member");
         expect(removalVerdict(member("1"), [healthy("2", { learner: true })]).kind).toBe("last-member");
         expect(removalVerdict(member("2", { learner: true }), [healthy("1")]).kind).toBe("keeps-quorum");
+    });
+});
+
+describe("the leave's bound", () => {
+    it("keeps a quarter of the time left, at most a minute, for the removal through another member", () => {
+        expect(leaveCallTimeout(600_000)).toBe(540_000);
+        expect(leaveCallTimeout(120_000)).toBe(90_000);
+        expect(leaveCallTimeout(240_000)).toBe(180_000);
+        expect(leaveCallTimeout(400)).toBe(300);
+        expect(leaveCallTimeout(50)).toBe(100);
     });
 });
 
