@@ -97,14 +97,20 @@ budgets (exit 4); the Node stays cordoned.`,
 };
 
 /** --node, --container and --role, or one usage error naming every problem. */
-function requiredFlags(flags: { node?: string; container?: string; role?: string }): { node: string; container: string; role: NodeRole } {
+function requiredFlags(flags: { node?: string; container?: string; role?: string }): {
+    node: string;
+    container: string;
+    role: NodeRole;
+} {
     const problems: string[] = [];
     if (flags.node === undefined) {
         problems.push("--node IP is required (the node's address on the cluster network)");
     } else if (parseIPv4(flags.node) === undefined) {
         problems.push(`--node "${flags.node}" is not an IPv4 address like 172.30.0.3`);
     }
-    if (flags.container === undefined || flags.container === "") problems.push("--container NAME is required (the node's container)");
+    if (flags.container === undefined || flags.container === "") {
+        problems.push("--container NAME is required (the node's container)");
+    }
     const role = NODE_ROLES.find((r) => r === flags.role);
     if (flags.role === undefined) {
         problems.push(`--role is required (${NODE_ROLES.join(" or ")})`);
@@ -120,5 +126,8 @@ function destroying(ctx: CliContext): boolean {
     const value = (ctx.env[DESTROYING_ENV] ?? "").trim().toLowerCase();
     if (value === "1" || value === "true") return true;
     if (value === "" || value === "0" || value === "false") return false;
-    throw new CliError(ExitCode.USAGE, `${NAME}: ${DESTROYING_ENV}="${ctx.env[DESTROYING_ENV]}" is not 1 (the whole stack is being destroyed) or unset`);
+    throw new CliError(
+        ExitCode.USAGE,
+        `${NAME}: ${DESTROYING_ENV}="${ctx.env[DESTROYING_ENV]}" is not 1 (the whole stack is being destroyed) or unset`,
+    );
 }

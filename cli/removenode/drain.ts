@@ -31,7 +31,11 @@ export interface DrainPace {
 export type DrainOutcome = "drained" | "already-gone";
 
 /** Cordons, drains and deletes the Node of `session.node`. */
-export async function drainAndDelete(kube: KubeApi, session: RemovalSession, pace: DrainPace = DRAIN_PACE): Promise<DrainOutcome> {
+export async function drainAndDelete(
+    kube: KubeApi,
+    session: RemovalSession,
+    pace: DrainPace = DRAIN_PACE,
+): Promise<DrainOutcome> {
     const { progress } = session;
     const node = await findNode(kube, session);
     if (node === undefined) {
@@ -49,8 +53,12 @@ export async function drainAndDelete(kube: KubeApi, session: RemovalSession, pac
     if (daemonSets.length > 0) progress.note(`leaving DaemonSet pods in place (they go with the Node): ${podNames(daemonSets)}`);
     if (mirrors.length > 0) progress.note(`leaving static (mirror) pods in place: ${podNames(mirrors)}`);
     if (finished.length > 0) progress.note(`leaving finished pods in place (they go with the Node): ${podNames(finished)}`);
-    if (plan.unmanaged.length > 0) progress.note(`evicting pods no controller owns (nothing recreates them): ${podNames(plan.unmanaged)}`);
-    if (plan.localStorage.length > 0) progress.note(`evicting pods with emptyDir data (it is deleted with them): ${podNames(plan.localStorage)}`);
+    if (plan.unmanaged.length > 0) {
+        progress.note(`evicting pods no controller owns (nothing recreates them): ${podNames(plan.unmanaged)}`);
+    }
+    if (plan.localStorage.length > 0) {
+        progress.note(`evicting pods with emptyDir data (it is deleted with them): ${podNames(plan.localStorage)}`);
+    }
 
     if (plan.evict.length === 0) {
         progress.note(`no pod on ${name} to evict`);
@@ -70,7 +78,8 @@ function gone(session: RemovalSession, name: string): DrainOutcome {
 
 /** The Node with the node's address (InternalIP), else the one named after its container. */
 async function findNode(kube: KubeApi, session: RemovalSession): Promise<Node | undefined> {
-    const res = await session.kube(kube, "the Kubernetes API to list the nodes", `finding the Node of ${session.node}`, (t) => kube.get(PATHS.nodes, t));
+    const res = await session.kube(kube, "the Kubernetes API to list the nodes", `finding the Node of ${session.node}`, (t) =>
+        kube.get(PATHS.nodes, t));
     const nodes = json<List<Node>>(res, "listing the nodes", 200).items ?? [];
     return (
         nodes.find((n) => n.status?.addresses?.some((a) => a.type === "InternalIP" && a.address === session.node)) ??
@@ -100,7 +109,8 @@ async function podsOn(kube: KubeApi, session: RemovalSession, name: string): Pro
     let token: string | undefined;
     do {
         const path = podsOnNodePath(name, token);
-        const res = await session.kube(kube, `the Kubernetes API to list the pods on ${name}`, `listing the pods on ${name}`, (t) => kube.get(path, t));
+        const res = await session.kube(kube, `the Kubernetes API to list the pods on ${name}`, `listing the pods on ${name}`, (t) =>
+            kube.get(path, t));
         const page = json<List<Pod>>(res, `listing the pods on ${name}`, 200);
         pods.push(...(page.items ?? []));
         // The last page has no continue token (or an empty one).
@@ -144,13 +154,24 @@ interface EvictionShared {
 
 type EvictionResult = "evicted" | "gone" | "blocked" | "stopped";
 
-async function evictOne(kube: KubeApi, session: RemovalSession, pod: Pod, pace: DrainPace, shared: EvictionShared): Promise<EvictionResult> {
+async function evictOne(
+    kube: KubeApi,
+    session: RemovalSession,
+    pod: Pod,
+    pace: DrainPace,
+    shared: EvictionShared,
+): Promise<EvictionResult> {
     const { progress, clock } = session;
     const who = podName(pod);
     const namespace = pod.metadata.namespace ?? "default";
     const path = `${podPath(namespace, pod.metadata.name)}/eviction`;
     // policy/v1 Eviction with empty delete options: the pod's own grace period (kubectl drain.go `EvictPod`).
-    const body = JSON.stringify({ apiVersion: "policy/v1", kind: "Eviction", metadata: { name: pod.metadata.name, namespace }, deleteOptions: {} });
+    const body = JSON.stringify({
+        apiVersion: "policy/v1",
+        kind: "Eviction",
+        metadata: { name: pod.metadata.name, namespace },
+        deleteOptions: {},
+    });
     for (;;) {
         if (shared.stop.failed !== undefined) return "stopped";
         const res = await session.kube(kube, `the Kubernetes API to evict ${who}`, undefined, (t) => kube.post(path, body, t));
@@ -165,7 +186,8 @@ async function evictOne(kube: KubeApi, session: RemovalSession, pod: Pod, pace: 
             return "gone";
         }
         if (res.status !== 429) {
-            throw new CliError(ExitCode.FATAL, `the Kubernetes API refused to evict ${who}: HTTP ${res.status}: ${statusMessage(res)}`);
+            const why = `HTTP ${res.status}: ${statusMessage(res)}`;
+            throw new CliError(ExitCode.FATAL, `the Kubernetes API refused to evict ${who}: ${why}`);
         }
         shared.blocked.set(who, budgetCause(res));
         progress.waiting(shared.state, describeBlocked(shared.blocked));
@@ -202,7 +224,8 @@ function blockedError(session: RemovalSession, name: string, blocked: Blocked): 
         `(kubectl -n ${namespaces.join(",")} get poddisruptionbudgets) forbid evicting ` +
         `${pods.length === 1 ? "this pod" : "these pods"}: give the workload more ready replicas elsewhere, or relax the budget, ` +
         `then run \`pulumi up\` again. Node ${name} stays cordoned.`;
-    return session.timeout(`PodDisruptionBudgets to allow evicting ${pods.join(", ")} (${describeBlocked(blocked)})`, undefined, advice);
+    const what = `PodDisruptionBudgets to allow evicting ${pods.join(", ")} (${describeBlocked(blocked)})`;
+    return session.timeout(what, undefined, advice);
 }
 
 /** Polls the pods on the Node until none of the evicted ones is there (kubectl: absent, or a new pod of that name). */
@@ -231,20 +254,24 @@ async function waitGone(kube: KubeApi, session: RemovalSession, name: string, ev
 
 /** Deletes the Node object; one gone already is as good. */
 async function deleteNode(kube: KubeApi, session: RemovalSession, name: string): Promise<void> {
-    const res = await session.kube(kube, `the Kubernetes API to delete Node ${name}`, `deleting Node ${name}`, (t) => kube.delete(nodePath(name), t));
+    const res = await session.kube(kube, `the Kubernetes API to delete Node ${name}`, `deleting Node ${name}`, (t) =>
+        kube.delete(nodePath(name), t));
     if (res.status === 404) {
         session.progress.note(`Node ${name} is gone already`);
         return;
     }
     if (res.status !== 200 && res.status !== 202) {
-        throw new CliError(ExitCode.FAILED, `deleting Node ${name}: the Kubernetes API answered HTTP ${res.status}: ${statusMessage(res)}`);
+        const why = `HTTP ${res.status}: ${statusMessage(res)}`;
+        throw new CliError(ExitCode.FAILED, `deleting Node ${name}: the Kubernetes API answered ${why}`);
     }
     session.progress.note(`deleted Node ${name}`);
 }
 
 /** The body of an answer with status `ok`, as JSON; any other answer fails the command. */
 function json<T>(res: KubeResponse, what: string, ok: number): T {
-    if (res.status !== ok) throw new CliError(ExitCode.FAILED, `${what}: the Kubernetes API answered HTTP ${res.status}: ${statusMessage(res)}`);
+    if (res.status !== ok) {
+        throw new CliError(ExitCode.FAILED, `${what}: the Kubernetes API answered HTTP ${res.status}: ${statusMessage(res)}`);
+    }
     try {
         return JSON.parse(res.body) as T;
     } catch {

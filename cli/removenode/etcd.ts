@@ -110,8 +110,14 @@ function memberOf(members: readonly EtcdMember[], session: RemovalSession): Etcd
 }
 
 /** Asks `member`'s node for its own member list; healthy when it answers with the same members. */
-async function memberHealth(api: TalosApi, session: RemovalSession, member: EtcdMember, cluster: readonly EtcdMember[]): Promise<MemberHealth> {
-    // "If the member is not started, the name will be an empty string." (talos@v1.8.3:internal/pkg/etcd/etcd.go ValidateForUpgrade)
+async function memberHealth(
+    api: TalosApi,
+    session: RemovalSession,
+    member: EtcdMember,
+    cluster: readonly EtcdMember[],
+): Promise<MemberHealth> {
+    // "If the member is not started, the name will be an empty string."
+    // (talos@v1.8.3:internal/pkg/etcd/etcd.go ValidateForUpgrade)
     if (member.hostname === "") return { member, problem: "not started" };
     const host = peerHosts(member)[0];
     if (host === undefined) return { member, problem: "no peer URL to reach it by" };
@@ -137,11 +143,17 @@ async function memberHealth(api: TalosApi, session: RemovalSession, member: Etcd
 function consistency(view: readonly EtcdMember[], cluster: readonly EtcdMember[]): { problem?: string } {
     const ids = (list: readonly EtcdMember[]) => list.map((m) => m.id).sort().join(",");
     if (ids(view) === ids(cluster)) return {};
-    return { problem: `it sees other members (${view.map((m) => (m.hostname === "" ? formatMemberId(m.id) : m.hostname)).join(", ")})` };
+    const seen = view.map((m) => (m.hostname === "" ? formatMemberId(m.id) : m.hostname));
+    return { problem: `it sees other members (${seen.join(", ")})` };
 }
 
 /** EtcdLeaveCluster on the node; when it cannot be reached, EtcdRemoveMemberByID through a healthy member. */
-async function leaveOrRemove(api: TalosApi, session: RemovalSession, leaving: EtcdMember, through: string): Promise<"left" | "removed"> {
+async function leaveOrRemove(
+    api: TalosApi,
+    session: RemovalSession,
+    leaving: EtcdMember,
+    through: string,
+): Promise<"left" | "removed"> {
     const { progress, node } = session;
     progress.waiting(`${node} leaving etcd (talosctl -n ${node} etcd leave)`);
     try {
@@ -164,7 +176,8 @@ async function leaveOrRemove(api: TalosApi, session: RemovalSession, leaving: Et
         `removing member ${formatMemberId(leaving.id)} through ${through} (talosctl -n ${through} etcd remove-member)`,
         (t) => api.etcdRemoveMemberById(t, leaving.id, through),
     );
-    progress.note(removed === "removed" ? `${through} removed member ${formatMemberId(leaving.id)}` : `member ${formatMemberId(leaving.id)} was removed already`);
+    const id = formatMemberId(leaving.id);
+    progress.note(removed === "removed" ? `${through} removed member ${id}` : `member ${id} was removed already`);
     return "removed";
 }
 
