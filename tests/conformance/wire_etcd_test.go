@@ -25,7 +25,7 @@ import (
 	"github.com/siderolabs/talos/pkg/machinery/role"
 )
 
-// Test 8 (the wire check, etcd): talos/api.ts's EtcdMemberList, EtcdLeaveCluster and
+// Test 10 (the wire check, etcd): talos/api.ts's EtcdMemberList, EtcdLeaveCluster and
 // EtcdRemoveMemberByID, the calls `remove-node` makes for a leaving control plane, driven by
 // wire-client.ts against machinery's MachineService stubs over the mutual TLS of
 // TestWireBootstrap. For each call the server checks the method path it arrived on, the routing
