@@ -120,6 +120,8 @@ async function requestsInWindow(pki: TestPki, state: (kube: FakeKube) => void, l
             return real.get(path, timeoutMs);
         },
         patch: (...args) => real.patch(...args),
+        post: (...args) => real.post(...args),
+        delete: (...args) => real.delete(...args),
         close: () => real.close(),
     };
     try {

@@ -2,6 +2,7 @@
 // (beside a reference where there is one); a bench fails only on a ratio or a count, which holds
 // on a busy machine as well as on an idle one.
 import { benchApply } from "./apply";
+import { benchDrain } from "./drain";
 import { benchPreview } from "./preview";
 import { benchProgramEvaluation } from "./program";
 import { benchReadiness } from "./readiness";
@@ -9,7 +10,7 @@ import { benchStatus } from "./status";
 
 async function main(): Promise<void> {
     const failures: string[] = [];
-    for (const bench of [benchProgramEvaluation, benchReadiness, benchStatus, benchApply, benchPreview]) {
+    for (const bench of [benchProgramEvaluation, benchReadiness, benchStatus, benchApply, benchDrain, benchPreview]) {
         failures.push(...(await bench()));
     }
     if (failures.length > 0) {

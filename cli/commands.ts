@@ -9,6 +9,7 @@ import { destroyCommand } from "./destroy/command";
 import { doctorCommand } from "./doctor/command";
 import { logsCommand } from "./logs/command";
 import { manifestsCommand } from "./manifests/command";
+import { removeNodeCommand } from "./removenode/command";
 import { statusCommand } from "./status/command";
 import { versionCommand } from "./version/command";
 import { waitCommand } from "./wait/command";
@@ -18,6 +19,7 @@ export const COMMANDS: readonly Command[] = [
     waitCommand,
     applyCommand,
     manifestsCommand,
+    removeNodeCommand,
     statusCommand,
     logsCommand,
     doctorCommand,

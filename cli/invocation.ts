@@ -17,6 +17,16 @@ export const KUBECONFIG_ENV = "TALOS_DOCKER_KUBECONFIG";
 export const MACHINE_CONFIG_ENV = "TALOS_DOCKER_MACHINE_CONFIG";
 
 /**
+ * Set to 1 while the whole stack is destroyed (`destroy` sets it for its `pulumi destroy`): a
+ * leaving node's `remove-node` then neither drains it nor takes it out of etcd, since every node
+ * goes and there is nowhere for its pods to go. It reaches the command through the process
+ * environment, which the command provider hands to every command it runs, with the resource's
+ * own variables after it (pulumi/pulumi-command@v1.2.1 provider/pkg/provider/local/commandOutputs.go:
+ * `cmd.Env = os.Environ()`): the program must not set it.
+ */
+export const DESTROYING_ENV = "TALOS_DOCKER_DESTROYING";
+
+/**
  * `apply`'s flags, as the per-node config resource passes them: the node's cluster-network
  * address (reached through the talosconfig's endpoint with `nodes` metadata, as talosctl does),
  * its container (for the advice an error gives), and the bound of the whole apply.

@@ -17,7 +17,6 @@ import {
     TALOSCONFIG_ENV,
 } from "../cli/invocation";
 import type { NodePlan } from "../model/plan";
-import { TEARDOWN_ENV } from "../model/teardown";
 import type { MachineRole } from "../talos/machineconfig";
 
 /** A node container and its address, for the advice an error gives (`docker logs`, `talosctl -n`). */
@@ -120,15 +119,12 @@ export interface NodeConfigArgs {
 }
 
 /**
- * A node's removal, as its config resource's `delete`: `remove-node`, unless `npm run destroy`
- * says the whole cluster goes (model/teardown.ts). The delete runs the command and environment the
- * resource's last update stored, talosconfig and kubeconfig included.
+ * A node's removal, as its config resource's `delete`: `remove-node`, which does nothing when
+ * `npm run destroy` says the whole cluster goes (DESTROYING_ENV). The delete runs the command and
+ * environment the resource's last update stored, talosconfig and kubeconfig included.
  */
 export function removalCommand(node: NodeRef, role: MachineRole, timeout: string): string {
-    const skipped = `[remove-node] ${node.name}: the whole cluster is being destroyed (${TEARDOWN_ENV}=true): ` +
-        "no drain, no etcd leave";
-    return `if [ "\${${TEARDOWN_ENV}:-}" = true ]; then echo '${skipped}'; ` +
-        `else ${cliCommandLine(removeNodeArgs({ container: node.name, ip: node.ip }, role, timeout))}; fi`;
+    return cliCommandLine(removeNodeArgs({ container: node.name, ip: node.ip }, role, timeout));
 }
 
 /**

@@ -16,6 +16,7 @@ import * as grpc from "@grpc/grpc-js";
 import type { ApplyMode } from "./applymode";
 import { splitConfigDiff } from "./api/configtext";
 import { classifyTalosError, TalosApiError } from "./api/errors";
+import { isMemberId, memberOf, type EtcdMember } from "./api/etcd";
 import {
     APPLY_MODE_NUMBERS,
     applyModeOf,
@@ -34,6 +35,7 @@ import { fromTalosEd25519Pem } from "./pem";
 
 export type { ApplyMode } from "./applymode";
 export { classifyTalosError, TalosApiError, type TalosErrorKind } from "./api/errors";
+export { formatMemberId, peerHosts, type EtcdMember } from "./api/etcd";
 export type { ServiceInfo, VersionInfo, VersionMessage } from "./api/messages";
 export { parseTalosconfig, TalosconfigError, withApidPort, type TalosContext } from "./api/talosconfig";
 
@@ -109,6 +111,25 @@ export interface TalosApi {
      * every document: a secret. Without `node`, the endpoint's own.
      */
     machineConfig(timeoutMs: number, node?: string): Promise<string>;
+    /**
+     * The etcd members (`talosctl etcd members`), as the endpoint's machined sees them, or with
+     * `node` that node's (a control plane; a worker answers Unimplemented). `queryLocal`: ask the
+     * node's own etcd member instead of the cluster through the control planes' addresses.
+     */
+    etcdMemberList(timeoutMs: number, opts?: { node?: string; queryLocal?: boolean }): Promise<EtcdMember[]>;
+    /**
+     * `talosctl -n <node> etcd leave`: `node` removes its own member from etcd, then stops its etcd
+     * and wipes its data. Machined retries etcd's "unhealthy" refusals for up to 5 minutes
+     * (talos@v1.8.3:internal/pkg/etcd/etcd.go `LeaveCluster`): give it the time. Rejects with a
+     * TalosApiError: retryable when the node cannot be reached, fatal when it refuses.
+     */
+    etcdLeaveCluster(timeoutMs: number, node: string): Promise<void>;
+    /**
+     * `talosctl -n <through> etcd remove-member <id>`: the member removed by a control plane,
+     * for a node that cannot leave by itself. "not-a-member": etcd does not know the ID (it is
+     * removed already).
+     */
+    etcdRemoveMemberById(timeoutMs: number, memberId: string, through: string): Promise<"removed" | "not-a-member">;
     close(): void;
 }
 
@@ -257,6 +278,66 @@ export class TalosClient implements TalosApi {
             throw new TalosApiError("fatal", grpc.status.UNKNOWN, "no spec", `${what} on ${this.endpoint}: the reply has no resource spec`);
         }
         return Buffer.from(messages.machineConfigSpec.deserialize(Buffer.from(spec)).yaml_marshalled).toString("utf8");
+    }
+
+    async etcdMemberList(timeoutMs: number, opts: { node?: string; queryLocal?: boolean } = {}): Promise<EtcdMember[]> {
+        const what = opts.node === undefined ? "EtcdMemberList" : `EtcdMemberList on ${opts.node}`;
+        const res = await this.unary(
+            METHODS.etcdMemberList,
+            what,
+            messages.etcdMemberListRequest,
+            messages.etcdMemberListResponse,
+            // Only when true: proto3 leaves a default out, and talosctl's request is then empty bytes.
+            opts.queryLocal === true ? { query_local: true } : {},
+            timeoutMs,
+            nodesRoute(opts.node),
+        );
+        const first = res.messages[0];
+        if (first === undefined) throw this.emptyReply(what);
+        this.checkMetadata(first.metadata, what);
+        return first.members.map(memberOf);
+    }
+
+    async etcdLeaveCluster(timeoutMs: number, node: string): Promise<void> {
+        const what = `EtcdLeaveCluster on ${node}`;
+        const res = await this.unary(
+            METHODS.etcdLeaveCluster,
+            what,
+            messages.etcdLeaveClusterRequest,
+            messages.etcdLeaveClusterResponse,
+            {},
+            timeoutMs,
+            { nodes: node },
+        );
+        if (res.messages.length === 0) throw this.emptyReply(what);
+        for (const m of res.messages) this.checkMetadata(m.metadata, what);
+    }
+
+    async etcdRemoveMemberById(timeoutMs: number, memberId: string, through: string): Promise<"removed" | "not-a-member"> {
+        const what = `EtcdRemoveMemberByID through ${through}`;
+        // A member_id left at its default (0) removes nothing; a wrong one could remove another member.
+        if (!isMemberId(memberId)) {
+            const message = `${what} on ${this.endpoint}: not sent: member ID ${JSON.stringify(memberId)} is not a decimal unsigned 64-bit number`;
+            throw new TalosApiError("fatal", grpc.status.INVALID_ARGUMENT, "bad request", message);
+        }
+        try {
+            const res = await this.unary(
+                METHODS.etcdRemoveMemberById,
+                what,
+                messages.etcdRemoveMemberByIdRequest,
+                messages.etcdRemoveMemberByIdResponse,
+                { member_id: memberId },
+                timeoutMs,
+                { nodes: through },
+            );
+            if (res.messages.length === 0) throw this.emptyReply(what);
+            for (const m of res.messages) this.checkMetadata(m.metadata, what);
+            return "removed";
+        } catch (err) {
+            // machined answers NotFound for etcd's ErrMemberNotFound (v1alpha1_server.go EtcdRemoveMemberByID).
+            if (err instanceof TalosApiError && err.code === grpc.status.NOT_FOUND) return "not-a-member";
+            throw err;
+        }
     }
 
     close(): void {

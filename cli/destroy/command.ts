@@ -5,12 +5,12 @@
 // leaves nothing: no container, volume or network.
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { TEARDOWN_ENV } from "../../model/teardown";
 import { parseSecretsYaml, SecretsFileError } from "../../talos/secretsfile";
 import type { Command } from "../command";
 import { commandHelp } from "../command";
 import { CliError, ExitCode } from "../exitcodes";
 import { parseFlags } from "../flags";
+import { DESTROYING_ENV } from "../invocation";
 import { destroy, selectedStack, setConfig, stackOutput } from "../pulumi";
 
 const NAME = "destroy";
@@ -29,14 +29,11 @@ export const DELETE_UNREACHABLE_ENV = "PULUMI_K8S_DELETE_UNREACHABLE";
  * containers stopped, or removed behind Pulumi's back) that API is gone, and every Kubernetes
  * object would fail the destroy; as the same destroy removes the volumes that hold them, dropping
  * them from the state is the truth. A value the user set is kept ("false": fail instead).
- * And the whole cluster goes: no node is drained or taken out of etcd first (model/teardown.ts).
+ * ${DESTROYING_ENV} tells each node's `remove-node` that every node goes: none is drained or
+ * leaves etcd (a drain onto nodes that go too could only wait on disruption budgets).
  */
 export function destroyEnv(env: Readonly<Record<string, string | undefined>>): Record<string, string | undefined> {
-    return {
-        ...env,
-        [DELETE_UNREACHABLE_ENV]: env[DELETE_UNREACHABLE_ENV] ?? "true",
-        [TEARDOWN_ENV]: env[TEARDOWN_ENV] ?? "true",
-    };
+    return { ...env, [DELETE_UNREACHABLE_ENV]: env[DELETE_UNREACHABLE_ENV] ?? "true", [DESTROYING_ENV]: "1" };
 }
 
 /** Where kept secrets go, per stack; .gitignore lists the folder. */
@@ -59,8 +56,6 @@ export const destroyCommand: Command = {
 Runs \`pulumi destroy\`: the node containers, their volumes and the network go. It sets
 ${DELETE_UNREACHABLE_ENV}=true for it (unless already set), so that a cluster already
 stopped or removed does not hold the destroy up: its Kubernetes objects leave the state with it.
-It sets ${TEARDOWN_ENV}=true too (unless already set): the whole cluster goes, so no node is
-drained or taken out of etcd first, as a scale-down does.
 
 With --keep-secrets, first writes the stack's talosSecrets output (a talosctl secrets.yaml) to
 .talos-docker/<stack>/secrets.yaml (0600) and sets the stack's secretsFile to it: the next

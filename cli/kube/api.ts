@@ -1,7 +1,9 @@
 // The little of the Kubernetes API the commands use — `wait` and `status` read, `apply` reads
-// static pods and nodes, `manifests` patches the kube-proxy DaemonSet — as an interface (tests
-// and benches can stand in for it) and the wire shapes of the objects, only the fields we use
-// (k8s.io/api/core/v1 and apps/v1 types.go: Node, Pod, DaemonSet, in their JSON names).
+// static pods and nodes, `manifests` patches the kube-proxy DaemonSet, `remove-node` cordons,
+// evicts and deletes — as an interface (tests and benches can stand in for it) and the wire
+// shapes of the objects, only the fields we use (k8s.io/api/core/v1, apps/v1 and policy/v1
+// types.go, k8s.io/apimachinery/pkg/apis/meta/v1 types.go: Node, Pod, DaemonSet, Status, in
+// their JSON names).
 
 export interface KubeResponse {
     status: number;
@@ -18,6 +20,10 @@ export interface KubeApi {
      * application/strategic-merge-patch+json); resolves and rejects as `get` does.
      */
     patch(path: string, body: string, contentType: string, timeoutMs: number): Promise<KubeResponse>;
+    /** POST a JSON `body` to a path (an Eviction to a pod's eviction subresource); as `get` */
+    post(path: string, body: string, timeoutMs: number): Promise<KubeResponse>;
+    /** DELETE a path; as `get` */
+    delete(path: string, timeoutMs: number): Promise<KubeResponse>;
     close(): void;
 }
 
@@ -43,16 +49,29 @@ export interface Condition {
     message?: string;
 }
 
+export interface OwnerReference {
+    apiVersion: string;
+    kind: string;
+    name: string;
+    uid: string;
+    controller?: boolean;
+}
+
 export interface ObjectMeta {
     name: string;
     namespace?: string;
+    uid?: string;
     labels?: Record<string, string>;
+    annotations?: Record<string, string>;
+    ownerReferences?: OwnerReference[];
     deletionTimestamp?: string;
     generation?: number;
 }
 
 export interface Node {
     metadata: ObjectMeta;
+    /** unschedulable: cordoned */
+    spec?: { unschedulable?: boolean };
     status?: {
         conditions?: Condition[];
         addresses?: { type: string; address: string }[];
@@ -72,9 +91,15 @@ export interface ContainerStatus {
     state?: { waiting?: { reason?: string }; terminated?: { reason?: string } };
 }
 
+/** A pod volume: only whether it is an emptyDir matters to us. */
+export interface Volume {
+    name: string;
+    emptyDir?: object;
+}
+
 export interface Pod {
     metadata: ObjectMeta;
-    spec?: { nodeName?: string; containers?: Container[] };
+    spec?: { nodeName?: string; containers?: Container[]; volumes?: Volume[] };
     status?: { phase?: string; hostIP?: string; conditions?: Condition[]; containerStatuses?: ContainerStatus[] };
 }
 
@@ -94,6 +119,18 @@ export interface DaemonSet {
 
 export interface List<T> {
     items: T[];
+    /** set when the server holds more items than the list's `limit` (ask again with `continue`) */
+    metadata?: { continue?: string };
+}
+
+/** meta/v1 Status: what the API answers a request it does not carry out. */
+export interface KubeStatus {
+    kind?: "Status";
+    message?: string;
+    reason?: string;
+    code?: number;
+    /** a cause's Go field Type is `reason` in JSON (apimachinery meta/v1 types.go StatusCause) */
+    details?: { causes?: { reason?: string; message?: string }[] };
 }
 
 export const PATHS = {
@@ -110,6 +147,27 @@ export function kubeSystemPodsOf(app: string): string {
 /** A DaemonSet in a namespace. */
 export function daemonSetPath(namespace: string, name: string): string {
     return `/apis/apps/v1/namespaces/${encodeURIComponent(namespace)}/daemonsets/${encodeURIComponent(name)}`;
+}
+
+/** A Node by name. */
+export function nodePath(name: string): string {
+    return `${PATHS.nodes}/${encodeURIComponent(name)}`;
+}
+
+/** A pod by namespace and name. */
+export function podPath(namespace: string, name: string): string {
+    return `/api/v1/namespaces/${encodeURIComponent(namespace)}/pods/${encodeURIComponent(name)}`;
+}
+
+/**
+ * The pods bound to a node, in every namespace, a page of `limit` at a time (the field selector
+ * and page size kubectl drain lists them with: k8s.io/kubectl@v0.31.14 pkg/drain/drain.go
+ * `GetPodsForDeletion`, `cmdutil.DefaultChunkSize` 500).
+ */
+export function podsOnNodePath(nodeName: string, continueToken?: string, limit = 500): string {
+    const query = new URLSearchParams({ fieldSelector: `spec.nodeName=${nodeName}`, limit: String(limit) });
+    if (continueToken !== undefined) query.set("continue", continueToken);
+    return `/api/v1/pods?${query.toString()}`;
 }
 
 /** The content type of a strategic merge patch (k8s.io/apimachinery/pkg/types/patch.go StrategicMergePatchType). */

@@ -124,6 +124,14 @@ class HttpsKubeClient implements KubeApi {
         return this.request("PATCH", path, { body, contentType }, timeoutMs);
     }
 
+    post(path: string, body: string, timeoutMs: number): Promise<KubeResponse> {
+        return this.request("POST", path, { body, contentType: "application/json" }, timeoutMs);
+    }
+
+    delete(path: string, timeoutMs: number): Promise<KubeResponse> {
+        return this.request("DELETE", path, undefined, timeoutMs);
+    }
+
     private request(
         method: string,
         path: string,
@@ -149,7 +157,7 @@ class HttpsKubeClient implements KubeApi {
                 res.on("end", () => {
                     clearTimeout(timer);
                     const status = res.statusCode ?? 0;
-                    if (status === 401 || status === 403) reject(authFailure(status, this.server, method));
+                    if (status === 401 || status === 403) reject(authFailure(status, this.server, method, pathname));
                     else resolve({ status, body: Buffer.concat(chunks).toString("utf8") });
                 });
                 res.on("error", (err) => fail(err));
@@ -191,8 +199,20 @@ function networkFailure(err: NodeJS.ErrnoException, server: string, timeoutMs: n
     return new KubeRequestError("retryable", reason, `the Kubernetes API at ${server}: ${reason}`, code === "ETIMEDOUT");
 }
 
-function authFailure(status: number, server: string, method: string): KubeRequestError {
-    const forbidden = method === "GET" ? "may not read nodes and pods" : "may not update the kube-system objects it changes";
+/** What a 403 says the user may not do: the reads of `wait` and `status`, or the change asked for. */
+function forbiddenAction(method: string, pathname: string): string {
+    switch (method) {
+        case "GET":
+            return "may not read nodes and pods";
+        case "PATCH":
+            return pathname.startsWith("/apis/apps/") ? "may not update the kube-system objects it changes" : `may not patch ${pathname}`;
+        default:
+            return `may not ${method.toLowerCase()} ${pathname}`;
+    }
+}
+
+function authFailure(status: number, server: string, method: string, pathname: string): KubeRequestError {
+    const forbidden = forbiddenAction(method, pathname);
     const what = status === 401
         ? "401 Unauthorized: it does not accept the kubeconfig's client certificate"
         : `403 Forbidden: the kubeconfig's user ${forbidden}`;

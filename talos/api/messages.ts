@@ -133,6 +133,31 @@ const root = protobuf.Root.fromJSON({
                     },
                 },
                 ApplyConfigurationResponse: { fields: { messages: { rule: "repeated", type: "ApplyConfiguration", id: 1 } } },
+                // talos@v1.8.3:api/machine/machine.proto l.947-1021 (identical at v1.13.9 l.993-1067).
+                EtcdMemberListRequest: { fields: { query_local: { type: "bool", id: 1 } } },
+                EtcdMember: {
+                    fields: {
+                        id: { type: "uint64", id: 2 },
+                        hostname: { type: "string", id: 3 },
+                        peer_urls: { rule: "repeated", type: "string", id: 4 },
+                        client_urls: { rule: "repeated", type: "string", id: 5 },
+                        is_learner: { type: "bool", id: 6 },
+                    },
+                },
+                // legacy_members (2) is not read.
+                EtcdMembers: {
+                    fields: {
+                        metadata: { type: "common.Metadata", id: 1 },
+                        members: { rule: "repeated", type: "EtcdMember", id: 3 },
+                    },
+                },
+                EtcdMemberListResponse: { fields: { messages: { rule: "repeated", type: "EtcdMembers", id: 1 } } },
+                EtcdLeaveClusterRequest: { fields: {} },
+                EtcdLeaveCluster: { fields: { metadata: { type: "common.Metadata", id: 1 } } },
+                EtcdLeaveClusterResponse: { fields: { messages: { rule: "repeated", type: "EtcdLeaveCluster", id: 1 } } },
+                EtcdRemoveMemberByIDRequest: { fields: { member_id: { type: "uint64", id: 1 } } },
+                EtcdRemoveMemberByID: { fields: { metadata: { type: "common.Metadata", id: 1 } } },
+                EtcdRemoveMemberByIDResponse: { fields: { messages: { rule: "repeated", type: "EtcdRemoveMemberByID", id: 1 } } },
             },
         },
         cosi: {
@@ -258,6 +283,35 @@ export interface ApplyConfigurationResponse {
     messages: ApplyConfigurationMessage[];
 }
 
+export interface EtcdMemberListRequest {
+    /** true: the node's own etcd answers; false: machined asks the cluster through the control planes' IPs */
+    query_local?: boolean;
+}
+
+export interface EtcdMemberMessage {
+    /** uint64: a decimal string (longs: String); 64-bit IDs do not fit a JavaScript number */
+    id: string;
+    /** the member's name, which Talos sets to the node's hostname; empty for a member not started yet */
+    hostname: string;
+    peer_urls: string[];
+    client_urls: string[];
+    is_learner: boolean;
+}
+
+export interface EtcdMemberListResponse {
+    messages: { metadata: Metadata | null; members: EtcdMemberMessage[] }[];
+}
+
+export interface EtcdRemoveMemberByIDRequest {
+    /** uint64, as a decimal string */
+    member_id: string;
+}
+
+/** EtcdLeaveClusterResponse and EtcdRemoveMemberByIDResponse: one message per node, its metadata only. */
+export interface MetadataOnlyResponse {
+    messages: { metadata: Metadata | null }[];
+}
+
 export interface CosiGetRequest {
     namespace: string;
     type: string;
@@ -308,6 +362,12 @@ export const messages = {
     serviceListResponse: codec<ServiceListResponse>("machine.ServiceListResponse"),
     applyConfigurationRequest: codec<ApplyConfigurationRequest>("machine.ApplyConfigurationRequest"),
     applyConfigurationResponse: codec<ApplyConfigurationResponse>("machine.ApplyConfigurationResponse"),
+    etcdMemberListRequest: codec<EtcdMemberListRequest>("machine.EtcdMemberListRequest"),
+    etcdMemberListResponse: codec<EtcdMemberListResponse>("machine.EtcdMemberListResponse"),
+    etcdLeaveClusterRequest: codec<Empty>("machine.EtcdLeaveClusterRequest"),
+    etcdLeaveClusterResponse: codec<MetadataOnlyResponse>("machine.EtcdLeaveClusterResponse"),
+    etcdRemoveMemberByIdRequest: codec<EtcdRemoveMemberByIDRequest>("machine.EtcdRemoveMemberByIDRequest"),
+    etcdRemoveMemberByIdResponse: codec<MetadataOnlyResponse>("machine.EtcdRemoveMemberByIDResponse"),
     cosiGetRequest: codec<CosiGetRequest>("cosi.resource.GetRequest"),
     cosiGetResponse: codec<CosiGetResponse>("cosi.resource.GetResponse"),
     machineConfigSpec: codec<MachineConfigSpec>("resource.config.MachineConfigSpec"),
@@ -323,6 +383,9 @@ export const METHODS = {
     version: "/machine.MachineService/Version",
     serviceList: "/machine.MachineService/ServiceList",
     applyConfiguration: "/machine.MachineService/ApplyConfiguration",
+    etcdMemberList: "/machine.MachineService/EtcdMemberList",
+    etcdLeaveCluster: "/machine.MachineService/EtcdLeaveCluster",
+    etcdRemoveMemberById: "/machine.MachineService/EtcdRemoveMemberByID",
     cosiGet: "/cosi.resource.State/Get",
 } as const;
 

@@ -53,7 +53,7 @@ describe("bootstrap", () => {
         const run = await runCli(["bootstrap", "--timeout", "10s"], env(talosconfigFor(pki, apid.endpoint)));
         expect(run.code).toBe(ExitCode.OK);
         expect(run.ms).toBeGreaterThanOrEqual(1400);
-        expect(apid.calls).toEqual({ version: 1, bootstrap: 1, serviceList: 0, applyConfiguration: 0, cosiGet: 0 });
+        expect(Object.entries(apid.calls).filter(([, n]) => n > 0)).toEqual([["version", 1], ["bootstrap", 1]]);
     });
 
     it("retries calls that outlive --call-timeout, and times out naming the last reason", async () => {
@@ -112,7 +112,7 @@ describe("bootstrap", () => {
         const run = await runCli(["bootstrap", "--timeout", "30s"], env(talosconfigFor(pki, apid.endpoint, { client: reader })));
         expect(run.code).toBe(ExitCode.FATAL);
         expect(run.ms).toBeLessThan(2000);
-        expect(apid.calls).toEqual({ version: 1, bootstrap: 1, serviceList: 0, applyConfiguration: 0, cosiGet: 0 });
+        expect(Object.entries(apid.calls).filter(([, n]) => n > 0)).toEqual([["version", 1], ["bootstrap", 1]]);
         expect(apid.bootstrapped).toBe(false);
         expect(run.err).toEqual([
             `[bootstrap] error: Bootstrap on ${apid.endpoint} was refused: permission denied (not authorized). ` +
@@ -193,6 +193,9 @@ describe("bootstrap progress (virtual time)", () => {
             },
             applyConfiguration: () => Promise.reject(new Error("not used by bootstrap")),
             machineConfig: () => Promise.reject(new Error("not used by bootstrap")),
+            etcdMemberList: () => Promise.reject(new Error("not used by bootstrap")),
+            etcdLeaveCluster: () => Promise.reject(new Error("not used by bootstrap")),
+            etcdRemoveMemberById: () => Promise.reject(new Error("not used by bootstrap")),
             close() {},
         };
     }

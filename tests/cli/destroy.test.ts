@@ -6,7 +6,6 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeAll, beforeEach, expect, it } from "vitest";
 import { parseClusterSpec } from "../../model/config";
-import { TEARDOWN_ENV } from "../../model/teardown";
 import { renderSecretsYaml } from "../../talos/secretsfile";
 import { makeSecretsBundle } from "../support/pki";
 import { runCli } from "./support/harness";
@@ -27,7 +26,7 @@ function fakePulumi(talosSecrets: string, destroyExit = 0): void {
     writeFileSync(join(bin, "pulumi"), `#!/bin/sh
 echo "$@" >> "${dir}/calls"
 echo "$1 \${PULUMI_K8S_DELETE_UNREACHABLE-unset}" >> "${dir}/delete-unreachable"
-echo "$1 \${TALOS_DOCKER_TEARDOWN-unset}" >> "${dir}/teardown"
+echo "$1 \${TALOS_DOCKER_DESTROYING-unset}" >> "${dir}/destroying"
 case "$1 $2" in
   "stack --show-name") echo dev ;;
   "stack output") cat "${dir}/talosSecrets.out" ;;
@@ -41,8 +40,8 @@ esac
 const calls = () => readFileSync(join(dir, "calls"), "utf8").trim().split("\n");
 /** Each call's first argument and PULUMI_K8S_DELETE_UNREACHABLE as it saw it ("unset" when absent). */
 const deleteUnreachable = () => readFileSync(join(dir, "delete-unreachable"), "utf8").trim().split("\n");
-/** Each call's first argument and TALOS_DOCKER_TEARDOWN as it saw it. */
-const teardown = () => readFileSync(join(dir, "teardown"), "utf8").trim().split("\n");
+/** Each call's first argument and TALOS_DOCKER_DESTROYING as it saw it. */
+const destroying = () => readFileSync(join(dir, "destroying"), "utf8").trim().split("\n");
 
 beforeEach(() => {
     dir = mkdtempSync(join(tmpdir(), "talos-docker-destroy-"));
@@ -112,12 +111,10 @@ it("keeps a PULUMI_K8S_DELETE_UNREACHABLE the user set", async () => {
     expect(deleteUnreachable()).toEqual(["destroy false"]);
 });
 
-// The whole cluster goes: the per-node removal steps (a worker's drain, a control plane's etcd
-// leave), which the engine runs as the delete of each node's config resource, skip themselves.
-it("runs pulumi destroy with TALOS_DOCKER_TEARDOWN=true, and only that call", async () => {
-    expect(TEARDOWN_ENV).toBe("TALOS_DOCKER_TEARDOWN");
+// Every node goes: the nodes' remove-node commands, which pulumi destroy runs, must not drain or leave etcd.
+it("tells the nodes' remove-node through TALOS_DOCKER_DESTROYING=1 that the whole stack goes, in destroy only", async () => {
     fakePulumi(secretsYaml);
     const run = await runCli(["destroy", "--keep-secrets", "--yes", "--project-dir", join(dir, "project")], env);
     expect(run.code).toBe(0);
-    expect(teardown()).toEqual(["stack unset", "stack unset", "config unset", "destroy true"]);
+    expect(destroying()).toEqual(["stack unset", "stack unset", "config unset", "destroy 1"]);
 });

@@ -139,6 +139,18 @@ const CASES: Record<string, Case> = {
         code: ExitCode.TIMEOUT,
         message: () => /^\[manifests\] error: timed out after 1s waiting for the Kubernetes API to answer for kube-system\/kube-proxy \(last: no answer in [^)]+\)\.$/m,
     },
+    "remove-node, the Kubernetes API silent (kubeconfig in the environment, as the node's resource passes it)": {
+        args: () => ["remove-node", "--node", "10.5.0.3", "--container", "test-worker-01", "--role", "worker", "--timeout", "1s"],
+        env: () => ({ TALOS_DOCKER_KUBECONFIG: readFileSync(files.kubeconfig, "utf8") }),
+        deadlineMs: 1_000,
+        code: ExitCode.TIMEOUT,
+        message: () => new RegExp(
+            `^\\[remove-node\\] error: timed out after 1s waiting for the Kubernetes API to list the nodes, at the Kubernetes API https://${at()} ` +
+                "\\(last: no answer in [^)]+\\)\\.$",
+            "m",
+        ),
+        check: (run) => expect(run.stderr).toContain("10.5.0.3 (container test-worker-01) is still in the cluster"),
+    },
     "status, the engine, the Talos API and the Kubernetes API silent": {
         args: () => ["status", "--timeout", "1s", "--talosconfig", files.talosconfig, "--kubeconfig", files.kubeconfig],
         // each probe's deadline, and the margin status' own guard gives the Kubernetes probe

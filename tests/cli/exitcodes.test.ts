@@ -32,11 +32,24 @@ const VERSION: VersionMessage = { metadata: null, version: { tag: "v1.8.3", sha:
 
 function talos(over: Partial<TalosApi> = {}): TalosApi {
     const unused = () => Promise.reject(new Error("not used by these commands"));
-    return { endpoint: "127.0.0.1:50000", version: async () => VERSION, bootstrap: async () => {}, serviceList: async () => [], applyConfiguration: unused, machineConfig: unused, close() {}, ...over };
+    return {
+        endpoint: "127.0.0.1:50000",
+        version: async () => VERSION,
+        bootstrap: async () => {},
+        serviceList: async () => [],
+        applyConfiguration: unused,
+        machineConfig: unused,
+        etcdMemberList: unused,
+        etcdLeaveCluster: unused,
+        etcdRemoveMemberById: unused,
+        close() {},
+        ...over,
+    };
 }
 
-function kube(get: (path: string) => Promise<KubeResponse>, patch: KubeApi["patch"] = () => Promise.reject(new Error("not used"))): KubeApi {
-    return { server: "https://127.0.0.1:6444", get, patch, close() {} };
+function kube(get: (path: string) => Promise<KubeResponse>, over: Partial<KubeApi> = {}): KubeApi {
+    const unused = () => Promise.reject(new Error("not used"));
+    return { server: "https://127.0.0.1:6444", get, patch: unused, post: unused, delete: unused, close() {}, ...over };
 }
 
 /** One Ready node with CoreDNS, kube-proxy and flannel running on it. */
@@ -57,6 +70,21 @@ const DESIRED = "version: v1alpha1\nmachine:\n    type: worker\n    nodeLabels:\
 const APPLY = ["apply", "--node", "172.30.0.3", "--container", "talos-worker-01"];
 const applyEnv = { TALOS_DOCKER_TALOSCONFIG: TALOSCONFIG, TALOS_DOCKER_MACHINE_CONFIG: DESIRED };
 const MANIFESTS = ["manifests", "--kubernetes-version", "1.31.2"];
+const REMOVE_WORKER = ["remove-node", "--node", "172.30.0.4", "--container", "talos-worker-02", "--role", "worker"];
+const REMOVE_CP = ["remove-node", "--node", "172.30.0.4", "--container", "talos-cp-03", "--role", "controlplane"];
+const removeEnv = { TALOS_DOCKER_TALOSCONFIG: TALOSCONFIG, TALOS_DOCKER_KUBECONFIG: KUBECONFIG };
+/** The cluster lists no Node: the node is gone already. */
+const noNodes = kube(async () => ({ status: 200, body: JSON.stringify({ items: [] }) }));
+/** Three etcd members, of which only the leaving one's own etcd answers. */
+const members = ["172.30.0.2", "172.30.0.3", "172.30.0.4"].map((ip, i) => ({
+    id: String(i + 1), hostname: `talos-cp-0${i + 1}`, peerUrls: [`https://${ip}:2380`], clientUrls: [`https://${ip}:2379`], isLearner: false,
+}));
+const etcdMostlyDown = talos({
+    etcdMemberList: async (_t, opts) => {
+        if (opts?.node === undefined) return members;
+        throw new TalosApiError("retryable", GrpcStatus.UNAVAILABLE, "unavailable", "etcdserver: no leader");
+    },
+});
 
 const boom = () => {
     throw new Error("a bug in a client");
@@ -155,6 +183,23 @@ const SCENARIOS: Record<string, Partial<Record<ExitCode, Scenario>>> = {
         [ExitCode.TIMEOUT]: () => runCli([...MANIFESTS, "--timeout", "30s"], { TALOS_DOCKER_KUBECONFIG: KUBECONFIG }, {
             clock: new FakeClock(),
             clients: { kube: async () => kube(async () => ({ status: 503, body: "{}" })) },
+        }),
+    },
+    "remove-node": {
+        [ExitCode.OK]: () => runCli(REMOVE_WORKER, removeEnv, { clients: { kube: async () => noNodes } }),
+        [ExitCode.FAILED]: () => runCli(REMOVE_WORKER, removeEnv, { clients: { kube: async () => boom() } }),
+        [ExitCode.USAGE]: () => runCli(["remove-node"], removeEnv),
+        [ExitCode.FATAL]: () => runCli(REMOVE_WORKER, removeEnv, {
+            clients: { kube: async () => kube(async () => Promise.reject(new KubeRequestError("fatal", "403 Forbidden", "the Kubernetes API answered 403 Forbidden"))) },
+        }),
+        [ExitCode.TIMEOUT]: () => runCli([...REMOVE_WORKER, "--timeout", "30s"], removeEnv, {
+            clock: new FakeClock(),
+            clients: { kube: async () => kube(async () => ({ status: 503, body: "{}" })) },
+        }),
+        // The other members' etcd does not answer: removing one more would lose the quorum.
+        [ExitCode.UNHEALTHY]: () => runCli(REMOVE_CP, removeEnv, {
+            clock: new FakeClock(),
+            clients: { talos: () => etcdMostlyDown, kube: async () => noNodes },
         }),
     },
     status: {

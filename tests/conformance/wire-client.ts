@@ -1,6 +1,7 @@
 // The wire check's client for every ApplyConfiguration mode and answer, beyond what the CLI's
-// `apply` sends (wire_cliapply_test.go runs that): drives talos/api.ts's TalosClient directly,
-// as a command would, against the Go test's server. Run by wire_apply_test.go:
+// `apply` sends (wire_cliapply_test.go runs that), and for the etcd calls `remove-node` makes
+// (member list, leave, remove by ID): drives talos/api.ts's TalosClient directly, as a command
+// would, against the Go test's server. Run by wire_apply_test.go and wire_etcd_test.go:
 //
 //   TALOS_DOCKER_TALOSCONFIG=<talosconfig> node --import tsx tests/conformance/wire-client.ts < jobs.json
 //
@@ -11,11 +12,14 @@
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 
-import { parseTalosconfig, TalosApiError, TalosClient, type ApplyMode, type ApplyResult } from "../../talos/api";
+import { parseTalosconfig, TalosApiError, TalosClient, type ApplyMode, type ApplyResult, type EtcdMember } from "../../talos/api";
 
 type Job =
     | { call: "apply"; node: string; dataFile: string; mode: ApplyMode; dryRun: boolean; tryModeTimeoutMs?: number }
-    | { call: "machineConfig"; node?: string };
+    | { call: "machineConfig"; node?: string }
+    | { call: "etcdMemberList"; node?: string; queryLocal?: boolean }
+    | { call: "etcdLeaveCluster"; node: string }
+    | { call: "etcdRemoveMemberById"; memberId: string; through: string };
 
 /** What is printed of a config text. */
 interface TextDigest {
@@ -28,7 +32,7 @@ type ApplyOutcome = Omit<ApplyResult, "diff"> & { diff: TextDigest | null };
 
 const digest = (text: string): TextDigest => ({ sha256: createHash("sha256").update(text).digest("hex"), bytes: Buffer.byteLength(text) });
 
-async function run(client: TalosClient, job: Job, timeoutMs: number): Promise<ApplyOutcome | TextDigest> {
+async function run(client: TalosClient, job: Job, timeoutMs: number): Promise<ApplyOutcome | TextDigest | EtcdMember[] | string> {
     switch (job.call) {
         case "apply": {
             const data = readFileSync(job.dataFile, "utf8");
@@ -42,6 +46,13 @@ async function run(client: TalosClient, job: Job, timeoutMs: number): Promise<Ap
         }
         case "machineConfig":
             return digest(await client.machineConfig(timeoutMs, job.node));
+        case "etcdMemberList":
+            return client.etcdMemberList(timeoutMs, { node: job.node, queryLocal: job.queryLocal });
+        case "etcdLeaveCluster":
+            await client.etcdLeaveCluster(timeoutMs, job.node);
+            return "left";
+        case "etcdRemoveMemberById":
+            return client.etcdRemoveMemberById(timeoutMs, job.memberId, job.through);
         default: {
             const unreachable: never = job;
             throw new Error(`unknown job ${JSON.stringify(unreachable)}`);

@@ -522,6 +522,13 @@ func runWireClient(t *testing.T, repo, talosconfig string, steps []wireStep) []w
 		jobs[i] = s.job
 	}
 
+	return runWireJobs(t, repo, talosconfig, jobs)
+}
+
+// runWireJobs runs wire-client.ts with these jobs and returns the lines it printed.
+func runWireJobs(t *testing.T, repo, talosconfig string, jobs []map[string]any) []wireLine {
+	t.Helper()
+
 	input, err := json.Marshal(jobs)
 	if err != nil {
 		t.Fatal(err)

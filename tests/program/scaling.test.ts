@@ -3,13 +3,13 @@
 // taking the node out of the cluster, in an order the dependencies give the engine; the refusals
 // that keep etcd's quorum and the bootstrap node; and a cluster without workers.
 import * as pulumi from "@pulumi/pulumi";
-import { execFileSync, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseAllDocuments } from "yaml";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { TEARDOWN_ENV } from "../../model/teardown";
+import { DESTROYING_ENV } from "../../cli/invocation";
 import { stackFile } from "../support/stack";
 import { loadProgram, Program, promiseOf, Recorded, STACK_REFERENCE, urnRef } from "./harness";
 
@@ -99,9 +99,7 @@ describe("scale up: 1 + 2 → 3 + 5", () => {
 
 /** The removal each node's config resource runs when deleted. */
 const removal = (node: string, ip: string, role: string) =>
-    `if [ "\${TALOS_DOCKER_TEARDOWN:-}" = true ]; then echo '[remove-node] ${node}: the whole cluster is being destroyed ` +
-    `(TALOS_DOCKER_TEARDOWN=true): no drain, no etcd leave'; else node --import tsx cli/main.ts remove-node --node ${ip} ` +
-    `--container ${node} --role ${role} --timeout 10m; fi`;
+    `node --import tsx cli/main.ts remove-node --node ${ip} --container ${node} --role ${role} --timeout 10m`;
 
 describe("scale down: each node's removal is its config resource's delete", () => {
     it.each([
@@ -128,7 +126,7 @@ describe("scale down: each node's removal is its config resource's delete", () =
         ]);
         expect(env(config).TALOS_DOCKER_TALOSCONFIG).toBe(await promiseOf(grown.exports.talosconfig as pulumi.Output<string>));
         expect(env(config).TALOS_DOCKER_KUBECONFIG).toBe(await promiseOf(grown.exports.kubeconfig as pulumi.Output<string>));
-        expect(Object.keys(env(config))).not.toContain(TEARDOWN_ENV);
+        expect(Object.keys(env(config))).not.toContain(DESTROYING_ENV);
     });
 
     // The engine deletes a resource only after every resource that depends on it (in the state, as
@@ -183,16 +181,6 @@ describe("the removal command as the command provider runs it (/bin/sh -c)", () 
         expect(result.status).toBe(3);
         expect(readFileSync(join(dir, "args"), "utf8").trim()).toBe(
             "--import tsx cli/main.ts remove-node --node 172.30.0.4 --container talos-worker-02 --role worker --timeout 10m");
-    });
-
-    it("skips it when npm run destroy says the whole cluster goes", () => {
-        rmSync(join(dir, "args"), { force: true });
-        const out = execFileSync("/bin/sh", ["-c", command()], {
-            env: { PATH: `${dir}:/usr/bin:/bin`, [TEARDOWN_ENV]: "true" }, encoding: "utf8",
-        });
-        expect(out).toBe("[remove-node] talos-worker-02: the whole cluster is being destroyed (TALOS_DOCKER_TEARDOWN=true): " +
-            "no drain, no etcd leave\n");
-        expect(() => readFileSync(join(dir, "args"))).toThrow();
     });
 });
 

@@ -3,7 +3,9 @@
 // kube-apiserver authenticates them (no certificate or a foreign one → 401; it does not fail the
 // handshake), the three reads `wait` makes, kube-system pods by `k8s-app` label, and DaemonSets
 // read and changed by strategic merge patch (the only patch type it takes; another is 415, as
-// kube-apiserver answers an unsupported one), with a rollout that completes a few reads later.
+// kube-apiserver answers an unsupported one), with a rollout that completes a few reads later,
+// and what a drain asks for (fake-kube-drain.ts: Nodes patched and deleted, the pods on a node,
+// evictions with PodDisruptionBudgets, a kubelet confirming terminated pods).
 // The cluster it reports is plain data the test changes while the CLI runs. Listens on
 // 127.0.0.1 only.
 
@@ -16,6 +18,9 @@ import type { Socket } from "node:net";
 import type { Container, DaemonSet, Node, Pod } from "../../cli/kube/api";
 import type { CertAndKey } from "../../talos/secretsbundle";
 import { issueCert } from "../cli/support/certs";
+import { drainAnswer, type DrainState, type FakePdb, type ReceivedEviction } from "./fake-kube-drain";
+
+export type { FakePdb, ReceivedEviction } from "./fake-kube-drain";
 
 export interface FakeKubeOptions {
     /** the Kubernetes CA: it issues the serving certificate and authenticates clients */
@@ -39,12 +44,20 @@ export interface ReceivedPatch {
     body: unknown;
 }
 
-export class FakeKube {
+export class FakeKube implements DrainState {
     /** /readyz answers 200 "ok" when true, else 500 listing etcd as failing */
     apiReady = false;
     nodes: Node[] = [];
-    /** kube-system pods */
+    /** the pods of every namespace (the kube-system list serves those of kube-system) */
     pods: Pod[] = [];
+    /** PodDisruptionBudgets, as evictions read them */
+    pdbs: FakePdb[] = [];
+    /** lists of a node's pods a terminating pod is still in before its kubelet confirms it; Infinity: never */
+    terminationReads = 1;
+    /** evictions, in order */
+    readonly evictions: ReceivedEviction[] = [];
+    /** every request's method and path (without the query), in order of arrival */
+    readonly log: { method: string; path: string }[] = [];
     /** kube-system DaemonSets by name */
     daemonSets = new Map<string, DaemonSet>();
     /** after a change of a DaemonSet's spec, its status shows the rollout under way for this many reads */
@@ -151,6 +164,7 @@ export class FakeKube {
         const [path, query = ""] = (req.url ?? "/").split("?", 2);
         this.requests.set(path, (this.requests.get(path) ?? 0) + 1);
         this.totalRequests++;
+        this.log.push({ method: req.method ?? "GET", path });
         const chunks: Buffer[] = [];
         req.on("data", (c: Buffer) => chunks.push(c));
         req.on("end", () => {
@@ -163,6 +177,9 @@ export class FakeKube {
             const orgs = socket.getPeerCertificate().subject?.O;
             if (![orgs].flat().includes("system:masters")) return send(res, 403, status(403, `nodes is forbidden: User cannot list resource`));
             const params = new URLSearchParams(query);
+            const body = Buffer.concat(chunks).toString("utf8");
+            const drain = drainAnswer(this, req.method ?? "GET", path, params, body);
+            if (drain !== undefined) return this.apiReady ? send(res, drain.code, drain.body) : send(res, 503, status(503, "ServiceUnavailable"));
             const daemonSet = /^\/apis\/apps\/v1\/namespaces\/kube-system\/daemonsets\/([^/]+)$/.exec(path);
             if (daemonSet !== null) return this.daemonSet(req, res, decodeURIComponent(daemonSet[1]), params, Buffer.concat(chunks).toString("utf8"));
             if (req.method !== "GET") return send(res, 405, status(405, "MethodNotAllowed"));
@@ -174,7 +191,8 @@ export class FakeKube {
                 case "/api/v1/namespaces/kube-system/pods": {
                     if (!this.apiReady) return send(res, 503, status(503, "ServiceUnavailable"));
                     const selector = params.get("labelSelector");
-                    return send(res, 200, { kind: "PodList", apiVersion: "v1", metadata: {}, items: this.pods.filter((p) => matches(p, selector)) });
+                    const items = this.pods.filter((p) => p.metadata.namespace === "kube-system" && matches(p, selector));
+                    return send(res, 200, { kind: "PodList", apiVersion: "v1", metadata: {}, items });
                 }
                 default:
                     return send(res, 404, status(404, "NotFound"));

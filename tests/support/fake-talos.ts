@@ -4,6 +4,7 @@
 // talos@v1.8.3:pkg/grpc/middleware/authz (injector.go, authorizer.go), and the Bootstrap answers of
 // talos@v1.8.3:internal/app/machined/internal/server/v1alpha1/v1alpha1_server.go. Nodes behind
 // it take ApplyConfiguration and serve their machine config over COSI (fake-talos-machine.ts),
+// and the control planes among them answer the etcd calls (fake-talos-etcd.ts), all
 // routed by `nodes`/`node` metadata as apid routes them
 // (talos@v1.8.3:internal/app/apid/pkg/director/director.go). Faults are fields a test sets,
 // before or while the client runs. Listens on 127.0.0.1 only.
@@ -13,11 +14,16 @@ import { performance } from "node:perf_hooks";
 
 import * as grpc from "@grpc/grpc-js";
 
-import { messages, METHODS, type ApplyConfigurationRequest, type Codec, type CosiGetRequest } from "../../talos/api/messages";
+import {
+    messages, METHODS,
+    type ApplyConfigurationRequest, type Codec, type CosiGetRequest, type EtcdMemberListRequest, type EtcdRemoveMemberByIDRequest,
+} from "../../talos/api/messages";
 import type { CertAndKey } from "../../talos/secretsbundle";
 import { issueCert } from "../cli/support/certs";
+import { FakeEtcd, type FakeEtcdMember, type FakeEtcdNode } from "./fake-talos-etcd";
 import { applyConfiguration, isRebooting, machineConfigResource, minorOf, type FakeMachine, type MachineHost } from "./fake-talos-machine";
 
+export type { FakeEtcdMember } from "./fake-talos-etcd";
 export type { FakeMachine } from "./fake-talos-machine";
 
 export interface FakeTalosOptions {
@@ -40,9 +46,11 @@ export interface FakeTalosOptions {
     nodes?: Record<string, FakeNode>;
     /** the IP (a key of `nodes`) of the node this apid runs on: calls without node metadata go to it */
     self?: string;
+    /** the etcd members, each on a control plane of `nodes` */
+    etcd?: FakeEtcdMember[];
 }
 
-export interface FakeNode extends FakeMachine {
+export interface FakeNode extends FakeMachine, FakeEtcdNode {
     tag?: string;
     down?: boolean;
     /** what ServiceList reports for it; default: every service Running and healthy */
@@ -76,6 +84,9 @@ export interface CallCounts {
     serviceList: number;
     applyConfiguration: number;
     cosiGet: number;
+    etcdMemberList: number;
+    etcdLeaveCluster: number;
+    etcdRemoveMemberById: number;
 }
 
 // talos@v1.8.3:internal/app/machined/pkg/system/services/machined.go `rules`. COSI Get is open to
@@ -87,6 +98,9 @@ const ALLOWED_ROLES: Record<keyof CallCounts, readonly string[]> = {
     bootstrap: ["os:admin"],
     applyConfiguration: ["os:admin"],
     cosiGet: ["os:admin"],
+    etcdMemberList: ["os:admin", "os:operator", "os:reader"],
+    etcdLeaveCluster: ["os:admin"],
+    etcdRemoveMemberById: ["os:admin"],
 };
 
 export class FakeTalos {
@@ -97,9 +111,14 @@ export class FakeTalos {
     tag: string;
     nodes: Record<string, FakeNode>;
     self: string | undefined;
-    readonly calls: CallCounts = { version: 0, bootstrap: 0, serviceList: 0, applyConfiguration: 0, cosiGet: 0 };
+    etcd: FakeEtcd;
+    readonly calls: CallCounts = {
+        version: 0, bootstrap: 0, serviceList: 0, applyConfiguration: 0, cosiGet: 0, etcdMemberList: 0, etcdLeaveCluster: 0, etcdRemoveMemberById: 0,
+    };
     /** every call, in order of arrival */
     readonly received: ReceivedCall[] = [];
+    /** the request message of each call in `received`, at the same index */
+    readonly requests: unknown[] = [];
     /** performance.now() when the server started listening (for benches) */
     listeningSince: number | undefined;
 
@@ -117,6 +136,7 @@ export class FakeTalos {
         this.tag = opts.tag ?? "v1.8.3";
         this.nodes = opts.nodes ?? {};
         this.self = opts.self;
+        this.etcd = new FakeEtcd(opts.etcd ?? []);
     }
 
     /** A fake on a free 127.0.0.1 port, listening unless `deferListen`. */
@@ -147,12 +167,21 @@ export class FakeTalos {
                 Bootstrap: this.method(METHODS.bootstrap, messages.bootstrapRequest, messages.bootstrapResponse),
                 ServiceList: this.method(METHODS.serviceList, messages.empty, messages.serviceListResponse),
                 ApplyConfiguration: this.method(METHODS.applyConfiguration, messages.applyConfigurationRequest, messages.applyConfigurationResponse),
+                EtcdMemberList: this.method(METHODS.etcdMemberList, messages.etcdMemberListRequest, messages.etcdMemberListResponse),
+                EtcdLeaveCluster: this.method(METHODS.etcdLeaveCluster, messages.etcdLeaveClusterRequest, messages.etcdLeaveClusterResponse),
+                EtcdRemoveMemberByID: this.method(METHODS.etcdRemoveMemberById, messages.etcdRemoveMemberByIdRequest, messages.etcdRemoveMemberByIdResponse),
             },
             {
                 Version: this.handler("version", (call) => this.version(call.metadata.get("nodes").map(String))),
                 Bootstrap: this.handler("bootstrap", () => this.bootstrap()),
                 ServiceList: this.handler("serviceList", (call) => this.serviceList(call.metadata.get("nodes").map(String))),
                 ApplyConfiguration: this.handler<ApplyConfigurationRequest>("applyConfiguration", (call) => this.applyConfiguration(call)),
+                EtcdMemberList: this.handler<EtcdMemberListRequest>("etcdMemberList", (call) =>
+                    this.routed(call, (node, ip) => this.etcd.memberList(node, ip, call.request.query_local === true, this.started))),
+                EtcdLeaveCluster: this.handler("etcdLeaveCluster", (call) =>
+                    this.routed(call, (node, ip) => this.etcd.leave(node, ip, this.started))),
+                EtcdRemoveMemberByID: this.handler<EtcdRemoveMemberByIDRequest>("etcdRemoveMemberById", (call) =>
+                    this.routed(call, (node) => this.etcd.removeById(node, call.request.member_id, this.started))),
             },
         );
         server.addService(
@@ -164,6 +193,12 @@ export class FakeTalos {
             server.bindAsync(this.endpoint, this.credentials, (err) => (err ? reject(err) : resolve())),
         );
         this.listeningSince = performance.now();
+    }
+
+    /** Forget the calls received so far (`received` and `requests` together). */
+    clearCalls(): void {
+        this.received.length = 0;
+        this.requests.length = 0;
     }
 
     /** Stop listening and drop connections and pending answers. */
@@ -252,6 +287,33 @@ export class FakeTalos {
         return machineConfigResource(target, minorOf(target.tag ?? this.tag), call.request);
     }
 
+    /**
+     * A MachineService call as apid routes it: with `nodes`, one message per node (a node's
+     * failure in its message's metadata); without, the apid's own node answers and a failure is
+     * the call's status.
+     */
+    private routed(call: grpc.ServerUnaryCall<unknown, unknown>, answer: (node: FakeNode, ip: string) => object): object {
+        const targets = call.metadata.get("nodes").map(String);
+        if (targets.length === 0) return { messages: [answer(this.ownNode(), this.self ?? "127.0.0.1")] };
+        return {
+            messages: targets.map((ip) => {
+                const node = this.nodes[ip];
+                if (node === undefined || this.isDown(node)) return proxyFailure(ip, node);
+                try {
+                    return { ...answer(node, ip), metadata: { hostname: ip, error: "" } };
+                } catch (err) {
+                    return nodeFailure(ip, err);
+                }
+            }),
+        };
+    }
+
+    /** A member whose node is up and whose etcd answers: what etcd counts as started. */
+    private readonly started = (member: FakeEtcdMember): boolean => {
+        const node = this.nodes[member.ip];
+        return node !== undefined && !this.isDown(node) && node.etcdUnhealthy === undefined;
+    };
+
     /** The node this apid runs on (`self`), for calls without node metadata. */
     private ownNode(): FakeNode {
         const own = this.self === undefined ? undefined : this.nodes[this.self];
@@ -291,6 +353,7 @@ export class FakeTalos {
         return (call, callback) => {
             this.calls[name]++;
             this.received.push({ method: name, nodes: call.metadata.get("nodes").map(String), node: call.metadata.get("node").map(String) });
+            this.requests.push(call.request);
             const orgs = call.getAuthContext()?.sslPeerCertificate?.subject?.O;
             const roles = orgs === undefined ? [] : Array.isArray(orgs) ? orgs : [orgs];
             const reply = () => {
