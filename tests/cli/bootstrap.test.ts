@@ -193,6 +193,7 @@ describe("bootstrap progress (virtual time)", () => {
             },
             applyConfiguration: () => Promise.reject(new Error("not used by bootstrap")),
             machineConfig: () => Promise.reject(new Error("not used by bootstrap")),
+            machineStatus: () => Promise.reject(new Error("not used by bootstrap")),
             close() {},
         };
     }

@@ -32,7 +32,7 @@ const VERSION: VersionMessage = { metadata: null, version: { tag: "v1.8.3", sha:
 
 function talos(over: Partial<TalosApi> = {}): TalosApi {
     const unused = () => Promise.reject(new Error("not used by these commands"));
-    return { endpoint: "127.0.0.1:50000", version: async () => VERSION, bootstrap: async () => {}, serviceList: async () => [], applyConfiguration: unused, machineConfig: unused, close() {}, ...over };
+    return { endpoint: "127.0.0.1:50000", version: async () => VERSION, bootstrap: async () => {}, serviceList: async () => [], applyConfiguration: unused, machineConfig: unused, machineStatus: unused, close() {}, ...over };
 }
 
 function kube(get: (path: string) => Promise<KubeResponse>, patch: KubeApi["patch"] = () => Promise.reject(new Error("not used"))): KubeApi {

@@ -16,7 +16,9 @@ import * as grpc from "@grpc/grpc-js";
 import { messages, METHODS, type ApplyConfigurationRequest, type Codec, type CosiGetRequest } from "../../talos/api/messages";
 import type { CertAndKey } from "../../talos/secretsbundle";
 import { issueCert } from "../cli/support/certs";
+import type { MachineStatus } from "../../talos/api/runtime";
 import { applyConfiguration, isRebooting, machineConfigResource, minorOf, type FakeMachine, type MachineHost } from "./fake-talos-machine";
+import { isMachineStatusRequest, machineStatusResource } from "./fake-talos-runtime";
 
 export type { FakeMachine } from "./fake-talos-machine";
 
@@ -47,6 +49,8 @@ export interface FakeNode extends FakeMachine {
     down?: boolean;
     /** what ServiceList reports for it; default: every service Running and healthy */
     services?: FakeService[];
+    /** its COSI machine status; default: booted (running, ready) */
+    machineStatus?: MachineStatus;
 }
 
 export interface FakeService {
@@ -249,6 +253,7 @@ export class FakeTalos {
             const ip = node[0] ?? this.self ?? "127.0.0.1";
             throw { code: grpc.status.UNAVAILABLE, details: dialError(ip, target) };
         }
+        if (isMachineStatusRequest(call.request)) return machineStatusResource(target.machineStatus, call.request);
         return machineConfigResource(target, minorOf(target.tag ?? this.tag), call.request);
     }
 
