@@ -86,7 +86,7 @@ async function waitNotice(pki: TestPki, clock: Clock): Promise<number> {
         readyAt = performance.now();
     }, readyAfter());
     try {
-        await runWait(api, { expectedNodes: NODES.length, timeoutMs: 30_000, containers: [] }, quiet, clock);
+        await runWait({ kube: api }, { expected: { count: NODES.length, nodes: [] }, profile: {}, timeoutMs: 30_000 }, quiet, clock);
         return performance.now() - readyAt;
     } finally {
         clearTimeout(timer);
@@ -123,7 +123,7 @@ async function requestsInWindow(pki: TestPki, state: (kube: FakeKube) => void, l
         close: () => real.close(),
     };
     try {
-        await runWait(counting, { expectedNodes: NODES.length, timeoutMs: WINDOW_MS, containers: [] }, quiet, clock);
+        await runWait({ kube: counting }, { expected: { count: NODES.length, nodes: [] }, profile: {}, timeoutMs: WINDOW_MS }, quiet, clock);
         throw new Error("the cluster was never meant to get ready");
     } catch (err) {
         if (!(err instanceof Error) || !err.message.startsWith("timed out")) throw err;

@@ -1,4 +1,5 @@
-// The little of the Kubernetes API the commands use — `wait` and `status` read, `apply` reads
+// The little of the Kubernetes API the commands use — `wait` and `status` read (nodes and the
+// kube-system pods, DaemonSets and Deployments), `apply` reads
 // static pods and nodes, `manifests` patches the kube-proxy DaemonSet — as an interface (tests
 // and benches can stand in for it) and the wire shapes of the objects, only the fields we use
 // (k8s.io/api/core/v1 and apps/v1 types.go: Node, Pod, DaemonSet, in their JSON names).
@@ -53,6 +54,8 @@ export interface ObjectMeta {
 
 export interface Node {
     metadata: ObjectMeta;
+    /** unschedulable: cordoned */
+    spec?: { unschedulable?: boolean };
     status?: {
         conditions?: Condition[];
         addresses?: { type: string; address: string }[];
@@ -69,7 +72,7 @@ export interface Container {
 export interface ContainerStatus {
     name: string;
     ready: boolean;
-    state?: { waiting?: { reason?: string }; terminated?: { reason?: string } };
+    state?: { waiting?: { reason?: string }; running?: { startedAt?: string }; terminated?: { reason?: string } };
 }
 
 export interface Pod {
@@ -92,6 +95,12 @@ export interface DaemonSet {
     };
 }
 
+/** apps/v1 Deployment: how many replicas it asks for. */
+export interface Deployment {
+    metadata: ObjectMeta;
+    spec?: { replicas?: number };
+}
+
 export interface List<T> {
     items: T[];
 }
@@ -100,6 +109,8 @@ export const PATHS = {
     readyz: "/readyz",
     nodes: "/api/v1/nodes",
     kubeSystemPods: "/api/v1/namespaces/kube-system/pods",
+    kubeSystemDaemonSets: "/apis/apps/v1/namespaces/kube-system/daemonsets",
+    kubeSystemDeployments: "/apis/apps/v1/namespaces/kube-system/deployments",
 } as const;
 
 /** The kube-system pods with label `k8s-app=<app>` (how Talos labels its static pods and kube-proxy). */

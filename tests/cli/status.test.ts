@@ -218,9 +218,9 @@ describe("status", () => {
             const run = await runCli([...args, "--json"], { PATH: "/nonexistent" }, { files: files(), clients: { docker: () => new FakeDocker() } });
             expect(run.code).toBe(ExitCode.UNHEALTHY);
             const report = JSON.parse(run.out.join("\n")) as StatusReport;
-            expect(report.kubernetes).toMatchObject({ api: "ok", nodesReady: 3, nodesExpected: 3, nodesExpectedFrom: "api", problems: ["kube-proxy: 2 of 3 pods exist"] });
+            expect(report.kubernetes).toMatchObject({ api: "ok", nodesReady: 3, nodesExpected: 3, nodesExpectedFrom: "api", problems: ["kube-proxy: 2 of 3 pods ready"] });
             expect(report.notes).toContain("nodes and per-node pods are judged against the 3 Node objects the API lists: with no stack outputs and no node containers, a node that never registered goes unnoticed");
-            expect(report.findings.map((f) => f.what)).toEqual(["Docker has no containers of cluster test", "no Docker network is labelled talos.cluster.name=test", "kube-proxy: 2 of 3 pods exist"]);
+            expect(report.findings.map((f) => f.what)).toEqual(["Docker has no containers of cluster test", "no Docker network is labelled talos.cluster.name=test", "kube-proxy: 2 of 3 pods ready"]);
             const text = await runCli(args, { PATH: "/nonexistent" }, { files: files(), clients: { docker: () => new FakeDocker() } });
             expect(text.out).toContain("  nodes: 3/3 Ready (expected: the Node objects the API lists (no stack outputs, no node containers))");
         } finally {
