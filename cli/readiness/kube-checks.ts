@@ -320,5 +320,5 @@ function workloadCheck(
 
 function ignoredWhy(pods: Pod[]): string {
     const reasons = pods.map(skippedBecause).filter((r): r is string => r !== undefined);
-    return [...new Set(reasons)].join(", ");
+    return [...new Set(reasons)].sort().join(", ");
 }
