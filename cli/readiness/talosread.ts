@@ -33,22 +33,29 @@ export interface TalosReader {
 /** Why the etcd member lists are not read, when the reader cannot read them. */
 export const NO_ETCD_MEMBER_LIST = "this build's Talos client cannot list etcd members";
 
+/** A client that can list a node's etcd members (`talosctl -n <node> etcd members`). */
+interface EtcdLister {
+    etcdMemberList(timeoutMs: number, opts?: { node?: string }): Promise<EtcdMemberView[]>;
+}
+
+function listsEtcdMembers(api: object): api is EtcdLister {
+    return typeof (api as Partial<EtcdLister>).etcdMemberList === "function";
+}
+
 /**
- * The reader over a Talos API client.
- *
- * CONNECT: the etcd member list. The Talos API client gains `etcdMemberList(timeoutMs, node)`
- * with the remove-node command; once it has it, set here
- *     etcdMemberList: (timeoutMs, node) => api.etcdMemberList(timeoutMs, node),
- * (its members carry id, hostname, peerUrls and isLearner, which is all EtcdMemberView asks)
- * and the consistency checks run: nothing else changes.
+ * The reader over a Talos API client. The etcd member lists are read where the client can list
+ * them (its members carry id, hostname, peerUrls and isLearner, all EtcdMemberView asks);
+ * otherwise the consistency checks say they are not run.
  */
 export function talosReader(api: TalosApi): TalosReader {
-    return {
+    const reader: TalosReader = {
         endpoint: api.endpoint,
         version: (timeoutMs, node) => api.version(timeoutMs, node),
         serviceList: (timeoutMs, node) => api.serviceList(timeoutMs, node),
         machineStatus: (timeoutMs, node) => api.machineStatus(timeoutMs, node),
     };
+    if (listsEtcdMembers(api)) reader.etcdMemberList = (timeoutMs, node) => api.etcdMemberList(timeoutMs, { node });
+    return reader;
 }
 
 /** A read's outcome: the value, or why not (fatal: the credentials fail, which waiting cannot help). */
