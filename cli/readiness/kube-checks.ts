@@ -49,7 +49,8 @@ export const KUBE_TITLES: Readonly<Record<KubeCheckId, string>> = {
 };
 
 /** Why a `cni: none` cluster does not wait for Ready nodes. */
-export const CNI_NONE_SKIP = `${PROFILE_KEYS.cni} is none: nodes stay NotReady until a CNI is installed, so only their registration is waited for`;
+export const CNI_NONE_SKIP = `${PROFILE_KEYS.cni} is none: nodes stay NotReady until a CNI is installed, `
+    + "so only their registration is waited for";
 
 export function judgeKubernetes(obs: KubeObservation, expected: ExpectedCluster, profile: ClusterProfile, server: string): CheckResult[] {
     if (!obs.api.ok) {
@@ -67,7 +68,9 @@ export function judgeKubernetes(obs: KubeObservation, expected: ExpectedCluster,
         ok("api-ready", apiTitle(server), "API ready"),
         nodeChecks((n) => nodesReported(n, expected), "nodes-reported"),
         ...controlPlaneChecks(nodes, obs.pods, expected),
-        cniNone ? skipped("nodes-ready", KUBE_TITLES["nodes-ready"], CNI_NONE_SKIP) : nodeChecks((n) => nodesReady(n, expected), "nodes-ready"),
+        cniNone
+            ? skipped("nodes-ready", KUBE_TITLES["nodes-ready"], CNI_NONE_SKIP)
+            : nodeChecks((n) => nodesReady(n, expected), "nodes-ready"),
         workloadCheck("kube-proxy", KUBE_PROXY, profile.kubeProxy, PROFILE_KEYS.kubeProxy, obs),
         cniNone
             ? skipped("coredns", KUBE_TITLES.coredns, `${PROFILE_KEYS.cni} is none: CoreDNS cannot be ready without a CNI`)
@@ -137,7 +140,9 @@ function controlPlaneChecks(nodes: KubeObservation["nodes"], pods: KubeObservati
     const runningTitle = KUBE_TITLES["static-pods"];
     const readyTitle = KUBE_TITLES["control-plane-ready"];
     if (!Array.isArray(pods) || !Array.isArray(nodes)) {
-        const why = !Array.isArray(pods) ? `kube-system pods could not be listed: ${pods ?? "not read"}` : `nodes could not be listed: ${nodes ?? "not read"}`;
+        const why = !Array.isArray(pods)
+            ? `kube-system pods could not be listed: ${pods ?? "not read"}`
+            : `nodes could not be listed: ${nodes ?? "not read"}`;
         return [pending("static-pods", runningTitle, why), pending("control-plane-ready", readyTitle, why)];
     }
     const cps = controlPlaneNames(nodes, expected);
@@ -148,7 +153,8 @@ function controlPlaneChecks(nodes: KubeObservation["nodes"], pods: KubeObservati
     }
     const missing: Problem[] = [];
     const notReady: Problem[] = [];
-    const ipOf = (name: string) => expected.nodes.find((n) => n.name === name)?.ip ?? internalIp(nodes.find((n) => n.metadata.name === name));
+    const ipOf = (name: string) =>
+        expected.nodes.find((n) => n.name === name)?.ip ?? internalIp(nodes.find((n) => n.metadata.name === name));
     for (const cp of cps) {
         const ip = ipOf(cp) ?? `<ip of ${cp}>`;
         for (const app of CONTROL_PLANE_PODS) {
@@ -162,7 +168,11 @@ function controlPlaneChecks(nodes: KubeObservation["nodes"], pods: KubeObservati
                 continue;
             }
             for (const pod of found.filter((p) => !podReady(p))) {
-                notReady.push({ text: `pod kube-system/${pod.metadata.name} on ${cp} is not ready (${podWhy(pod)})`, node: cp, read: podAdvice(pod) });
+                notReady.push({
+                    text: `pod kube-system/${pod.metadata.name} on ${cp} is not ready (${podWhy(pod)})`,
+                    node: cp,
+                    read: podAdvice(pod),
+                });
             }
         }
     }
@@ -257,12 +267,20 @@ function listedDeployment(workload: SystemWorkload, list: readonly Deployment[])
     return deployment === undefined ? { found: false } : { found: true, wanted: deployment.spec?.replicas ?? 1 };
 }
 
-function listed(workload: SystemWorkload, daemonSets: KubeObservation["daemonSets"], deployments: KubeObservation["deployments"]): Listed | string {
+function listed(
+    workload: SystemWorkload,
+    daemonSets: KubeObservation["daemonSets"],
+    deployments: KubeObservation["deployments"],
+): Listed | string {
     switch (workload.kind) {
         case "DaemonSet":
-            return Array.isArray(daemonSets) ? listedDaemonSet(workload, daemonSets) : `kube-system DaemonSets could not be listed: ${daemonSets ?? "not read"}`;
+            return Array.isArray(daemonSets)
+                ? listedDaemonSet(workload, daemonSets)
+                : `kube-system DaemonSets could not be listed: ${daemonSets ?? "not read"}`;
         case "Deployment":
-            return Array.isArray(deployments) ? listedDeployment(workload, deployments) : `kube-system Deployments could not be listed: ${deployments ?? "not read"}`;
+            return Array.isArray(deployments)
+                ? listedDeployment(workload, deployments)
+                : `kube-system Deployments could not be listed: ${deployments ?? "not read"}`;
         default: {
             const never: never = workload.kind;
             throw new Error(`unknown kind ${String(never)}`);
@@ -304,14 +322,18 @@ function workloadCheck(
     const describe = `kubectl -n kube-system describe ${workload.kind.toLowerCase()} ${workload.objectName}`;
     const problems: Problem[] = counted.filter((p) => !podReady(p)).map((pod) => {
         const on = pod.spec?.nodeName;
-        return { text: `pod kube-system/${pod.metadata.name}${on ? ` on ${on}` : ""} is not ready (${podWhy(pod)})`, node: on, read: podAdvice(pod) };
+        const text = `pod kube-system/${pod.metadata.name}${on ? ` on ${on}` : ""} is not ready (${podWhy(pod)})`;
+        return { text, node: on, read: podAdvice(pod) };
     });
     if (problems.length === 0 && wanted === undefined) {
         problems.push({ text: `${workload.name}: the ${workload.kind} controller has not counted its pods yet`, read: [describe] });
     } else if (problems.length === 0 && ready.length === 0) {
         problems.push({ text: `${workload.name}: no pods in kube-system with k8s-app=${workload.app} yet`, read: [describe] });
     } else if (problems.length === 0 && ready.length !== wanted) {
-        problems.push({ text: `${workload.name}: ${ready.length} of ${wanted} pods ready`, read: [`kubectl -n kube-system get pods -l k8s-app=${workload.app} -o wide`] });
+        problems.push({
+            text: `${workload.name}: ${ready.length} of ${wanted} pods ready`,
+            read: [`kubectl -n kube-system get pods -l k8s-app=${workload.app} -o wide`],
+        });
     }
     if (problems.length > 0) return waiting(id, title, problems, detail);
     const ignored = ours.length - counted.length;

@@ -30,7 +30,9 @@ export async function observeKubernetes(api: KubeApi, timeoutMs: number): Promis
         ]);
         return { api: { ok: true }, nodes, pods, daemonSets, deployments };
     } catch (err) {
-        if (err instanceof KubeRequestError && err.kind === "retryable") return { api: { ok: false, reason: err.reason, timedOut: err.timedOut } };
+        if (err instanceof KubeRequestError && err.kind === "retryable") {
+            return { api: { ok: false, reason: err.reason, timedOut: err.timedOut } };
+        }
         throw err;
     }
 }

@@ -50,10 +50,14 @@ export function judgeTalos(obs: TalosObservation, controlPlanes: readonly Expect
     const cps = obs.nodes.filter((n) => cpNames?.has(n.node.name) === true);
     const unknownRoles = "the control planes are not known (wait --control-planes names them)";
     return [
-        cpNames === undefined ? skipped("etcd-healthy", TALOS_TITLES["etcd-healthy"], unknownRoles) : serviceCheck("etcd-healthy", ETCD_SERVICE, cps),
+        cpNames === undefined
+            ? skipped("etcd-healthy", TALOS_TITLES["etcd-healthy"], unknownRoles)
+            : serviceCheck("etcd-healthy", ETCD_SERVICE, cps),
         ...etcdChecks(obs, cps, cpNames === undefined ? unknownRoles : undefined),
         apidCheck(obs),
-        cpNames === undefined ? skipped("kubelet-healthy", TALOS_TITLES["kubelet-healthy"], unknownRoles) : serviceCheck("kubelet-healthy", KUBELET_SERVICE, cps),
+        cpNames === undefined
+            ? skipped("kubelet-healthy", TALOS_TITLES["kubelet-healthy"], unknownRoles)
+            : serviceCheck("kubelet-healthy", KUBELET_SERVICE, cps),
         bootedCheck(obs),
     ];
 }
@@ -79,7 +83,11 @@ function serviceCheck(id: "etcd-healthy" | "kubelet-healthy", service: string, c
             continue;
         }
         if (!n.services.ok) {
-            problems.push({ text: `the Talos services of ${at(n.node)} could not be listed: ${n.services.reason}`, node: n.node.name, read: [`docker logs ${n.node.name}`] });
+            problems.push({
+                text: `the Talos services of ${at(n.node)} could not be listed: ${n.services.reason}`,
+                node: n.node.name,
+                read: [`docker logs ${n.node.name}`],
+            });
             continue;
         }
         const why = serviceNotHealthy(n.services.value, service);
@@ -97,7 +105,8 @@ function etcdChecks(obs: TalosObservation, cps: readonly TalosNodeReads[], roles
     const skip = rolesUnknown ?? obs.etcdUnavailable;
     if (skip !== undefined) return [skipped("etcd-consistent", consistentTitle, skip), skipped("etcd-control-planes", membersTitle, skip)];
     if (cps.length === 0) {
-        return [pending("etcd-consistent", consistentTitle, "no control plane address is known"), pending("etcd-control-planes", membersTitle, "no control plane address is known")];
+        const why = "no control plane address is known";
+        return [pending("etcd-consistent", consistentTitle, why), pending("etcd-control-planes", membersTitle, why)];
     }
     const lists: { node: TalosNodeReads["node"]; members: EtcdMemberView[] }[] = [];
     const problems: Problem[] = [];
@@ -105,10 +114,21 @@ function etcdChecks(obs: TalosObservation, cps: readonly TalosNodeReads[], roles
         const read: Read<EtcdMemberView[]> | undefined = n.etcdMembers;
         if (read === undefined) continue;
         if (read.ok) lists.push({ node: n.node, members: read.value });
-        else problems.push({ text: `the etcd members of ${at(n.node)} could not be listed: ${read.reason}`, node: n.node.name, read: [talosctl(n.node, "logs", ETCD_SERVICE)] });
+        else {
+            problems.push({
+                text: `the etcd members of ${at(n.node)} could not be listed: ${read.reason}`,
+                node: n.node.name,
+                read: [talosctl(n.node, "logs", ETCD_SERVICE)],
+            });
+        }
     }
-    if (problems.length > 0) return [waiting("etcd-consistent", consistentTitle, problems), pending("etcd-control-planes", membersTitle, "the member lists are not all read")];
-    if (lists.length < cps.length) return [pending("etcd-consistent", consistentTitle, "not read"), pending("etcd-control-planes", membersTitle, "not read")];
+    if (problems.length > 0) {
+        const notAll = pending("etcd-control-planes", membersTitle, "the member lists are not all read");
+        return [waiting("etcd-consistent", consistentTitle, problems), notAll];
+    }
+    if (lists.length < cps.length) {
+        return [pending("etcd-consistent", consistentTitle, "not read"), pending("etcd-control-planes", membersTitle, "not read")];
+    }
     return [judgeEtcdConsistent(lists), judgeEtcdMembersAreControlPlanes(lists[0], cps.map((n) => n.node))];
 }
 
@@ -154,7 +174,10 @@ export function judgeEtcdConsistent(lists: readonly { node: ExpectedNode; member
  * from the first list). A member left behind by a control plane removed without leaving etcd
  * fails it.
  */
-export function judgeEtcdMembersAreControlPlanes(list: { node: ExpectedNode; members: readonly EtcdMemberView[] }, controlPlanes: readonly ExpectedNode[]): CheckResult {
+export function judgeEtcdMembersAreControlPlanes(
+    list: { node: ExpectedNode; members: readonly EtcdMemberView[] },
+    controlPlanes: readonly ExpectedNode[],
+): CheckResult {
     const id = "etcd-control-planes";
     const title = TALOS_TITLES[id];
     const cpIps = new Set(controlPlanes.map((n) => n.ip).filter((ip): ip is string => ip !== undefined));
@@ -162,7 +185,10 @@ export function judgeEtcdMembersAreControlPlanes(list: { node: ExpectedNode; mem
     if (strangers.length === 0) return ok(id, title, `etcd members are the control planes`);
     return waiting(id, title, strangers.map((m) => ({
         text: `etcd member ${memberName(m)} (${peerHosts(m).join(", ")}) is not a control plane of this cluster`,
-        read: [`talosctl -n ${ipOrPlaceholder(list.node)} etcd members`, `talosctl -n ${ipOrPlaceholder(list.node)} etcd remove-member <id>`],
+        read: [
+            `talosctl -n ${ipOrPlaceholder(list.node)} etcd members`,
+            `talosctl -n ${ipOrPlaceholder(list.node)} etcd remove-member <id>`,
+        ],
     })));
 }
 
@@ -189,7 +215,11 @@ function apidCheck(obs: TalosObservation): CheckResult {
             continue;
         }
         if (n.version.ok) continue;
-        problems.push({ text: `apid of ${at(n.node)} does not answer through ${obs.endpoint}: ${n.version.reason}`, node: n.node.name, read: [`docker logs ${n.node.name}`] });
+        problems.push({
+            text: `apid of ${at(n.node)} does not answer through ${obs.endpoint}: ${n.version.reason}`,
+            node: n.node.name,
+            read: [`docker logs ${n.node.name}`, talosctl(n.node, "dmesg")],
+        });
     }
     problems.push(...unaddressed(obs));
     if (problems.length > 0) return waiting(id, title, problems);

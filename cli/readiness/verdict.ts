@@ -3,13 +3,12 @@
 // Kubernetes ones), as one answer — ready or not, what is waited for now, every problem with the
 // nodes to look at, and what is not checked and why. Pure: `wait` and `status` both judge by it.
 
-import type { ExpectedCluster } from "./expected";
+import { knownControlPlanes, type ExpectedCluster } from "./expected";
 import { judgeKubernetes } from "./kube-checks";
 import type { KubeObservation } from "./kuberead";
 import type { ClusterProfile } from "./profile";
 import type { CheckResult } from "./result";
 import { judgeTalos, talosChecksSkipped } from "./talos-checks";
-import { knownControlPlanes } from "./expected";
 import type { TalosObservation } from "./talosread";
 
 export interface ReadinessInput {
@@ -52,13 +51,18 @@ export function judgeReadiness(input: ReadinessInput): Verdict {
     const first = open[0];
     const apiDown = kube[0]?.state !== "ok";
     const suspects = new Set<string>();
-    for (const p of open.flatMap((c) => c.problems)) for (const name of [...(p.node === undefined ? [] : [p.node]), ...(p.nodes ?? [])]) suspects.add(name);
+    for (const p of open.flatMap((c) => c.problems)) {
+        for (const name of [...(p.node === undefined ? [] : [p.node]), ...(p.nodes ?? [])]) suspects.add(name);
+    }
     return {
         ready: first === undefined,
         checks,
         state: first === undefined ? "" : `waiting for ${first.title}`,
         reason: first?.detail,
-        problems: [...open.flatMap((c) => c.problems.map((p) => p.text)), ...grouped(open.filter((c) => c.state === "pending"), (titles, why) => `not judged yet: ${titles} (${why})`)],
+        problems: [
+            ...open.flatMap((c) => c.problems.map((p) => p.text)),
+            ...grouped(open.filter((c) => c.state === "pending"), (titles, why) => `not judged yet: ${titles} (${why})`),
+        ],
         suspects: apiDown ? ["*"] : [...suspects],
         nodeIps: nodeIps(input),
         summary: checks.filter((c) => c.state === "ok").map((c) => c.detail).join(", "),
