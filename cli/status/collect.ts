@@ -16,7 +16,8 @@ import type { ExpectedCluster, NodeRole } from "../readiness/expected";
 import { judgeKubernetes } from "../readiness/kube-checks";
 import { observeKubernetes, type KubeObservation } from "../readiness/kuberead";
 import { serviceUp, serviceView } from "../readiness/services";
-import type { ServiceInfo, TalosApi } from "../../talos/api";
+import { notBooted } from "../readiness/talos-checks";
+import type { MachineStatus, ServiceInfo, TalosApi } from "../../talos/api";
 import { TalosApiError } from "../../talos/api";
 import { settle, type Settled } from "../settle";
 import { type ContainerRow, type Finding, type KubernetesSection, type PortRow, type StatusReport, type TalosRow, type UsageRow } from "./report";
@@ -297,9 +298,10 @@ async function talosSection(report: StatusReport, nodes: NodeInfo[], talos: Talo
     const rows = await run(nodes.map((n) => async (): Promise<TalosRow & { fatal?: boolean }> => {
         if (n.ip === undefined) return { node: n.name, error: "no IP known (the container is not running)" };
         const ip = n.ip;
-        const [version, services] = await run<Settled<unknown>>([
+        const [version, services, machine] = await run<Settled<unknown>>([
             () => settle(guard(t, () => talos.version(t, ip))),
             () => settle(guard(t, () => talos.serviceList(t, ip))),
+            () => settle(guard(t, () => talos.machineStatus(t, ip))),
         ]);
         if (!version.ok) {
             const err = version.error;
@@ -310,6 +312,13 @@ async function talosSection(report: StatusReport, nodes: NodeInfo[], talos: Talo
             row.services = (services.value as ServiceInfo[]).map(serviceView);
         } else {
             row.servicesError = services.error instanceof TalosApiError ? services.error.reason : message(services.error);
+        }
+        if (machine.ok) {
+            const status = machine.value as MachineStatus;
+            row.stage = status.stage;
+            row.notBooted = notBooted(status);
+        } else {
+            row.stageError = machine.error instanceof TalosApiError ? machine.error.reason : message(machine.error);
         }
         return row;
     }));
@@ -336,6 +345,17 @@ async function talosSection(report: StatusReport, nodes: NodeInfo[], talos: Talo
                 what: `Talos services of ${r.node} (${r.ip}) not healthy: ${bad.map((s) => `${s.id} ${s.state}${s.healthy === false ? ", unhealthy" : ""}${s.message ? ` (${s.message})` : ""}`).join("; ")}`,
                 next: `talosctl -n ${r.ip} service ${bad[0].id}; talosctl -n ${r.ip} logs ${bad[0].id}`,
             });
+        }
+        if (r.notBooted !== undefined) {
+            find({
+                section: "talos",
+                severity: "problem",
+                what: `${r.node} (${r.ip}) has not finished its boot sequence: it ${r.notBooted}`,
+                next: `\`docker logs ${r.node}\`; talosctl -n ${r.ip} get machinestatus`,
+            });
+        }
+        if (r.stageError !== undefined) {
+            find({ section: "talos", severity: "warning", what: `the machine status of ${r.node} could not be read: ${r.stageError}`, next: `talosctl -n ${r.ip} get machinestatus` });
         }
         if (r.servicesError !== undefined) {
             find({ section: "talos", severity: "warning", what: `Talos services of ${r.node} could not be listed: ${r.servicesError}`, next: `talosctl -n ${r.ip} services` });

@@ -49,6 +49,12 @@ export interface TalosRow {
     services?: ServiceRow[];
     /** why they could not */
     servicesError?: string;
+    /** its boot stage (talosctl get machinestatus), when it could be read */
+    stage?: string;
+    /** why it has not booted, as readiness judges it; undefined when it has */
+    notBooted?: string;
+    /** why the machine status could not be read */
+    stageError?: string;
 }
 
 /** A Talos service as the report lists it (judged by cli/readiness/services.ts). */

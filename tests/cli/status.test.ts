@@ -122,6 +122,23 @@ describe("status", () => {
         expect(run.report?.ports.rows.find((p) => p.containerPort === 80)).toMatchObject({ reachable: false, detail: "connection refused" });
     });
 
+    it("names a node that has not finished its boot sequence, as wait judges it", async () => {
+        talos.nodes["172.30.0.3"] = { machineStatus: { stage: "booting", ready: false, unmetConditions: [{ name: "time", reason: "time is not in sync yet" }] } };
+        try {
+            const run = await status(await healthyDocker());
+            expect(run.code).toBe(ExitCode.UNHEALTHY);
+            expect(run.report?.talos.rows.map((r) => r.stage)).toEqual(["running", "booting", "running"]);
+            expect(run.report?.findings).toEqual([{
+                section: "talos",
+                severity: "problem",
+                what: "talos-worker-01 (172.30.0.3) has not finished its boot sequence: it is booting (time: time is not in sync yet)",
+                next: "`docker logs talos-worker-01`; talosctl -n 172.30.0.3 get machinestatus",
+            }]);
+        } finally {
+            talos.nodes["172.30.0.3"] = {};
+        }
+    });
+
     it("names the Talos services of a node that are not up, with the talosctl commands to read", async () => {
         talos.nodes["172.30.0.2"] = {
             services: [
