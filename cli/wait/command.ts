@@ -18,7 +18,7 @@ const NAME = "wait";
 export const waitCommand: Command = {
     name: NAME,
     summary: "wait until the cluster is ready as Talos' checks judge it: etcd, apid, boot, API, nodes, system pods",
-    usage: `Usage: wait --nodes N [flags]
+    usage: `Usage: wait (--nodes N | --control-planes A[=IP],… [--workers A[=IP],…]) [flags]
 
 Polls (every 500 ms) until the cluster passes Talos' default cluster checks, as far as they
 make sense from the host. With a talosconfig, through its endpoint: etcd healthy on every control
@@ -71,7 +71,8 @@ Environment:
         const target = waitTarget(NAME, flags);
         // The stack config's default: by hand, it waits as long as `pulumi up` does by default.
         const timeoutMs = durationFlag(NAME, "timeout", flags.timeout, DEFAULTS.timeouts.ready);
-        const text = readSecretInput(ctx, NAME, { what: "kubeconfig", envVar: KUBECONFIG_ENV, flag: "kubeconfig" }, flags.kubeconfig);
+        const kubeconfigSource = { what: "kubeconfig", envVar: KUBECONFIG_ENV, flag: "kubeconfig" };
+        const text = readSecretInput(ctx, NAME, kubeconfigSource, flags.kubeconfig);
         const hasTalosconfig = flags.talosconfig !== undefined || (ctx.env[TALOSCONFIG_ENV] ?? "").trim() !== "";
         const talos = hasTalosconfig ? await openTalosApi(ctx, NAME, flags.talosconfig, flags.context) : undefined;
         // Loaded here, not at the top: @kubernetes/client-node takes a while to load, and only

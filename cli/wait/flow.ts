@@ -39,25 +39,31 @@ export const DEFAULT_POLL_INTERVAL_MS = 500;
 /** Why the Talos side is not checked without a talosconfig. */
 export const NO_TALOSCONFIG = "no talosconfig (the Talos-side checks need one)";
 
-export async function runWait(clients: WaitClients, opts: WaitOptions, out: (line: string) => void, clock: Clock): Promise<Verdict> {
+export async function runWait(
+    clients: WaitClients,
+    opts: WaitOptions,
+    out: (line: string) => void,
+    clock: Clock,
+): Promise<Verdict> {
     const progress = new Progress("wait", out, clock);
     const deadline = clock.now() + opts.timeoutMs;
     const fullRequestTimeout = opts.requestTimeoutMs ?? 5_000;
     const said = new Set<string>();
     let last: Verdict | undefined;
     try {
-        const verdict = await retryUntil(clock, deadline, fixedInterval(opts.intervalMs ?? DEFAULT_POLL_INTERVAL_MS), async (remaining) => {
+        const interval = fixedInterval(opts.intervalMs ?? DEFAULT_POLL_INTERVAL_MS);
+        const verdict = await retryUntil(clock, deadline, interval, async (remaining) => {
             const requestTimeout = Math.min(fullRequestTimeout, remaining);
-            const v = await poll(clients, opts, requestTimeout);
+            const { verdict: v, apiTimedOut } = await poll(clients, opts, requestTimeout);
             for (const line of v.notChecked.filter((l) => !said.has(l))) {
                 said.add(line);
                 progress.note(line);
             }
             if (v.ready) return { done: true, value: v };
             // A poll cut short by the deadline knows less than the one before: keep that one.
-            const api = v.checks.find((c) => c.id === "api-ready");
-            const cutShort = remaining < fullRequestTimeout && api?.state === "waiting" && last !== undefined;
-            if (cutShort && last !== undefined) return { done: false, reason: last.reason ?? last.state };
+            if (remaining < fullRequestTimeout && apiTimedOut && last !== undefined) {
+                return { done: false, reason: last.reason ?? last.state };
+            }
             last = v;
             progress.waiting(v.state, v.reason);
             return { done: false, reason: v.reason ?? v.state };
@@ -71,7 +77,11 @@ export async function runWait(clients: WaitClients, opts: WaitOptions, out: (lin
 }
 
 /** One round. Failures that waiting cannot fix (TLS, 401/403, Talos credentials) end the command. */
-async function poll(clients: WaitClients, opts: WaitOptions, timeoutMs: number): Promise<Verdict> {
+async function poll(
+    clients: WaitClients,
+    opts: WaitOptions,
+    timeoutMs: number,
+): Promise<{ verdict: Verdict; apiTimedOut: boolean }> {
     const [kube, talos] = await Promise.all([
         observeKubernetes(clients.kube, timeoutMs).catch((err: unknown) => {
             if (err instanceof KubeRequestError) throw new CliError(ExitCode.FATAL, err.message);
@@ -81,20 +91,22 @@ async function poll(clients: WaitClients, opts: WaitOptions, timeoutMs: number):
     ]);
     const fatal = talos === undefined ? undefined : fatalRead(talos);
     if (fatal !== undefined) throw new CliError(ExitCode.FATAL, fatal);
-    return judgeReadiness({
+    const verdict = judgeReadiness({
         kube,
         talos: talos ?? { skipped: NO_TALOSCONFIG },
         expected: opts.expected,
         profile: opts.profile,
         server: clients.kube.server,
     });
+    return { verdict, apiTimedOut: !kube.api.ok && kube.api.timedOut === true };
 }
 
 function timeoutMessage(opts: WaitOptions, last: Verdict | undefined): string {
     const problems = last?.problems ?? ["the Kubernetes API was never polled"];
     const suspects = last?.suspects ?? ["*"];
     const all = suspects.includes("*");
-    const known: NodeRef[] = opts.expected.nodes.map((n) => (n.ip === undefined ? { container: n.name } : { container: n.name, ip: n.ip }));
+    const known: NodeRef[] = opts.expected.nodes.map((n) =>
+        n.ip === undefined ? { container: n.name } : { container: n.name, ip: n.ip });
     const refs: NodeRef[] = all
         ? known
         : suspects.map((name) => {

@@ -42,7 +42,8 @@ export function waitTarget(command: string, flags: WaitFlags): WaitTarget {
     const named = new Set(nodes.map((n) => n.name));
     // --containers: nodes known by name (and address) without a role, as by hand.
     for (const ref of parseNodeRefs(listFlag(flags.containers))) {
-        if (!named.has(ref.container)) nodes.push(ref.ip === undefined ? { name: ref.container } : { name: ref.container, ip: ref.ip });
+        if (named.has(ref.container)) continue;
+        nodes.push(ref.ip === undefined ? { name: ref.container } : { name: ref.container, ip: ref.ip });
     }
     const profile: ClusterProfile = {};
     const cni = oneOf(flags.cni, CNI_NAMES, "cni", problems);
@@ -53,7 +54,8 @@ export function waitTarget(command: string, flags: WaitFlags): WaitTarget {
     if (coreDns !== undefined) profile.coreDns = coreDns;
     const roled = nodes.filter((n) => n.role !== undefined).length;
     if (count === undefined && flags.nodes === undefined && roled === 0) {
-        problems.push("--nodes N is required (the number of nodes the cluster has), unless --control-planes/--workers list them");
+        problems.push("--nodes N is required (the number of nodes the cluster has), "
+            + "unless --control-planes/--workers list them");
     }
     if (count !== undefined && roled > 0 && count !== roled) {
         problems.push(`--nodes ${count} does not match the ${roled} nodes --control-planes and --workers list`);
@@ -66,7 +68,12 @@ function roleNodes(refs: NodeRef[], role: NodeRole): ExpectedNode[] {
     return refs.map((r) => (r.ip === undefined ? { name: r.container, role } : { name: r.container, ip: r.ip, role }));
 }
 
-function oneOf<T extends string>(value: string | undefined, allowed: readonly T[], flag: string, problems: string[]): T | undefined {
+function oneOf<T extends string>(
+    value: string | undefined,
+    allowed: readonly T[],
+    flag: string,
+    problems: string[],
+): T | undefined {
     if (value === undefined) return undefined;
     const found = allowed.find((a) => a === value);
     if (found === undefined) problems.push(`--${flag} "${value}" is not one of ${allowed.join(", ")}`);
