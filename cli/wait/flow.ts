@@ -39,6 +39,9 @@ export const DEFAULT_POLL_INTERVAL_MS = 500;
 /** Why the Talos side is not checked without a talosconfig. */
 export const NO_TALOSCONFIG = "no talosconfig (the Talos-side checks need one)";
 
+/** Why it is not checked when no node's address is known: Talos' checks ask each node by it. */
+export const NO_NODE_ADDRESSES = "no node's address is known (--control-planes and --workers NAME=IP give them)";
+
 export async function runWait(
     clients: WaitClients,
     opts: WaitOptions,
@@ -82,18 +85,19 @@ async function poll(
     opts: WaitOptions,
     timeoutMs: number,
 ): Promise<{ verdict: Verdict; apiTimedOut: boolean }> {
+    const asksTalos = clients.talos !== undefined && opts.expected.nodes.some((n) => n.ip !== undefined);
     const [kube, talos] = await Promise.all([
         observeKubernetes(clients.kube, timeoutMs).catch((err: unknown) => {
             if (err instanceof KubeRequestError) throw new CliError(ExitCode.FATAL, err.message);
             throw err;
         }),
-        clients.talos === undefined ? undefined : observeTalos(clients.talos, opts.expected.nodes, timeoutMs),
+        clients.talos === undefined || !asksTalos ? undefined : observeTalos(clients.talos, opts.expected.nodes, timeoutMs),
     ]);
     const fatal = talos === undefined ? undefined : fatalRead(talos);
     if (fatal !== undefined) throw new CliError(ExitCode.FATAL, fatal);
     const verdict = judgeReadiness({
         kube,
-        talos: talos ?? { skipped: NO_TALOSCONFIG },
+        talos: talos ?? { skipped: clients.talos === undefined ? NO_TALOSCONFIG : NO_NODE_ADDRESSES },
         expected: opts.expected,
         profile: opts.profile,
         server: clients.kube.server,

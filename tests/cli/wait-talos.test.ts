@@ -93,6 +93,14 @@ describe("wait, the Talos side", () => {
         expect(run.out[1]).toBe("[wait] waiting for etcd to be healthy (0s, talos-cp-01 (172.30.0.2): etcd is Running but not healthy (context deadline exceeded))");
     });
 
+    it("with a talosconfig but no node's address, skips the Talos side and says why", async () => {
+        const { talos, env } = await cluster(healthyNodes());
+        const run = await runCli(["wait", "--nodes", "3", "--timeout", "10s"], env);
+        expect(run.code).toBe(ExitCode.OK);
+        expect(run.out[0]).toMatch(/: no node's address is known \(--control-planes and --workers NAME=IP give them\) \(0s\)$/);
+        expect(talos.received).toEqual([]);
+    });
+
     it("fails at once on a talosconfig whose CA is not the cluster's", async () => {
         const { env } = await cluster(healthyNodes());
         const other = await makeSecretsBundle({ rsaBits: 2048 });
