@@ -1,6 +1,6 @@
 // Readiness: how soon `bootstrap` and `wait` notice that what they wait for is there (median and
 // worst of 20), and what a wait costs the API server while nothing gets ready (requests in 60 s:
-// a poll every 500 ms at most, no busy loop).
+// a poll every 500 ms at most, no busy loop). The same against the real API server: readiness-kube.ts.
 //
 // What is checked holds on any machine: neither command ever pauses longer than its poll interval
 // (the pauses they ask of the clock, in the notice runs and in the 60 s windows), so a ready API is
@@ -24,6 +24,7 @@ import { systemClock, type Clock } from "../cli/context";
 import { silenceIpServernameWarning } from "../cli/warnings";
 import type { KubeApi } from "../cli/kube/api";
 import { kubeClientFromKubeconfig } from "../cli/kube/client";
+import { KUBE_REQUESTS_PER_ROUND } from "../cli/readiness/kuberead";
 import { DEFAULT_POLL_INTERVAL_MS, runWait } from "../cli/wait/flow";
 import { TalosClient } from "../talos/api";
 import { FakeClock } from "../tests/cli/support/fakeclock";
@@ -37,8 +38,7 @@ const PARALLEL = 5;
 /** A reference printed beside the notice times, not a check. */
 const REFERENCE_NOTICE_MS = 1000;
 const WINDOW_MS = 60_000;
-/** /readyz, nodes and kube-system pods */
-const REQUESTS_PER_POLL = 3;
+const REQUESTS_PER_POLL = KUBE_REQUESTS_PER_ROUND;
 const NODES: FakeNodeSpec[] = [
     { name: "talos-cp-1", ip: "172.30.0.2" },
     { name: "talos-worker-1", ip: "172.30.0.3" },
@@ -86,7 +86,7 @@ async function waitNotice(pki: TestPki, clock: Clock): Promise<number> {
         readyAt = performance.now();
     }, readyAfter());
     try {
-        await runWait(api, { expectedNodes: NODES.length, timeoutMs: 30_000, containers: [] }, quiet, clock);
+        await runWait({ kube: api }, { expected: { count: NODES.length, nodes: [] }, profile: {}, timeoutMs: 30_000 }, quiet, clock);
         return performance.now() - readyAt;
     } finally {
         clearTimeout(timer);
@@ -125,7 +125,7 @@ async function requestsInWindow(pki: TestPki, state: (kube: FakeKube) => void, l
         close: () => real.close(),
     };
     try {
-        await runWait(counting, { expectedNodes: NODES.length, timeoutMs: WINDOW_MS, containers: [] }, quiet, clock);
+        await runWait({ kube: counting }, { expected: { count: NODES.length, nodes: [] }, profile: {}, timeoutMs: WINDOW_MS }, quiet, clock);
         throw new Error("the cluster was never meant to get ready");
     } catch (err) {
         if (!(err instanceof Error) || !err.message.startsWith("timed out")) throw err;

@@ -6,11 +6,12 @@ import { benchDrain } from "./drain";
 import { benchPreview } from "./preview";
 import { benchProgramEvaluation } from "./program";
 import { benchReadiness } from "./readiness";
+import { benchReadinessKube } from "./readiness-kube";
 import { benchStatus } from "./status";
 
 async function main(): Promise<void> {
     const failures: string[] = [];
-    for (const bench of [benchProgramEvaluation, benchReadiness, benchStatus, benchApply, benchDrain, benchPreview]) {
+    for (const bench of [benchProgramEvaluation, benchReadiness, benchReadinessKube, benchStatus, benchApply, benchDrain, benchPreview]) {
         failures.push(...(await bench()));
     }
     if (failures.length > 0) {

@@ -2,6 +2,7 @@
 // nodes it names, and the variables that carry the client configs to it, so no secret is ever on
 // a command line. The program loads this module without the CLI's commands and clients.
 
+import type { ClusterComponents } from "../talos/config/components";
 import { formatListFlag } from "./flags";
 
 /** The CLI's entry point, relative to the project directory (where `pulumi up` runs the program). */
@@ -10,7 +11,7 @@ export const CLI_ENTRY = "cli/main.ts";
 /** The variable holding the talosconfig YAML itself, read by `bootstrap` (and `talosconfig`). */
 export const TALOSCONFIG_ENV = "TALOS_DOCKER_TALOSCONFIG";
 
-/** The variable holding the kubeconfig YAML itself, read by `wait` (and `kubeconfig`). */
+/** The variable holding the kubeconfig YAML itself, read by `wait` (and `kubeconfig`). `wait` also reads TALOSCONFIG_ENV. */
 export const KUBECONFIG_ENV = "TALOS_DOCKER_KUBECONFIG";
 
 /** The variable holding the machine config YAML a node must run, read by `apply`. */
@@ -51,6 +52,35 @@ export function removeNodeArgs(node: { container: string; ip: string }, role: "c
  */
 export function manifestsArgs(kubernetesVersion: string, timeout: string): string[] {
     return ["manifests", "--kubernetes-version", kubernetesVersion, "--timeout", timeout];
+}
+
+/** `on`/`off`: how `wait`'s switches are written. */
+export const SWITCH_VALUES = { on: true, off: false } as const;
+
+function switchValue(on: boolean): keyof typeof SWITCH_VALUES {
+    return on ? "on" : "off";
+}
+
+/**
+ * `wait`'s flags, as the readiness resource passes them: every node by role with its address (the
+ * Talos-side checks ask each through the talosconfig's endpoint; the control planes carry etcd
+ * and the static pods), and what the cluster's config deploys (`components`: the CNI, kube-proxy,
+ * CoreDNS), so the wait looks only for what the config implies. The talosconfig and kubeconfig
+ * come in their variables.
+ */
+export function waitArgs(
+    nodes: readonly { container: string; ip: string; role: "controlplane" | "worker" }[],
+    components: ClusterComponents,
+    timeout: string,
+): string[] {
+    const of = (role: "controlplane" | "worker") => nodes.filter((n) => n.role === role).map((n) => ({ container: n.container, ip: n.ip }));
+    const workers = of("worker");
+    return [
+        "wait", "--nodes", String(nodes.length), "--timeout", timeout,
+        "--control-planes", formatNodeRefs(of("controlplane")),
+        ...(workers.length > 0 ? ["--workers", formatNodeRefs(workers)] : []),
+        "--cni", components.cni, "--kube-proxy", switchValue(components.kubeProxy), "--coredns", switchValue(components.coreDns),
+    ];
 }
 
 /** A node container, with its cluster-network IP when the caller knows it. */

@@ -14,9 +14,10 @@ import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import {
     applyArgs, cliCommandLine, formatNodeRefs, KUBECONFIG_ENV, MACHINE_CONFIG_ENV, manifestsArgs, removeNodeArgs,
-    TALOSCONFIG_ENV,
+    TALOSCONFIG_ENV, waitArgs,
 } from "../cli/invocation";
 import type { NodePlan } from "../model/plan";
+import type { ClusterComponents } from "../talos/config/components";
 import type { MachineRole } from "../talos/machineconfig";
 
 /** A node container and its address, for the advice an error gives (`docker logs`, `talosctl -n`). */
@@ -53,10 +54,14 @@ export function bootstrapCommand(
 export interface ReadyArgs {
     /** Admin kubeconfig YAML (secret), pointing at the published Kubernetes API. */
     kubeconfig: pulumi.Input<string>;
+    /** talosconfig YAML (secret): the Talos-side checks ask every node through its endpoint. */
+    talosconfig: pulumi.Input<string>;
     /** Duration such as "15m". */
     timeout: string;
-    /** Every node: how many must be Ready, and whose logs an error points to. */
-    nodes: NodeRef[];
+    /** Every node with its role: what must be ready, and whose logs an error points to. */
+    nodes: Pick<NodePlan, "name" | "ip" | "role">[];
+    /** What the cluster's config deploys (model/readiness.ts): the wait looks only for those. */
+    components: ClusterComponents;
     /** Changes whenever a node container is replaced, so the wait runs again. */
     triggers: pulumi.Input<string>[];
 }
@@ -67,11 +72,13 @@ export function readyCommand(
     opts: pulumi.CustomResourceOptions,
 ): command.local.Command {
     return new command.local.Command(name, {
-        create: cliCommandLine([
-            "wait", "--nodes", String(args.nodes.length), "--timeout", args.timeout,
-            "--containers", containerList(args.nodes),
-        ]),
-        environment: { [KUBECONFIG_ENV]: pulumi.secret(args.kubeconfig) },
+        create: cliCommandLine(waitArgs(
+            args.nodes.map((n) => ({ container: n.name, ip: n.ip, role: n.role })), args.components, args.timeout,
+        )),
+        environment: {
+            [KUBECONFIG_ENV]: pulumi.secret(args.kubeconfig),
+            [TALOSCONFIG_ENV]: pulumi.secret(args.talosconfig),
+        },
         logging: "stdoutAndStderr",
         triggers: args.triggers,
     }, opts);

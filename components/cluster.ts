@@ -6,6 +6,7 @@ import { createHash } from "node:crypto";
 import type { ClusterSpec } from "../model/config";
 import { clusterLabels } from "../model/dockerlabels";
 import { machineConfigInput, rolePatches } from "../model/machineinput";
+import { readinessComponents } from "../model/readiness";
 import { nodeName, planCluster, type NodePlan } from "../model/plan";
 import {
     clusterVersions, schedulingRecord, secretsIdentity, type ClusterVersions, type PreviousRun, type SchedulingRecord,
@@ -136,8 +137,10 @@ export class TalosCluster extends pulumi.ComponentResource {
         }, { parent: this, dependsOn: nodeConfigs });
         const ready = readyCommand(`${name}-ready`, {
             kubeconfig: this.kubeconfig,
+            talosconfig: this.talosconfig,
             timeout: spec.timeouts.ready,
             nodes: plan.nodes,
+            components: readinessComponents(spec),
             // Again after a node is replaced, and after any config change reached the nodes.
             triggers: [
                 ...nodes.map((n) => n.containerId), views.controlplane.apply(digest), views.worker.apply(digest),

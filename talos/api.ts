@@ -30,13 +30,15 @@ import {
     type ServiceInfo,
     type VersionMessage,
 } from "./api/messages";
+import { decodeMachineStatus, MACHINE_STATUS_RESOURCE, type MachineStatus } from "./api/runtime";
 import type { TalosContext } from "./api/talosconfig";
 import { fromTalosEd25519Pem } from "./pem";
 
 export type { ApplyMode } from "./applymode";
-export { classifyTalosError, TalosApiError, type TalosErrorKind } from "./api/errors";
+export { classifyTalosError, isCredentialFailure, TalosApiError, type TalosErrorKind } from "./api/errors";
 export { formatMemberId, peerHosts, type EtcdMember } from "./api/etcd";
 export type { ServiceInfo, VersionInfo, VersionMessage } from "./api/messages";
+export type { MachineStatus } from "./api/runtime";
 export { parseTalosconfig, TalosconfigError, withApidPort, type TalosContext } from "./api/talosconfig";
 
 /** Where and how to reach one apid. */
@@ -130,6 +132,11 @@ export interface TalosApi {
      * removed already).
      */
     etcdRemoveMemberById(timeoutMs: number, memberId: string, through: string): Promise<"removed" | "not-a-member">;
+    /**
+     * `node`'s machine status (`talosctl get machinestatus -n <node>`): its boot stage and the
+     * conditions not yet met. Without `node`, the endpoint's own.
+     */
+    machineStatus(timeoutMs: number, node?: string): Promise<MachineStatus>;
     close(): void;
 }
 
@@ -259,25 +266,46 @@ export class TalosClient implements TalosApi {
 
     async machineConfig(timeoutMs: number, node?: string): Promise<string> {
         const what = node === undefined ? "reading the machine config" : `reading the machine config of ${node}`;
+        const spec = await this.cosiSpec(MACHINE_CONFIG_RESOURCE, what, timeoutMs, node, false);
+        return Buffer.from(messages.machineConfigSpec.deserialize(Buffer.from(spec)).yaml_marshalled).toString("utf8");
+    }
+
+    async machineStatus(timeoutMs: number, node?: string): Promise<MachineStatus> {
+        const what = node === undefined ? "reading the machine status" : `reading the machine status of ${node}`;
+        // An empty spec is a valid status: stage unknown (0) and no status message encode to nothing.
+        return decodeMachineStatus(await this.cosiSpec(MACHINE_STATUS_RESOURCE, what, timeoutMs, node, true));
+    }
+
+    /**
+     * A COSI resource's proto_spec, checked to be the resource asked for; `node` goes one-to-one.
+     * `emptyOk`: zero bytes are a spec of default values, not a missing one.
+     */
+    private async cosiSpec(
+        resource: { namespace: string; type: string; id: string },
+        what: string,
+        timeoutMs: number,
+        node: string | undefined,
+        emptyOk: boolean,
+    ): Promise<Uint8Array> {
         const res = await this.unary(
             METHODS.cosiGet,
             what,
             messages.cosiGetRequest,
             messages.cosiGetResponse,
-            { ...MACHINE_CONFIG_RESOURCE, options: {} },
+            { ...resource, options: {} },
             timeoutMs,
             node === undefined ? undefined : { node },
         );
         const meta = res.resource?.metadata;
-        if (meta !== null && meta !== undefined && (meta.type !== MACHINE_CONFIG_RESOURCE.type || meta.id !== MACHINE_CONFIG_RESOURCE.id)) {
+        if (meta !== null && meta !== undefined && (meta.type !== resource.type || meta.id !== resource.id)) {
             const message = `${what} on ${this.endpoint}: the reply is resource ${meta.type}/${meta.id}`;
             throw new TalosApiError("fatal", grpc.status.UNKNOWN, "wrong resource", message);
         }
         const spec = res.resource?.spec?.proto_spec;
-        if (spec === undefined || spec.length === 0) {
+        if (spec === undefined || (spec.length === 0 && !emptyOk)) {
             throw new TalosApiError("fatal", grpc.status.UNKNOWN, "no spec", `${what} on ${this.endpoint}: the reply has no resource spec`);
         }
-        return Buffer.from(messages.machineConfigSpec.deserialize(Buffer.from(spec)).yaml_marshalled).toString("utf8");
+        return spec;
     }
 
     async etcdMemberList(timeoutMs: number, opts: { node?: string; queryLocal?: boolean } = {}): Promise<EtcdMember[]> {

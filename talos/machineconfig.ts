@@ -2,6 +2,7 @@
 // would generate for the Docker provisioner at the given Talos version, then our storage mount,
 // then the user's patches. The sections live in ./config/ (one file each, as Talos' generator).
 
+import { clusterComponents, type ClusterComponents } from "./config/components";
 import { dockerGenerateOptions } from "./config/container";
 import { clusterSubnets, containerModeProblems } from "./config/containermode";
 import { generateDocuments } from "./config/generate";
@@ -204,6 +205,15 @@ export function findPatchError(input: Omit<MachineConfigInput, "secrets">): Patc
 /** The pod and service networks the (patched) config gives the cluster, found without the secrets. */
 export function clusterNetworks(input: Omit<MachineConfigInput, "secrets">): { pods: string[]; services: string[] } {
     return clusterSubnets(machineConfigDocuments({ ...input, secrets: PLACEHOLDER_SECRETS }));
+}
+
+/**
+ * The Kubernetes components Talos deploys for the (patched) config: the CNI, kube-proxy, CoreDNS.
+ * Found without the secrets; call it with the control-plane input (the `cluster` section that
+ * deploys them is the control planes').
+ */
+export function clusterComponentsOf(input: Omit<MachineConfigInput, "secrets">): ClusterComponents {
+    return clusterComponents(machineConfigDocuments({ ...input, secrets: PLACEHOLDER_SECRETS }));
 }
 
 /** The config as YAML text; several documents (separated by ---) from v1.12 on. Deterministic. */

@@ -1,9 +1,9 @@
-// The little of the Kubernetes API the commands use — `wait` and `status` read, `apply` reads
-// static pods and nodes, `manifests` patches the kube-proxy DaemonSet, `remove-node` cordons,
-// evicts and deletes — as an interface (tests and benches can stand in for it) and the wire
-// shapes of the objects, only the fields we use (k8s.io/api/core/v1, apps/v1 and policy/v1
-// types.go, k8s.io/apimachinery/pkg/apis/meta/v1 types.go: Node, Pod, DaemonSet, Status, in
-// their JSON names).
+// The little of the Kubernetes API the commands use — `wait` and `status` read (nodes and the
+// kube-system pods, DaemonSets and Deployments), `apply` reads static pods and nodes, `manifests`
+// patches the kube-proxy DaemonSet, `remove-node` cordons, evicts and deletes — as an interface
+// (tests and benches can stand in for it) and the wire shapes of the objects, only the fields we
+// use (k8s.io/api/core/v1, apps/v1 and policy/v1 types.go, k8s.io/apimachinery/pkg/apis/meta/v1
+// types.go: Node, Pod, DaemonSet, Deployment, Status, in their JSON names).
 
 export interface KubeResponse {
     status: number;
@@ -88,7 +88,7 @@ export interface Container {
 export interface ContainerStatus {
     name: string;
     ready: boolean;
-    state?: { waiting?: { reason?: string }; terminated?: { reason?: string } };
+    state?: { waiting?: { reason?: string }; running?: { startedAt?: string }; terminated?: { reason?: string } };
 }
 
 /** A pod volume: only whether it is an emptyDir matters to us. */
@@ -117,6 +117,12 @@ export interface DaemonSet {
     };
 }
 
+/** apps/v1 Deployment: how many replicas it asks for. */
+export interface Deployment {
+    metadata: ObjectMeta;
+    spec?: { replicas?: number };
+}
+
 export interface List<T> {
     items: T[];
     /** set when the server holds more items than the list's `limit` (ask again with `continue`) */
@@ -137,6 +143,8 @@ export const PATHS = {
     readyz: "/readyz",
     nodes: "/api/v1/nodes",
     kubeSystemPods: "/api/v1/namespaces/kube-system/pods",
+    kubeSystemDaemonSets: "/apis/apps/v1/namespaces/kube-system/daemonsets",
+    kubeSystemDeployments: "/apis/apps/v1/namespaces/kube-system/deployments",
 } as const;
 
 /** The kube-system pods with label `k8s-app=<app>` (how Talos labels its static pods and kube-proxy). */

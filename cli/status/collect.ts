@@ -5,19 +5,22 @@
 // baseline the bench compares against.
 
 import type { Clock } from "../context";
-import { ExitCode, CliError } from "../exitcodes";
+import { CliError } from "../exitcodes";
 import { clusterFilter, LABELS, OWNED_FILTER } from "../../model/dockerlabels";
 import { dialAddress } from "../../model/hostaddress";
 import { CONTAINER_PORTS } from "../../model/plan";
 import { findContainers, type ClusterTarget, type NodeTarget } from "../cluster/target";
 import type { ContainerDetails, ContainerSummary, DockerApi } from "../docker/api";
-import type { KubeApi } from "../kube/api";
-import { observe } from "../wait/flow";
-import { judge, type Observation } from "../wait/readiness";
-import type { ServiceInfo, TalosApi } from "../../talos/api";
+import { KubeRequestError, type KubeApi } from "../kube/api";
+import type { ExpectedCluster, NodeRole } from "../readiness/expected";
+import { judgeKubernetes } from "../readiness/kube-checks";
+import { observeKubernetes, type KubeObservation } from "../readiness/kuberead";
+import { serviceUp, serviceView } from "../readiness/services";
+import { notBooted } from "../readiness/talos-checks";
+import type { MachineStatus, ServiceInfo, TalosApi } from "../../talos/api";
 import { TalosApiError } from "../../talos/api";
 import { settle, type Settled } from "../settle";
-import { serviceUp, type ContainerRow, type Finding, type KubernetesSection, type PortRow, type StatusReport, type TalosRow, type UsageRow } from "./report";
+import { type ContainerRow, type Finding, type KubernetesSection, type PortRow, type StatusReport, type TalosRow, type UsageRow } from "./report";
 import { expectedNodes, type ExpectedNodes } from "./expected";
 import { checkTcp, type PortCheck } from "./tcp";
 
@@ -295,9 +298,10 @@ async function talosSection(report: StatusReport, nodes: NodeInfo[], talos: Talo
     const rows = await run(nodes.map((n) => async (): Promise<TalosRow & { fatal?: boolean }> => {
         if (n.ip === undefined) return { node: n.name, error: "no IP known (the container is not running)" };
         const ip = n.ip;
-        const [version, services] = await run<Settled<unknown>>([
+        const [version, services, machine] = await run<Settled<unknown>>([
             () => settle(guard(t, () => talos.version(t, ip))),
             () => settle(guard(t, () => talos.serviceList(t, ip))),
+            () => settle(guard(t, () => talos.machineStatus(t, ip))),
         ]);
         if (!version.ok) {
             const err = version.error;
@@ -305,14 +309,16 @@ async function talosSection(report: StatusReport, nodes: NodeInfo[], talos: Talo
         }
         const row: TalosRow = { node: n.name, ip, version: (version.value as Awaited<ReturnType<TalosApi["version"]>>).version?.tag ?? "unknown" };
         if (services.ok) {
-            row.services = (services.value as ServiceInfo[]).map((s) => ({
-                id: s.id,
-                state: s.state,
-                healthy: s.health === null || s.health.unknown ? undefined : s.health.healthy,
-                message: s.health?.last_message || undefined,
-            }));
+            row.services = (services.value as ServiceInfo[]).map(serviceView);
         } else {
             row.servicesError = services.error instanceof TalosApiError ? services.error.reason : message(services.error);
+        }
+        if (machine.ok) {
+            const status = machine.value as MachineStatus;
+            row.stage = status.stage;
+            row.notBooted = notBooted(status);
+        } else {
+            row.stageError = machine.error instanceof TalosApiError ? machine.error.reason : message(machine.error);
         }
         return row;
     }));
@@ -340,6 +346,17 @@ async function talosSection(report: StatusReport, nodes: NodeInfo[], talos: Talo
                 next: `talosctl -n ${r.ip} service ${bad[0].id}; talosctl -n ${r.ip} logs ${bad[0].id}`,
             });
         }
+        if (r.notBooted !== undefined) {
+            find({
+                section: "talos",
+                severity: "problem",
+                what: `${r.node} (${r.ip}) has not finished its boot sequence: it ${r.notBooted}`,
+                next: `\`docker logs ${r.node}\`; talosctl -n ${r.ip} get machinestatus`,
+            });
+        }
+        if (r.stageError !== undefined) {
+            find({ section: "talos", severity: "warning", what: `the machine status of ${r.node} could not be read: ${r.stageError}`, next: `talosctl -n ${r.ip} get machinestatus` });
+        }
         if (r.servicesError !== undefined) {
             find({ section: "talos", severity: "warning", what: `Talos services of ${r.node} could not be listed: ${r.servicesError}`, next: `talosctl -n ${r.ip} services` });
         }
@@ -354,19 +371,19 @@ async function talosSection(report: StatusReport, nodes: NodeInfo[], talos: Talo
     }
 }
 
-type KubeProbe = { skipped: string } | { server: string; obs: Awaited<ReturnType<typeof observe>> } | { server: string; fatal: string };
+type KubeProbe = { skipped: string } | { server: string; obs: KubeObservation } | { server: string; fatal: string };
 
 /** What the API answered for nodes, if it was asked. */
-function nodesListed(probe: KubeProbe): Observation["nodes"] {
+function nodesListed(probe: KubeProbe): KubeObservation["nodes"] {
     return "obs" in probe ? probe.obs.nodes : undefined;
 }
 
 async function kubernetesProbe(kube: KubeApi | undefined, t: number): Promise<KubeProbe> {
     if (kube === undefined) return { skipped: "no kubeconfig" };
     try {
-        return { server: kube.server, obs: await guard(t + 250, () => observe(kube, t)) };
+        return { server: kube.server, obs: await guard(t + 250, () => observeKubernetes(kube, t)) };
     } catch (err) {
-        if (err instanceof CliError && err.code === ExitCode.FATAL) return { server: kube.server, fatal: err.message };
+        if (err instanceof KubeRequestError) return { server: kube.server, fatal: err.message };
         return { server: kube.server, obs: { api: { ok: false, reason: message(err) } } };
     }
 }
@@ -391,7 +408,13 @@ function kubernetesSection(
         find({ section: "kubernetes", severity: "problem", what: probe.fatal, next: "`npm run kubeconfig` merges this stack's kubeconfig" });
         return;
     }
-    const v = judge(probe.obs, expected.count, probe.server, nodes.map((n) => n.name));
+    const cluster: ExpectedCluster = {
+        count: expected.count,
+        nodes: nodes.map((n) => ({ name: n.name, ip: n.ip, role: nodeRole(n.role) })),
+    };
+    // What the cluster shows decides what is checked: status does not read the stack's config.
+    const checks = judgeKubernetes(probe.obs, cluster, {}, probe.server);
+    const open = checks.filter((c) => c.state === "waiting" || c.state === "pending");
     k.api = probe.obs.api.ok ? "ok" : probe.obs.api.reason;
     if (Array.isArray(probe.obs.nodes)) {
         k.nodesExpected = expected.count;
@@ -402,8 +425,10 @@ function kubernetesSection(
         }
         k.nodesReady = probe.obs.nodes.filter((n) => n.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True")).length;
     }
-    k.summary = v.ready ? v.summary : v.state;
-    k.problems = v.problems;
+    k.summary = open.length === 0
+        ? checks.filter((c) => c.state === "ok").map((c) => c.detail).join(", ")
+        : `waiting for ${open[0].title} (${open[0].detail})`;
+    k.problems = open.flatMap((c) => (c.state === "waiting" ? c.problems.map((p) => p.text) : [`${c.title}: not judged (${c.detail})`]));
     if (!probe.obs.api.ok) {
         find({
             section: "kubernetes",
@@ -416,22 +441,17 @@ function kubernetesSection(
         });
         return;
     }
-    for (const p of v.problems) {
-        const node = v.suspects.find((s) => s !== "*" && p.includes(s));
-        const pod = /^pod kube-system\/(\S+)/.exec(p)?.[1];
-        find({
-            section: "kubernetes",
-            severity: "problem",
-            what: p,
-            next: p.startsWith("node ")
-                ? `kubectl describe node ${node ?? ""}`.trim() + (node && v.nodeIps[node] ? `; talosctl -n ${v.nodeIps[node]} logs kubelet` : "")
-                : p.includes("registered")
-                  ? `\`docker logs <container>\` of the missing nodes; they join once their kubelet starts`
-                  : pod
-                    ? `kubectl -n kube-system describe pod ${pod}; kubectl -n kube-system logs ${pod}`
-                    : "kubectl -n kube-system get pods -o wide",
-        });
+    for (const c of open) {
+        if (c.state === "pending") {
+            find({ section: "kubernetes", severity: "problem", what: `${c.title}: not judged (${c.detail})`, next: "kubectl -n kube-system get pods -o wide" });
+            continue;
+        }
+        for (const p of c.problems) find({ section: "kubernetes", severity: "problem", what: p.text, next: p.read.join("; ") });
     }
+}
+
+function nodeRole(role: string | undefined): NodeRole | undefined {
+    return role === "controlplane" || role === "worker" ? role : undefined;
 }
 
 async function resourceSection(report: StatusReport, running: ContainerDetails[], docker: DockerApi, t: number, run: Run, find: (f: Finding) => void): Promise<void> {

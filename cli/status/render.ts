@@ -2,7 +2,8 @@
 // with one next step per problem. (--json prints the StatusReport itself.)
 
 import { EXPECTED_FROM } from "./expected";
-import { serviceUp, type StatusReport } from "./report";
+import { serviceUp } from "../readiness/services";
+import type { StatusReport } from "./report";
 
 export function renderStatus(r: StatusReport): string[] {
     const out: string[] = [];

@@ -1,6 +1,7 @@
 // What `status` found: the seven sections of the seed's status-talos.sh as data (the --json
 // form), and the findings, each with the next step to take.
 
+import type { ServiceView } from "../readiness/services";
 import type { ExpectedFrom } from "./expected";
 
 export type SectionId = "containers" | "network" | "talos" | "kubernetes" | "resources" | "ports";
@@ -48,15 +49,16 @@ export interface TalosRow {
     services?: ServiceRow[];
     /** why they could not */
     servicesError?: string;
+    /** its boot stage (talosctl get machinestatus), when it could be read */
+    stage?: string;
+    /** why it has not booted, as readiness judges it; undefined when it has */
+    notBooted?: string;
+    /** why the machine status could not be read */
+    stageError?: string;
 }
 
-export interface ServiceRow {
-    id: string;
-    state: string;
-    /** undefined when Talos does not know (no health check) */
-    healthy?: boolean;
-    message?: string;
-}
+/** A Talos service as the report lists it (judged by cli/readiness/services.ts). */
+export type ServiceRow = ServiceView;
 
 export interface KubernetesSection {
     server?: string;
@@ -108,9 +110,4 @@ export interface StatusReport {
     ports: { rows: PortRow[] };
     findings: Finding[];
     notes: string[];
-}
-
-/** A service that is fine: Running, Finished or Skipped, and not failing its health check (talos@v1.8.3:internal/app/machined/pkg/system/service_runner.go). */
-export function serviceUp(s: ServiceRow): boolean {
-    return ["Running", "Finished", "Skipped"].includes(s.state) && s.healthy !== false;
 }

@@ -1,45 +1,72 @@
-// `wait`: poll the Kubernetes API until the cluster is usable (readiness.ts says when). Polls
+// `wait`: poll until the cluster is ready as Talos' default checks judge it (cli/readiness/). Polls
 // start every 500 ms — a ready cluster is noticed within a second, and a 60 s wait costs at most
-// 120 polls of three GETs on one kept-alive connection — and each poll is a clock sleep away
-// from the next: no busy loop. /readyz first; nodes and pods only once it answers.
+// 120 rounds — and each poll is a clock sleep away from the next: no busy loop. A round reads the
+// Kubernetes API (/readyz, then the lists) and, with a talosconfig, every node through the Talos
+// endpoint, at once. What is not checked, and why, is said once.
 
 import { formatDuration } from "../../model/duration";
 import type { Clock } from "../context";
 import { CliError, ExitCode } from "../exitcodes";
-import { KubeRequestError, PATHS, type KubeApi, type List, type Node, type Pod } from "../kube/api";
 import type { NodeRef } from "../invocation";
+import { KubeRequestError, type KubeApi } from "../kube/api";
 import { logAdvice } from "../logadvice";
 import { Progress } from "../progress";
+import type { ExpectedCluster } from "../readiness/expected";
+import { observeKubernetes } from "../readiness/kuberead";
+import type { ClusterProfile } from "../readiness/profile";
+import { fatalRead, observeTalos, type TalosReader } from "../readiness/talosread";
+import { judgeReadiness, type Verdict } from "../readiness/verdict";
 import { DeadlineReached, fixedInterval, retryUntil } from "../retry";
-import { judge, type Observation, type Verdict } from "./readiness";
+
+export interface WaitClients {
+    kube: KubeApi;
+    /** absent without a talosconfig: the Talos-side checks are skipped */
+    talos?: TalosReader;
+}
 
 export interface WaitOptions {
-    expectedNodes: number;
+    expected: ExpectedCluster;
+    profile: ClusterProfile;
     timeoutMs: number;
     /** one request at most (bounded by what is left of the timeout); default 5 s */
     requestTimeoutMs?: number;
     /** between poll starts; default 500 ms */
     intervalMs?: number;
-    /** the node containers, for missing nodes and the advice on timeout */
-    containers: NodeRef[];
 }
 
 export const DEFAULT_POLL_INTERVAL_MS = 500;
 
-export async function runWait(api: KubeApi, opts: WaitOptions, out: (line: string) => void, clock: Clock): Promise<Verdict> {
+/** Why the Talos side is not checked without a talosconfig. */
+export const NO_TALOSCONFIG = "no talosconfig (the Talos-side checks need one)";
+
+/** Why it is not checked when no node's address is known: Talos' checks ask each node by it. */
+export const NO_NODE_ADDRESSES = "no node's address is known (--control-planes and --workers NAME=IP give them)";
+
+export async function runWait(
+    clients: WaitClients,
+    opts: WaitOptions,
+    out: (line: string) => void,
+    clock: Clock,
+): Promise<Verdict> {
     const progress = new Progress("wait", out, clock);
     const deadline = clock.now() + opts.timeoutMs;
     const fullRequestTimeout = opts.requestTimeoutMs ?? 5_000;
-    const names = opts.containers.map((c) => c.container);
+    const said = new Set<string>();
     let last: Verdict | undefined;
     try {
-        const verdict = await retryUntil(clock, deadline, fixedInterval(opts.intervalMs ?? DEFAULT_POLL_INTERVAL_MS), async (remaining) => {
-            const obs = await observe(api, Math.min(fullRequestTimeout, remaining));
-            const v = judge(obs, opts.expectedNodes, api.server, names);
+        const interval = fixedInterval(opts.intervalMs ?? DEFAULT_POLL_INTERVAL_MS);
+        const verdict = await retryUntil(clock, deadline, interval, async (remaining) => {
+            const requestTimeout = Math.min(fullRequestTimeout, remaining);
+            const { verdict: v, apiTimedOut } = await poll(clients, opts, requestTimeout);
+            for (const line of v.notChecked.filter((l) => !said.has(l))) {
+                said.add(line);
+                progress.note(line);
+            }
             if (v.ready) return { done: true, value: v };
             // A poll cut short by the deadline knows less than the one before: keep that one.
-            const cutShort = remaining < fullRequestTimeout && !obs.api.ok && obs.api.timedOut === true;
-            if (cutShort && last !== undefined) return { done: false, reason: last.reason ?? last.state };
+            if (remaining < fullRequestTimeout && apiTimedOut && last !== undefined) {
+                return { done: false, reason: last.reason ?? last.state };
+            }
             last = v;
             progress.waiting(v.state, v.reason);
             return { done: false, reason: v.reason ?? v.state };
@@ -52,48 +79,42 @@ export async function runWait(api: KubeApi, opts: WaitOptions, out: (line: strin
     }
 }
 
-/** One poll. Failures that waiting cannot fix (TLS, 401/403) end the command. */
-export async function observe(api: KubeApi, timeoutMs: number): Promise<Observation> {
-    try {
-        const readyz = await api.get(PATHS.readyz, timeoutMs);
-        if (readyz.status !== 200) return { api: { ok: false, reason: `readyz ${readyz.status}${failedChecks(readyz.body)}` } };
-        const [nodes, pods] = await Promise.all([list<Node>(api, PATHS.nodes, timeoutMs), list<Pod>(api, PATHS.kubeSystemPods, timeoutMs)]);
-        return { api: { ok: true }, nodes, pods };
-    } catch (err) {
-        if (err instanceof KubeRequestError && err.kind === "retryable") return { api: { ok: false, reason: err.reason, timedOut: err.timedOut } };
-        if (err instanceof KubeRequestError) throw new CliError(ExitCode.FATAL, err.message);
-        throw err;
-    }
-}
-
-/** The items, or why there are none. */
-async function list<T>(api: KubeApi, path: string, timeoutMs: number): Promise<T[] | string> {
-    try {
-        const res = await api.get(path, timeoutMs);
-        if (res.status !== 200) return `HTTP ${res.status}`;
-        return (JSON.parse(res.body) as List<T>).items ?? [];
-    } catch (err) {
-        if (err instanceof KubeRequestError && err.kind === "retryable") return err.reason;
-        if (err instanceof SyntaxError) return "not JSON";
-        throw err;
-    }
-}
-
-/** kube-apiserver lists failed checks as "[-]etcd failed: reason withheld". */
-function failedChecks(body: string): string {
-    const failed = body.split("\n").filter((l) => l.startsWith("[-]")).map((l) => l.slice(3).replace(/ failed.*$/, ""));
-    return failed.length > 0 ? ` (failing: ${failed.join(", ")})` : "";
+/** One round. Failures that waiting cannot fix (TLS, 401/403, Talos credentials) end the command. */
+async function poll(
+    clients: WaitClients,
+    opts: WaitOptions,
+    timeoutMs: number,
+): Promise<{ verdict: Verdict; apiTimedOut: boolean }> {
+    const asksTalos = clients.talos !== undefined && opts.expected.nodes.some((n) => n.ip !== undefined);
+    const [kube, talos] = await Promise.all([
+        observeKubernetes(clients.kube, timeoutMs).catch((err: unknown) => {
+            if (err instanceof KubeRequestError) throw new CliError(ExitCode.FATAL, err.message);
+            throw err;
+        }),
+        clients.talos === undefined || !asksTalos ? undefined : observeTalos(clients.talos, opts.expected.nodes, timeoutMs),
+    ]);
+    const fatal = talos === undefined ? undefined : fatalRead(talos);
+    if (fatal !== undefined) throw new CliError(ExitCode.FATAL, fatal);
+    const verdict = judgeReadiness({
+        kube,
+        talos: talos ?? { skipped: clients.talos === undefined ? NO_TALOSCONFIG : NO_NODE_ADDRESSES },
+        expected: opts.expected,
+        profile: opts.profile,
+        server: clients.kube.server,
+    });
+    return { verdict, apiTimedOut: !kube.api.ok && kube.api.timedOut === true };
 }
 
 function timeoutMessage(opts: WaitOptions, last: Verdict | undefined): string {
     const problems = last?.problems ?? ["the Kubernetes API was never polled"];
     const suspects = last?.suspects ?? ["*"];
     const all = suspects.includes("*");
+    const known: NodeRef[] = opts.expected.nodes.map((n) =>
+        n.ip === undefined ? { container: n.name } : { container: n.name, ip: n.ip });
     const refs: NodeRef[] = all
-        ? opts.containers
+        ? known
         : suspects.map((name) => {
-              const known = opts.containers.find((c) => c.container === name);
-              const ip = known?.ip ?? last?.nodeIps[name];
+              const ip = known.find((c) => c.container === name)?.ip ?? last?.nodeIps[name];
               return ip ? { container: name, ip } : { container: name };
           });
     return [

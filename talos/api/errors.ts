@@ -130,3 +130,12 @@ function oneLine(text: string): string {
         .replace(/ \(\d{4}-\d\d-\d\dT[\d:.]+Z\)/, "") // "Failed to connect (<timestamp>)"
         .trim();
 }
+
+/**
+ * A failure of the client's credentials or rights (TLS, unauthenticated, permission denied),
+ * which no retry heals, unlike the other fatal answers a resource read can get while a node is
+ * still booting (NotFound, Unimplemented).
+ */
+export function isCredentialFailure(err: TalosApiError): boolean {
+    return err.code === Status.UNAUTHENTICATED || err.code === Status.PERMISSION_DENIED || err.reason === "TLS failure";
+}

@@ -17,7 +17,8 @@ export function v1alpha1Document(documents: readonly unknown[]): Record<string, 
     return documents.find((d): d is Record<string, unknown> => isPlainObject(d) && d.kind === undefined && "machine" in d);
 }
 
-function at(root: unknown, path: readonly string[]): unknown {
+/** The value at `path` of nested mappings, or undefined where one is missing or not a mapping. */
+export function valueAt(root: unknown, path: readonly string[]): unknown {
     let node = root;
     for (const key of path) {
         if (!isPlainObject(node)) return undefined;
@@ -28,15 +29,15 @@ function at(root: unknown, path: readonly string[]): unknown {
 
 export function containerModeProblems(documents: readonly unknown[]): ContainerModeProblem[] {
     const config = v1alpha1Document(documents);
-    const hostDNS = at(config, ["machine", "features", "hostDNS"]);
+    const hostDNS = valueAt(config, ["machine", "features", "hostDNS"]);
     const problems: ContainerModeProblem[] = [];
-    if (at(hostDNS, ["enabled"]) !== true) {
+    if (valueAt(hostDNS, ["enabled"]) !== true) {
         problems.push({
             message: "feature HostDNS should be enabled in container mode (.machine.features.hostDNS.enabled)",
             field: "machine.features.hostDNS.enabled",
         });
     }
-    if (at(hostDNS, ["forwardKubeDNSToHost"]) !== true) {
+    if (valueAt(hostDNS, ["forwardKubeDNSToHost"]) !== true) {
         problems.push({
             message: "feature HostDNS should forward kube-dns to host in container mode " +
                 "(.machine.features.hostDNS.forwardKubeDNSToHost)",
@@ -55,11 +56,11 @@ export const DEFAULT_POD_SUBNETS: readonly string[] = ["10.244.0.0/16"];
 export const DEFAULT_SERVICE_SUBNETS: readonly string[] = ["10.96.0.0/12"];
 
 export function clusterSubnets(documents: readonly unknown[]): { pods: string[]; services: string[] } {
-    const network = at(v1alpha1Document(documents), ["cluster", "network"]);
+    const network = valueAt(v1alpha1Document(documents), ["cluster", "network"]);
     const list = (value: unknown, fallback: readonly string[]) =>
         Array.isArray(value) && value.length > 0 ? value.filter((v): v is string => typeof v === "string") : [...fallback];
     return {
-        pods: list(at(network, ["podSubnets"]), DEFAULT_POD_SUBNETS),
-        services: list(at(network, ["serviceSubnets"]), DEFAULT_SERVICE_SUBNETS),
+        pods: list(valueAt(network, ["podSubnets"]), DEFAULT_POD_SUBNETS),
+        services: list(valueAt(network, ["serviceSubnets"]), DEFAULT_SERVICE_SUBNETS),
     };
 }

@@ -196,6 +196,7 @@ describe("bootstrap progress (virtual time)", () => {
             etcdMemberList: () => Promise.reject(new Error("not used by bootstrap")),
             etcdLeaveCluster: () => Promise.reject(new Error("not used by bootstrap")),
             etcdRemoveMemberById: () => Promise.reject(new Error("not used by bootstrap")),
+            machineStatus: () => Promise.reject(new Error("not used by bootstrap")),
             close() {},
         };
     }

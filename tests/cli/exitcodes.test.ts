@@ -42,6 +42,7 @@ function talos(over: Partial<TalosApi> = {}): TalosApi {
         etcdMemberList: unused,
         etcdLeaveCluster: unused,
         etcdRemoveMemberById: unused,
+        machineStatus: unused,
         close() {},
         ...over,
     };
@@ -60,6 +61,9 @@ const readyCluster = kube(async (path) => {
             return { status: 200, body: "ok" };
         case "/api/v1/nodes":
             return { status: 200, body: JSON.stringify({ items: [makeNode(node, true)] }) };
+        case "/apis/apps/v1/namespaces/kube-system/daemonsets":
+        case "/apis/apps/v1/namespaces/kube-system/deployments":
+            return { status: 200, body: JSON.stringify({ items: [] }) };
         default:
             return { status: 200, body: JSON.stringify({ items: ["kube-dns", "kube-proxy", "flannel"].map((app) => makePod(`${app}-1`, app, node.name, true)) }) };
     }

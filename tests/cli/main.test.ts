@@ -24,7 +24,7 @@ describe("main", () => {
         const run = await runCli([], {});
         expect(run.code).toBe(ExitCode.USAGE);
         expect(run.err[0]).toContain("  bootstrap    bootstrap etcd on the first control plane");
-        expect(run.err[0]).toContain("  wait         wait until Kubernetes is ready");
+        expect(run.err[0]).toContain("  wait         wait until the cluster is ready as Talos' checks judge it");
         expect(listedCodes(run.err[0])).toEqual([0, 2]);
     });
 

@@ -122,6 +122,23 @@ describe("status", () => {
         expect(run.report?.ports.rows.find((p) => p.containerPort === 80)).toMatchObject({ reachable: false, detail: "connection refused" });
     });
 
+    it("names a node that has not finished its boot sequence, as wait judges it", async () => {
+        talos.nodes["172.30.0.3"] = { machineStatus: { stage: "booting", ready: false, unmetConditions: [{ name: "time", reason: "time is not in sync yet" }] } };
+        try {
+            const run = await status(await healthyDocker());
+            expect(run.code).toBe(ExitCode.UNHEALTHY);
+            expect(run.report?.talos.rows.map((r) => r.stage)).toEqual(["running", "booting", "running"]);
+            expect(run.report?.findings).toEqual([{
+                section: "talos",
+                severity: "problem",
+                what: "talos-worker-01 (172.30.0.3) has not finished its boot sequence: it is booting (time: time is not in sync yet)",
+                next: "`docker logs talos-worker-01`; talosctl -n 172.30.0.3 get machinestatus",
+            }]);
+        } finally {
+            talos.nodes["172.30.0.3"] = {};
+        }
+    });
+
     it("names the Talos services of a node that are not up, with the talosctl commands to read", async () => {
         talos.nodes["172.30.0.2"] = {
             services: [
@@ -218,9 +235,9 @@ describe("status", () => {
             const run = await runCli([...args, "--json"], { PATH: "/nonexistent" }, { files: files(), clients: { docker: () => new FakeDocker() } });
             expect(run.code).toBe(ExitCode.UNHEALTHY);
             const report = JSON.parse(run.out.join("\n")) as StatusReport;
-            expect(report.kubernetes).toMatchObject({ api: "ok", nodesReady: 3, nodesExpected: 3, nodesExpectedFrom: "api", problems: ["kube-proxy: 2 of 3 pods exist"] });
+            expect(report.kubernetes).toMatchObject({ api: "ok", nodesReady: 3, nodesExpected: 3, nodesExpectedFrom: "api", problems: ["kube-proxy: 2 of 3 pods ready"] });
             expect(report.notes).toContain("nodes and per-node pods are judged against the 3 Node objects the API lists: with no stack outputs and no node containers, a node that never registered goes unnoticed");
-            expect(report.findings.map((f) => f.what)).toEqual(["Docker has no containers of cluster test", "no Docker network is labelled talos.cluster.name=test", "kube-proxy: 2 of 3 pods exist"]);
+            expect(report.findings.map((f) => f.what)).toEqual(["Docker has no containers of cluster test", "no Docker network is labelled talos.cluster.name=test", "kube-proxy: 2 of 3 pods ready"]);
             const text = await runCli(args, { PATH: "/nonexistent" }, { files: files(), clients: { docker: () => new FakeDocker() } });
             expect(text.out).toContain("  nodes: 3/3 Ready (expected: the Node objects the API lists (no stack outputs, no node containers))");
         } finally {

@@ -37,6 +37,13 @@ const NODES: FakeNodeSpec[] = [
 const CONTAINERS = NODES.map((n) => `${n.name}=${n.ip}`).join(",");
 const env = (kubeconfig: string) => ({ TALOS_DOCKER_KUBECONFIG: kubeconfig });
 const waitArgs = (timeout: string) => ["wait", "--nodes", "3", "--timeout", timeout, "--containers", CONTAINERS];
+/** As the program runs it: the nodes by role, what the config deploys. */
+const programArgs = (timeout: string) => [
+    "wait", "--timeout", timeout, "--control-planes", `${NODES[0].name}=${NODES[0].ip}`,
+    "--workers", NODES.slice(1).map((n) => `${n.name}=${n.ip}`).join(","), "--cni", "flannel", "--kube-proxy", "on", "--coredns", "on",
+];
+const NO_TALOS = "[wait] not waiting for etcd to be healthy, etcd members to be consistent across nodes, etcd members to be control plane nodes, " +
+    "apid to be ready, kubelet to be healthy, all nodes to finish boot sequence: no talosconfig (the Talos-side checks need one) (0s)";
 
 describe("wait", () => {
     it("follows the cluster up and notices it is ready within a second", async () => {
@@ -51,16 +58,18 @@ describe("wait", () => {
             kube.setHealthy(NODES);
             readyAt = performance.now();
         }, 2700);
-        const run = await runCli(waitArgs("10s"), env(kubeconfigFor(pki, kube.url)));
+        const run = await runCli(programArgs("10s"), env(kubeconfigFor(pki, kube.url)));
         expect(run.err).toEqual([]);
         expect(run.code).toBe(ExitCode.OK);
         expect(performance.now() - readyAt).toBeLessThan(1000);
         expect(run.out).toEqual([
-            `[wait] waiting for the Kubernetes API at ${kube.url} (0s, connection refused)`,
+            NO_TALOS,
+            `[wait] waiting for the Kubernetes API at ${kube.url} to be ready (0s, connection refused)`,
             // a new reason waits a second after the last line; a new state is printed at once
-            expect.stringMatching(new RegExp(`^\\[wait\\] waiting for the Kubernetes API at ${kube.url} \\([12]s, readyz 500 \\(failing: etcd\\)\\)$`)),
-            expect.stringMatching(/^\[wait\] waiting for nodes: 2\/3 nodes Ready \(NotReady: talos-worker-2\) \([23]s\)$/),
-            expect.stringMatching(/^\[wait\] done: API ready, 3\/3 nodes Ready, CoreDNS 2\/2, kube-proxy 3\/3, flannel 3\/3 ready \([34]s\)$/),
+            expect.stringMatching(new RegExp(`^\\[wait\\] waiting for the Kubernetes API at ${kube.url} to be ready \\([12]s, readyz 500 \\(failing: etcd\\)\\)$`)),
+            expect.stringMatching(/^\[wait\] waiting for all k8s nodes to report ready \([23]s, 2\/3 nodes Ready \(NotReady: talos-worker-2\)\)$/),
+            expect.stringMatching(new RegExp("^\\[wait\\] done: API ready, 3/3 nodes registered, 3/3 static pods running, control plane 3/3 ready, " +
+                "3/3 nodes Ready, kube-proxy 3/3 ready, CoreDNS 2/2 ready, flannel 3/3 ready, 3/3 schedulable \\([34]s\\)$")),
         ]);
     });
 
@@ -72,6 +81,9 @@ describe("wait", () => {
             [
                 "[wait] error: timed out after 2s waiting for the cluster to be ready. Not ready:",
                 `  - the Kubernetes API at ${kube.url} is not ready: readyz 500 (failing: etcd)`,
+                "  - not judged yet: all k8s nodes to report, all control plane static pods to be running, all control plane components to be ready, " +
+                    "all k8s nodes to report ready, kube-proxy to report ready, coredns to report ready, flannel to report ready, " +
+                    "all k8s nodes to report schedulable (the API is not ready)",
                 "Read the logs:",
                 ...NODES.flatMap((n) => [`  docker logs ${n.name}`, `  talosctl -n ${n.ip} dmesg`, `  talosctl -n ${n.ip} logs kubelet`]),
             ].join("\n"),
@@ -79,7 +91,7 @@ describe("wait", () => {
         // 2 s at one poll per 500 ms: 4 or 5 polls of /readyz alone (nodes and pods wait for it)
         expect(kube.totalRequests).toBeGreaterThanOrEqual(4);
         expect(kube.totalRequests).toBeLessThanOrEqual(5);
-        expect(run.out).toEqual([`[wait] waiting for the Kubernetes API at ${kube.url} (0s, readyz 500 (failing: etcd))`]);
+        expect(run.out).toEqual([NO_TALOS, `[wait] waiting for the Kubernetes API at ${kube.url} to be ready (0s, readyz 500 (failing: etcd))`]);
     });
 
     it("times out when one node never gets Ready, naming it, its pods and its logs", async () => {
@@ -101,8 +113,8 @@ describe("wait", () => {
                 "  talosctl -n 172.30.0.4 logs kubelet",
             ].join("\n"),
         ]);
-        // three GETs a poll, a poll every 500 ms
-        expect(kube.totalRequests).toBeLessThanOrEqual(15);
+        // five GETs a poll (readyz, nodes, pods, DaemonSets, Deployments), a poll every 500 ms
+        expect(kube.totalRequests).toBeLessThanOrEqual(25);
     });
 
     it("names the nodes that never registered and the system pods that never appeared", async () => {
@@ -115,9 +127,7 @@ describe("wait", () => {
             [
                 "[wait] error: timed out after 2s waiting for the cluster to be ready. Not ready:",
                 "  - only 1 of 3 nodes have registered (missing: talos-worker-1, talos-worker-2)",
-                "  - CoreDNS: no pods in kube-system with k8s-app=kube-dns yet",
-                "  - kube-proxy: no pods in kube-system with k8s-app=kube-proxy yet",
-                "  - flannel: no pods in kube-system with k8s-app=flannel yet",
+                "  - not judged yet: all k8s nodes to report ready (1/3 nodes Ready (not every node has registered))",
                 "Read the logs:",
                 "  docker logs talos-worker-1",
                 "  talosctl -n <ip of talos-worker-1> dmesg",
@@ -158,7 +168,16 @@ describe("wait input", () => {
     it("needs --nodes", async () => {
         const run = await runCli(["wait"], env("apiVersion: v1"));
         expect(run.code).toBe(ExitCode.USAGE);
-        expect(run.err).toEqual(["[wait] error: wait: --nodes N is required (the number of nodes the cluster has)"]);
+        expect(run.err).toEqual(["[wait] error: wait: --nodes N is required (the number of nodes the cluster has), unless --control-planes/--workers list them"]);
+    });
+
+    it("names every bad flag at once, with what is allowed", async () => {
+        const run = await runCli(["wait", "--nodes", "2", "--control-planes", "cp=10.0.0.2", "--cni", "cilium", "--kube-proxy", "yes"], env("apiVersion: v1"));
+        expect(run.code).toBe(ExitCode.USAGE);
+        expect(run.err).toEqual([
+            "[wait] error: wait: --cni \"cilium\" is not one of flannel, custom, none; --kube-proxy \"yes\" is not on or off; " +
+                "--nodes 2 does not match the 1 nodes --control-planes and --workers list",
+        ]);
     });
 
     it("needs a kubeconfig", async () => {

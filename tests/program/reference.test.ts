@@ -372,11 +372,15 @@ describe("bootstrap and readiness", () => {
         }
     });
 
-    it("readiness waits for the bootstrap and every node, with the kubeconfig secret", () => {
+    it("readiness waits for the bootstrap and every node, with the kubeconfig and talosconfig secret", () => {
         const ready = program.one(COMMAND, "talos-ready");
-        expect(ready.inputs.create).toBe("node --import tsx cli/main.ts wait --nodes 3 --timeout 15m --containers talos-cp-01=172.30.0.2,talos-worker-01=172.30.0.3,talos-worker-02=172.30.0.4");
-        expect(ready.secretPaths.some((p) => p.startsWith("environment"))).toBe(true);
+        expect(ready.inputs.create).toBe("node --import tsx cli/main.ts wait --nodes 3 --timeout 15m --control-planes talos-cp-01=172.30.0.2 " +
+            "--workers talos-worker-01=172.30.0.3,talos-worker-02=172.30.0.4 --cni flannel --kube-proxy on --coredns on");
+        expect(ready.secretPaths.filter((p) => p.startsWith("environment")).sort()).toEqual([
+            "environment.TALOS_DOCKER_KUBECONFIG", "environment.TALOS_DOCKER_TALOSCONFIG",
+        ]);
         expect((ready.inputs.environment as Record<string, string>).TALOS_DOCKER_KUBECONFIG).toContain("admin@talos");
+        expect((ready.inputs.environment as Record<string, string>).TALOS_DOCKER_TALOSCONFIG).toContain("context: talos");
         const deps = waitsFor(ready);
         expect(deps).toContain(`${COMMAND}::talos-bootstrap`);
         for (const node of ["talos-cp-01", "talos-worker-01", "talos-worker-02"]) {

@@ -15,7 +15,7 @@ import type { TLSSocket } from "node:tls";
 import { performance } from "node:perf_hooks";
 import type { Socket } from "node:net";
 
-import type { Container, DaemonSet, Node, Pod } from "../../cli/kube/api";
+import type { Container, DaemonSet, Deployment, Node, Pod } from "../../cli/kube/api";
 import type { CertAndKey } from "../../talos/secretsbundle";
 import { issueCert } from "../cli/support/certs";
 import { drainAnswer, type DrainState, type FakePdb, type ReceivedEviction } from "./fake-kube-drain";
@@ -123,11 +123,15 @@ export class FakeKube implements DrainState {
         await new Promise((resolve) => server.close(resolve));
     }
 
-    /** A healthy cluster of these nodes: API ready, nodes Ready, CoreDNS ×2, kube-proxy and flannel on every node. */
-    setHealthy(nodes: FakeNodeSpec[]): void {
+    /**
+     * A healthy cluster of these nodes: API ready, nodes Ready, the first `controlPlanes` labelled
+     * as control planes and running their static pods, CoreDNS ×2, kube-proxy and flannel on every node.
+     */
+    setHealthy(nodes: FakeNodeSpec[], controlPlanes = 1): void {
         this.apiReady = true;
-        this.nodes = nodes.map((n) => makeNode(n, true));
+        this.nodes = nodes.map((n, i) => (i < controlPlanes ? makeControlPlaneNode(n, true) : makeNode(n, true)));
         this.pods = [
+            ...nodes.slice(0, controlPlanes).flatMap((n) => CONTROL_PLANE_APPS.map((app) => makeStaticPod(app, n, `registry.k8s.io/${app}:v1.31.1`, true))),
             makePod("coredns-64b67fc8fd-x2v9q", "kube-dns", nodes[0].name, true),
             makePod("coredns-64b67fc8fd-p7k4m", "kube-dns", nodes[0].name, true),
             ...nodes.flatMap((n, i) => [
@@ -194,10 +198,37 @@ export class FakeKube implements DrainState {
                     const items = this.pods.filter((p) => p.metadata.namespace === "kube-system" && matches(p, selector));
                     return send(res, 200, { kind: "PodList", apiVersion: "v1", metadata: {}, items });
                 }
+                case "/apis/apps/v1/namespaces/kube-system/daemonsets":
+                    if (!this.apiReady) return send(res, 503, status(503, "ServiceUnavailable"));
+                    return send(res, 200, { kind: "DaemonSetList", apiVersion: "apps/v1", metadata: {}, items: this.listedDaemonSets() });
+                case "/apis/apps/v1/namespaces/kube-system/deployments":
+                    if (!this.apiReady) return send(res, 503, status(503, "ServiceUnavailable"));
+                    return send(res, 200, { kind: "DeploymentList", apiVersion: "apps/v1", metadata: {}, items: this.listedDeployments() });
                 default:
                     return send(res, 404, status(404, "NotFound"));
             }
         };
+    }
+
+    /**
+     * The DaemonSets Talos deploys, as their controller would count them: each one whose pods
+     * exist (kube-proxy, flannel), wanting a pod on every node; the ones added by hand as they are.
+     */
+    private listedDaemonSets(): DaemonSet[] {
+        const derived = [["kube-proxy", "kube-proxy"], ["kube-flannel", "flannel"]]
+            .filter(([name, app]) => !this.daemonSets.has(name) && this.pods.some((p) => p.metadata.labels?.["k8s-app"] === app))
+            .map(([name, app]): DaemonSet => ({
+                metadata: { name, namespace: "kube-system", labels: { "k8s-app": app } },
+                status: { desiredNumberScheduled: this.nodes.length },
+            }));
+        return [...this.daemonSets.values(), ...derived];
+    }
+
+    /** The CoreDNS Deployment once its pods exist, with as many replicas as there are pods. */
+    private listedDeployments(): Deployment[] {
+        const coredns = this.pods.filter((p) => p.metadata.labels?.["k8s-app"] === "kube-dns");
+        if (coredns.length === 0) return [];
+        return [{ metadata: { name: "coredns", namespace: "kube-system", labels: { "k8s-app": "kube-dns" } }, spec: { replicas: coredns.length } }];
     }
 
     /** GET and PATCH of a kube-system DaemonSet. */
@@ -284,6 +315,16 @@ function matches(pod: Pod, selector: string | null): boolean {
     if (selector === null) return true;
     const [key, value] = selector.split("=", 2);
     return pod.metadata.labels?.[key] === value;
+}
+
+/** The control-plane static pods, by `k8s-app` label. */
+const CONTROL_PLANE_APPS = ["kube-apiserver", "kube-controller-manager", "kube-scheduler"];
+
+/** A control-plane Node: labelled as Talos labels it (pkg/machinery/constants LabelNodeRoleControlPlane). */
+export function makeControlPlaneNode(spec: FakeNodeSpec, ready: boolean): Node {
+    const node = makeNode(spec, ready);
+    node.metadata.labels = { ...node.metadata.labels, "node-role.kubernetes.io/control-plane": "" };
+    return node;
 }
 
 export function makeNode(spec: FakeNodeSpec, ready: boolean, kubeletVersion = "v1.31.1"): Node {

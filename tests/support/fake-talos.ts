@@ -20,8 +20,10 @@ import {
 } from "../../talos/api/messages";
 import type { CertAndKey } from "../../talos/secretsbundle";
 import { issueCert } from "../cli/support/certs";
+import type { MachineStatus } from "../../talos/api/runtime";
 import { FakeEtcd, type FakeEtcdMember, type FakeEtcdNode } from "./fake-talos-etcd";
 import { applyConfiguration, isRebooting, machineConfigResource, minorOf, type FakeMachine, type MachineHost } from "./fake-talos-machine";
+import { isMachineStatusRequest, machineStatusResource } from "./fake-talos-runtime";
 
 export type { FakeEtcdMember } from "./fake-talos-etcd";
 export type { FakeMachine } from "./fake-talos-machine";
@@ -55,6 +57,8 @@ export interface FakeNode extends FakeMachine, FakeEtcdNode {
     down?: boolean;
     /** what ServiceList reports for it; default: every service Running and healthy */
     services?: FakeService[];
+    /** its COSI machine status; default: booted (running, ready) */
+    machineStatus?: MachineStatus;
 }
 
 export interface FakeService {
@@ -284,6 +288,7 @@ export class FakeTalos {
             const ip = node[0] ?? this.self ?? "127.0.0.1";
             throw { code: grpc.status.UNAVAILABLE, details: dialError(ip, target) };
         }
+        if (isMachineStatusRequest(call.request)) return machineStatusResource(target.machineStatus, call.request);
         return machineConfigResource(target, minorOf(target.tag ?? this.tag), call.request);
     }
 
