@@ -58,6 +58,17 @@ export function defaultAuditPolicy(): Record<string, unknown> {
     return { apiVersion: "audit.k8s.io/v1", kind: "Policy", rules: [{ level: "Metadata" }] };
 }
 
+/**
+ * Host DNS on, forwarding kube-dns to the host (contract.go HostDNSEnabled > 1.6,
+ * HostDNSForwardKubeDNSToHost > 1.7; talosctl asks for it anyway for Docker, docker.go
+ * `GenOptions`): container-mode validation requires both
+ * (talos@v1.8.3:pkg/machinery/config/types/v1alpha1/v1alpha1_validation.go). In
+ * `machine.features.hostDNS` up to v1.13, in a ResolverConfig document's `hostDNS` from v1.14.
+ */
+export function hostDns(): { enabled: boolean; forwardKubeDNSToHost: boolean } {
+    return { enabled: true, forwardKubeDNSToHost: true };
+}
+
 /** constants.LabelNodeRoleControlPlane: the control plane's node label and the key of its taint. */
 export const CONTROL_PLANE_ROLE = "node-role.kubernetes.io/control-plane";
 

@@ -31,3 +31,8 @@ func adminKubeconfigCAs(cfg coreconfig.Provider) []byte {
 
 	return out
 }
+
+// storagePatches: none. The KubeletConfig document has no mounts (talos@v1.14.1:
+// pkg/machinery/config/types/k8s/kubelet.go ExtraMounts returns nil), and a machine.kubelet next
+// to it is refused ("kubelet config is already set in v1alpha1 config").
+func storagePatches(string) []string { return nil }

@@ -31,3 +31,7 @@ func adminKubeconfigCAs(cfg coreconfig.Provider) []byte {
 
 	return append(out, cfg.Cluster().IssuingCA().Crt...)
 }
+
+// storagePatches: the kubelet bind-mounts the local storage path, as Talos' local storage guide
+// says (talos@v1.9.6:website/content/v1.8/kubernetes-guides/configuration/local-storage.md).
+func storagePatches(path string) []string { return []string{storagePatch(path)} }

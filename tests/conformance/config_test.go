@@ -180,7 +180,7 @@ func talosConfigs(t testing.TB, opts Options) map[string]coreconfig.Provider {
 		}
 
 		if opts.StoragePath != "" {
-			cfg = applyPatchTexts(t, cfg, storagePatch(opts.StoragePath))
+			cfg = applyPatchTexts(t, cfg, storagePatches(opts.StoragePath)...)
 		}
 
 		out[role.name] = cfg

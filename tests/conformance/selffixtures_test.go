@@ -81,7 +81,7 @@ func TestWriteSelfFixtures(t *testing.T) {
 			t.Fatal(err)
 		}
 
-		cfg = applyPatchTexts(t, cfg, storagePatch(opts.StoragePath))
+		cfg = applyPatchTexts(t, cfg, storagePatches(opts.StoragePath)...)
 		files[role.name+".yaml"] = encode(t, cfg)
 	}
 
