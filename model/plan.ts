@@ -106,7 +106,9 @@ export function planCluster(spec: ClusterSpec): ClusterPlan {
     const cidr = nodeSubnet(spec.network.subnet);
     // The paths Talos' own provisioner puts on volumes at this minor (the version contract).
     const volumePaths = nodeVolumePaths(spec.talosVersion);
-    if (volumePaths === undefined) throw new Error(`talosVersion ${spec.talosVersion} is not supported (the stack config refuses it)`);
+    if (volumePaths === undefined) {
+        throw new Error(`talosVersion ${spec.talosVersion} is not supported (the stack config refuses it)`);
+    }
     const roles: [MachineRole, number, { cpus: number; memoryMiB: number }][] = [
         ["controlplane", spec.controlPlanes.count, spec.controlPlanes],
         ["worker", spec.workers.count, spec.workers],
