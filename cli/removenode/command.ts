@@ -9,7 +9,7 @@ import { parseIPv4 } from "../../model/ipv4";
 import type { Command } from "../command";
 import { commandHelp } from "../command";
 import type { CliContext } from "../context";
-import { DEFAULT_DOCKER_HOST } from "../docker/api";
+import { DEFAULT_DOCKER_HOST, type DockerApi } from "../docker/api";
 import { CliError, ExitCode } from "../exitcodes";
 import { durationFlag, parseFlags } from "../flags";
 import { DESTROYING_ENV, KUBECONFIG_ENV, TALOSCONFIG_ENV } from "../invocation";
@@ -99,14 +99,18 @@ budgets (exit 4); the Node stays cordoned.`,
             );
             return;
         }
-        const startedAt = ctx.clock.now();
         // Both clients are opened (and their configs checked) before anything changes.
         const talos = role === "controlplane" ? await openTalosApi(ctx, NAME, flags.talosconfig, flags.context) : undefined;
         try {
             const kube = await openKubeApi(ctx, NAME, flags.kubeconfig);
             try {
+                // Loaded here, as the other commands load it: dockerode takes a while.
+                const { dockerFromEnv } = await import("../docker/client");
+                // The bound runs from here, every client ready: Docker's answer counts in it.
+                const startedAt = ctx.clock.now();
                 const clusterHint = kubeconfigCluster(readSecretInput(ctx, NAME, KUBECONFIG_SOURCE, flags.kubeconfig));
-                const down = await askDocker(ctx, { node, container }, clusterHint, timeoutMs);
+                const docker = (ctx.clients?.docker ?? dockerFromEnv)(ctx.env);
+                const down = await askDocker(ctx, docker, { node, container }, clusterHint, timeoutMs);
                 if (down === CLUSTER_DOWN) return;
                 const opts = { node, container, role, timeoutMs, callTimeoutMs, startedAt, down };
                 await runRemoveNode({ talos, kube }, opts, ctx.out, ctx.clock);
@@ -125,16 +129,15 @@ const CLUSTER_DOWN = Symbol("cluster down");
 /**
  * What Docker says of the node and its cluster (presence.ts), said where it changes what is done:
  * CLUSTER_DOWN; why the node does not run while its cluster does; undefined to go on as today (it
- * runs, or Docker cannot tell).
+ * runs, or Docker cannot tell). Closes `docker`.
  */
 async function askDocker(
     ctx: CliContext,
+    docker: DockerApi,
     target: { node: string; container: string },
     clusterHint: string | undefined,
     timeoutMs: number,
 ): Promise<string | typeof CLUSTER_DOWN | undefined> {
-    const { dockerFromEnv } = await import("../docker/client");
-    const docker = (ctx.clients?.docker ?? dockerFromEnv)(ctx.env);
     const who = `${target.container} (${target.node})`;
     try {
         const verdict = await judgeFromDocker(docker, target.container, clusterHint, judgementBound(timeoutMs));
@@ -142,13 +145,14 @@ async function askDocker(
             case "node-runs":
                 return undefined;
             case "unknown":
-                ctx.out(`[${NAME}] warning: Docker cannot tell whether ${who} runs (${verdict.reason}); going on as if it does`);
+                ctx.out(`[${NAME}] warning: Docker cannot tell whether ${who} runs (${verdict.reason}); ` +
+                    "going on as if it does");
                 return undefined;
             case "cluster-down":
                 ctx.out(
-                    `[${NAME}] ${who}: ${verdict.why}, and no control plane of ${clusterLabel(verdict.cluster)} runs: the cluster ` +
-                        "is down, so nothing can leave it and nothing needs to; its Node object and etcd member, if any, go with " +
-                        "the cluster",
+                    `[${NAME}] ${who}: ${verdict.why}, and no control plane of ${clusterLabel(verdict.cluster)} runs: ` +
+                        "the cluster is down, so nothing can leave it and nothing needs to; its Node object and etcd " +
+                        "member, if any, go with the cluster",
                 );
                 return CLUSTER_DOWN;
             case "node-down": {

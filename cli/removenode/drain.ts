@@ -5,7 +5,8 @@
 // refuses (429) tried again 5 s later until the deadline —, wait until the evicted pods are gone
 // (absent, or another pod under the same name), then delete the Node object, which nothing else
 // would delete (no cloud controller runs here). Which pods are evicted: pods.ts. A Node that is
-// gone already, or goes during the drain, is success: there is nothing left to do.
+// gone already, or goes during the drain, is success: there is nothing left to do. A node whose
+// container does not run is not drained at all: its Node is deleted (deleteWithoutDrain).
 
 import { CliError, ExitCode } from "../exitcodes";
 import {

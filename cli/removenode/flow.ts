@@ -81,7 +81,8 @@ async function removeDownNode(
     session: RemovalSession,
 ): Promise<RemoveNodeOutcome> {
     const who = `${opts.node} (container ${opts.container})`;
-    const noDrain = "without a drain (no kubelet would confirm its pods gone; the pod garbage collector deletes them)";
+    const noDrain =
+        "without a drain (no kubelet would confirm its pods gone; the pod garbage collector deletes them)";
     switch (opts.role) {
         case "worker": {
             session.progress.note(`removing worker ${who}: ${why}, so its Node is deleted ${noDrain}`);
@@ -91,7 +92,8 @@ async function removeDownNode(
         }
         case "controlplane": {
             session.progress.note(
-                `removing control plane ${who}: ${why}, so its etcd member is removed through another control plane and its Node deleted ${noDrain}`,
+                `removing control plane ${who}: ${why}, so its etcd member is removed through another control plane ` +
+                    `and its Node deleted ${noDrain}`,
             );
             if (clients.talos === undefined) throw new Error("a control plane's removal needs the Talos API");
             const etcd = await leaveEtcd(clients.talos, session, true);

@@ -59,7 +59,7 @@ export function judge(
 ): DockerVerdict {
     if (node !== undefined && containerRuns(node.state)) return { kind: "node-runs" };
     const why = describeNodeState(node);
-    const running = controlPlanes.filter((c) => containerRuns(c.state)).map((c) => c.name);
+    const running = controlPlanes.filter((c) => containerRuns(c.state)).map((c) => c.name).sort();
     if (running.length === 0) return { kind: "cluster-down", why, cluster };
     return { kind: "node-down", why, cluster, controlPlanes: running };
 }
@@ -90,7 +90,11 @@ export async function judgeFromDocker(
     }
 }
 
-async function inspectNode(docker: DockerApi, container: string, timeoutMs: number): Promise<NodeContainerState | undefined> {
+async function inspectNode(
+    docker: DockerApi,
+    container: string,
+    timeoutMs: number,
+): Promise<NodeContainerState | undefined> {
     try {
         const details = await docker.inspectContainer(container, timeoutMs);
         return { state: details.status, labels: details.labels };
