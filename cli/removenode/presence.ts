@@ -75,14 +75,15 @@ export async function judgeFromDocker(
     clusterHint: string | undefined,
     boundMs: number,
 ): Promise<DockerVerdict> {
-    const deadline = Date.now() + boundMs;
-    const left = () => Math.max(1, deadline - Date.now());
+    const started = Date.now();
     try {
-        const node = await inspectNode(docker, container, left());
+        // The first call gets the whole bound, the second what is left of it.
+        const node = await inspectNode(docker, container, boundMs);
         if (node !== undefined && containerRuns(node.state)) return { kind: "node-runs" };
         const cluster = node?.labels[LABELS.cluster] ?? clusterHint;
         const filter = cluster === undefined ? OWNED_FILTER : clusterFilter(cluster);
-        const controlPlanes = await docker.listContainers([filter, roleFilter("controlplane")], left());
+        const left = Math.max(1, boundMs - (Date.now() - started));
+        const controlPlanes = await docker.listContainers([filter, roleFilter("controlplane")], left);
         return judge(node, cluster, controlPlanes);
     } catch (err) {
         if (err instanceof DockerError) return { kind: "unknown", reason: err.message };
