@@ -24,6 +24,11 @@ export function clusterFilter(clusterName: string): string {
     return `${LABELS.cluster}=${clusterName}`;
 }
 
+/** A Docker `label` filter for the node containers of one role (Talos' machine type name). */
+export function roleFilter(role: MachineRole): string {
+    return `${LABELS.role}=${role}`;
+}
+
 /** The docker provider takes labels as a list of {label, value}; sorted so diffs stay stable. */
 export function toDockerLabels(labels: Record<string, string>): { label: string; value: string }[] {
     return Object.keys(labels).sort().map((label) => ({ label, value: labels[label] }));

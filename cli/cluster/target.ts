@@ -93,7 +93,7 @@ function talosconfigCluster(text: string | undefined): string | undefined {
 }
 
 /** Our kubeconfig's current context is admin@<cluster> (talos/clientconfig.ts). */
-function kubeconfigCluster(text: string | undefined): string | undefined {
+export function kubeconfigCluster(text: string | undefined): string | undefined {
     const current = safeParse(text)?.["current-context"];
     return typeof current === "string" && current.includes("@") ? current.slice(current.indexOf("@") + 1) : undefined;
 }

@@ -5,11 +5,14 @@
 import type { CliContext } from "../context";
 import { CliError, ExitCode } from "../exitcodes";
 import { KUBECONFIG_ENV } from "../invocation";
-import { readSecretInput } from "../secretinput";
+import { readSecretInput, type SecretSource } from "../secretinput";
 import type { KubeApi } from "./api";
 
+/** Where a command's kubeconfig comes from: the --kubeconfig file, else the variable. */
+export const KUBECONFIG_SOURCE: SecretSource = { what: "kubeconfig", envVar: KUBECONFIG_ENV, flag: "kubeconfig" };
+
 export async function openKubeApi(ctx: CliContext, command: string, file: string | undefined): Promise<KubeApi> {
-    const text = readSecretInput(ctx, command, { what: "kubeconfig", envVar: KUBECONFIG_ENV, flag: "kubeconfig" }, file);
+    const text = readSecretInput(ctx, command, KUBECONFIG_SOURCE, file);
     // Loaded here, not at the top: @kubernetes/client-node takes a while to load.
     const { kubeClientFromKubeconfig, KubeconfigError } = await import("./client");
     try {

@@ -1,18 +1,25 @@
-// `remove-node`: take a node out of the cluster before its container goes (flow.ts says how).
+// `remove-node`: take a node out of the cluster before its container goes (flow.ts says how),
+// once Docker has said whether the node and its cluster still run (presence.ts): a cluster that
+// is down has nothing to leave, and its APIs could only be waited for until the deadline.
 // A node's config resource runs it when the node leaves the stack (cli/invocation.ts
-// removeNodeArgs), with the talosconfig and kubeconfig in its environment.
+// removeNodeArgs), and a plain `pulumi destroy` runs it for every node, with the talosconfig and
+// kubeconfig in its environment.
 
 import { parseIPv4 } from "../../model/ipv4";
 import type { Command } from "../command";
 import { commandHelp } from "../command";
 import type { CliContext } from "../context";
+import { DEFAULT_DOCKER_HOST, type DockerApi } from "../docker/api";
 import { CliError, ExitCode } from "../exitcodes";
 import { durationFlag, parseFlags } from "../flags";
 import { DESTROYING_ENV, KUBECONFIG_ENV, TALOSCONFIG_ENV } from "../invocation";
-import { openKubeApi } from "../kube/open";
+import { kubeconfigCluster } from "../cluster/target";
+import { KUBECONFIG_SOURCE, openKubeApi } from "../kube/open";
+import { readSecretInput } from "../secretinput";
 import { openTalosApi, TALOS_CALL_TIMEOUT, TALOSCONFIG_FLAGS_HELP } from "../talosapi";
 import { DRAIN_PACE } from "./drain";
 import { NODE_ROLES, runRemoveNode, type NodeRole } from "./flow";
+import { DOCKER_JUDGEMENT_MS, judgeFromDocker, judgementBound } from "./presence";
 
 const NAME = "remove-node";
 
@@ -34,6 +41,16 @@ PodDisruptionBudget that refuses is asked again every ${DRAIN_PACE.evictionRetry
 waited for until they are gone, and the Node object is deleted. A member that left already or a
 Node that is gone is success. etcd's only voting member is left alone: the cluster ends with it.
 
+Docker is asked first (for ${DOCKER_JUDGEMENT_MS / 1000}s at most, and a quarter of --timeout), by the node
+container's labels: when neither it nor any control-plane container of its cluster runs, the
+cluster is down (stopped, removed, or the Docker host restarted) and the command says so and ends
+at once: nothing can leave the cluster and nothing needs to; its Node object and etcd member, if
+any, go with the cluster. When the node's container does not run (or is gone) but the cluster
+runs, the node is not drained (no kubelet would confirm its pods gone) and not asked to leave: a
+control plane's member is removed through another control plane, then the Node object is deleted
+and the pod garbage collector deletes its pods. When Docker does not answer, the command says so
+and goes on as if the node ran.
+
 With ${DESTROYING_ENV}=1 (set by \`destroy\` while the whole stack goes) it does nothing: every
 node goes, so none needs to leave.
 
@@ -47,6 +64,7 @@ ${TALOSCONFIG_FLAGS_HELP}
   --call-timeout DURATION  one API call at most (default ${TALOS_CALL_TIMEOUT})
 
 Environment:
+  DOCKER_HOST               the Docker Engine (default ${DEFAULT_DOCKER_HOST}), as for the docker CLI
   ${TALOSCONFIG_ENV}  the talosconfig YAML itself (a control plane's removal only)
   ${KUBECONFIG_ENV}   the kubeconfig YAML itself
   ${DESTROYING_ENV}   1 while the whole stack is destroyed: nothing to do
@@ -86,7 +104,16 @@ budgets (exit 4); the Node stays cordoned.`,
         try {
             const kube = await openKubeApi(ctx, NAME, flags.kubeconfig);
             try {
-                await runRemoveNode({ talos, kube }, { node, container, role, timeoutMs, callTimeoutMs }, ctx.out, ctx.clock);
+                // Loaded here, as the other commands load it: dockerode takes a while.
+                const { dockerFromEnv } = await import("../docker/client");
+                // The bound runs from here, every client ready: Docker's answer counts in it.
+                const startedAt = ctx.clock.now();
+                const clusterHint = kubeconfigCluster(readSecretInput(ctx, NAME, KUBECONFIG_SOURCE, flags.kubeconfig));
+                const docker = (ctx.clients?.docker ?? dockerFromEnv)(ctx.env);
+                const down = await askDocker(ctx, docker, { node, container }, clusterHint, timeoutMs);
+                if (down === CLUSTER_DOWN) return;
+                const opts = { node, container, role, timeoutMs, callTimeoutMs, startedAt, down };
+                await runRemoveNode({ talos, kube }, opts, ctx.out, ctx.clock);
             } finally {
                 kube.close();
             }
@@ -95,6 +122,56 @@ budgets (exit 4); the Node stays cordoned.`,
         }
     },
 };
+
+/** askDocker's answer when the whole cluster is down: it has said so, and nothing is left to do. */
+const CLUSTER_DOWN = Symbol("cluster down");
+
+/**
+ * What Docker says of the node and its cluster (presence.ts), said where it changes what is done:
+ * CLUSTER_DOWN; why the node does not run while its cluster does; undefined to go on as today (it
+ * runs, or Docker cannot tell). Closes `docker`.
+ */
+async function askDocker(
+    ctx: CliContext,
+    docker: DockerApi,
+    target: { node: string; container: string },
+    clusterHint: string | undefined,
+    timeoutMs: number,
+): Promise<string | typeof CLUSTER_DOWN | undefined> {
+    const who = `${target.container} (${target.node})`;
+    try {
+        const verdict = await judgeFromDocker(docker, target.container, clusterHint, judgementBound(timeoutMs));
+        switch (verdict.kind) {
+            case "node-runs":
+                return undefined;
+            case "unknown":
+                ctx.out(`[${NAME}] warning: Docker cannot tell whether ${who} runs (${verdict.reason}); ` +
+                    "going on as if it does");
+                return undefined;
+            case "cluster-down":
+                ctx.out(
+                    `[${NAME}] ${who}: ${verdict.why}, and no control plane of ${clusterLabel(verdict.cluster)} runs: ` +
+                        "the cluster is down, so nothing can leave it and nothing needs to; its Node object and etcd " +
+                        "member, if any, go with the cluster",
+                );
+                return CLUSTER_DOWN;
+            case "node-down": {
+                const cluster = verdict.cluster === undefined ? "a Talos cluster" : `cluster ${verdict.cluster}`;
+                return `${verdict.why} while ${cluster} runs (${verdict.controlPlanes.join(", ")})`;
+            }
+            default: {
+                const unreachable: never = verdict;
+                throw new Error(`unknown verdict ${JSON.stringify(unreachable)}`);
+            }
+        }
+    } finally {
+        docker.close();
+    }
+}
+
+function clusterLabel(cluster: string | undefined): string {
+    return cluster === undefined ? "any Talos cluster" : `cluster ${cluster}`;
+}
 
 /** --node, --container and --role, or one usage error naming every problem. */
 function requiredFlags(flags: { node?: string; container?: string; role?: string }): {

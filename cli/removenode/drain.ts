@@ -5,7 +5,8 @@
 // refuses (429) tried again 5 s later until the deadline —, wait until the evicted pods are gone
 // (absent, or another pod under the same name), then delete the Node object, which nothing else
 // would delete (no cloud controller runs here). Which pods are evicted: pods.ts. A Node that is
-// gone already, or goes during the drain, is success: there is nothing left to do.
+// gone already, or goes during the drain, is success: there is nothing left to do. A node whose
+// container does not run is not drained at all: its Node is deleted (deleteWithoutDrain).
 
 import { CliError, ExitCode } from "../exitcodes";
 import {
@@ -28,7 +29,8 @@ export interface DrainPace {
     gonePollMs: number;
 }
 
-export type DrainOutcome = "drained" | "already-gone";
+/** drained: cordoned, drained, deleted; deleted: deleted without a drain; already-gone: no Node */
+export type DrainOutcome = "drained" | "deleted" | "already-gone";
 
 /** Cordons, drains and deletes the Node of `session.node`. */
 export async function drainAndDelete(
@@ -69,6 +71,22 @@ export async function drainAndDelete(
     }
     await deleteNode(kube, session, name);
     return "drained";
+}
+
+/**
+ * Deletes the Node of a node whose container does not run, without a drain: an eviction would
+ * mark its pods for deletion, and only their kubelet, which is not there, would confirm them gone.
+ * With the Node deleted, the pod garbage collector deletes every pod bound to it (pods.ts), and
+ * their controllers make new ones elsewhere.
+ */
+export async function deleteWithoutDrain(kube: KubeApi, session: RemovalSession): Promise<DrainOutcome> {
+    const node = await findNode(kube, session);
+    if (node === undefined) {
+        session.progress.note(`no Node has address ${session.node} or name ${session.container}: it is gone already`);
+        return "already-gone";
+    }
+    const deleted = await deleteNode(kube, session, node.metadata.name);
+    return deleted ? "deleted" : "already-gone";
 }
 
 function gone(session: RemovalSession, name: string): DrainOutcome {
@@ -252,19 +270,20 @@ async function waitGone(kube: KubeApi, session: RemovalSession, name: string, ev
     progress.note(`the evicted pods are gone from ${name}`);
 }
 
-/** Deletes the Node object; one gone already is as good. */
-async function deleteNode(kube: KubeApi, session: RemovalSession, name: string): Promise<void> {
+/** Deletes the Node object; one gone already is as good (false). */
+async function deleteNode(kube: KubeApi, session: RemovalSession, name: string): Promise<boolean> {
     const res = await session.kube(kube, `the Kubernetes API to delete Node ${name}`, `deleting Node ${name}`, (t) =>
         kube.delete(nodePath(name), t));
     if (res.status === 404) {
         session.progress.note(`Node ${name} is gone already`);
-        return;
+        return false;
     }
     if (res.status !== 200 && res.status !== 202) {
         const why = `HTTP ${res.status}: ${statusMessage(res)}`;
         throw new CliError(ExitCode.FAILED, `deleting Node ${name}: the Kubernetes API answered ${why}`);
     }
     session.progress.note(`deleted Node ${name}`);
+    return true;
 }
 
 /** The body of an answer with status `ok`, as JSON; any other answer fails the command. */

@@ -1,9 +1,9 @@
 // A leaving control plane's etcd member, taken out of etcd before its container goes, as talosctl
 // does it (talos@v1.8.3 and v1.13.9:cmd/talosctl/cmd/talos/etcd.go): `etcd leave` on the node
 // itself (EtcdLeaveCluster with `nodes` metadata: machined removes its own member, stops etcd and
-// wipes its data), or, when the node does not answer, `etcd remove-member <id>` through another
-// control plane (EtcdRemoveMemberByID; talosctl: "Use this command only if … there is no access
-// to the node"). Container nodes never leave by themselves: a Talos container's shutdown skips
+// wipes its data), or, when the node does not answer (at once when its container does not run:
+// presence.ts), `etcd remove-member <id>` through another control plane (EtcdRemoveMemberByID;
+// talosctl: "Use this command only if … there is no access to the node"). Container nodes never leave by themselves: a Talos container's shutdown skips
 // the leave (talos@v1.8.3:internal/app/machined/pkg/runtime/v1alpha1/v1alpha1_sequencer.go).
 //
 // First the members are read (EtcdMemberList through the talosconfig's endpoint, as Talos' own
@@ -42,7 +42,11 @@ export function leaveCallTimeout(remainingMs: number): number {
 /** Tries per member when asking for its own view, while it cannot be reached. */
 const HEALTH_ATTEMPTS = 3;
 
-export async function leaveEtcd(api: TalosApi, session: RemovalSession): Promise<LeaveOutcome> {
+/**
+ * Takes the node's member out of etcd. `nodeDown`: its container does not run, so it is not asked
+ * to leave; its member is removed through another control plane at once.
+ */
+export async function leaveEtcd(api: TalosApi, session: RemovalSession, nodeDown = false): Promise<LeaveOutcome> {
     const { progress, node } = session;
     const members = await readMembers(api, session);
     const leaving = memberOf(members, session);
@@ -91,7 +95,9 @@ export async function leaveEtcd(api: TalosApi, session: RemovalSession): Promise
     const throughHost = through === undefined ? undefined : peerHosts(through.member)[0];
     if (throughHost === undefined) throw new Error("a quorum was counted without a healthy voting member");
 
-    const outcome = await leaveOrRemove(api, session, leaving, throughHost);
+    const outcome = nodeDown
+        ? await removeThrough(api, session, leaving, throughHost)
+        : await leaveOrRemove(api, session, leaving, throughHost);
     await confirmGone(api, session, leaving, throughHost);
     return outcome;
 }
@@ -171,6 +177,12 @@ async function leaveOrRemove(
         }
         progress.note(`${node} does not answer (${err.reason}): removing its member through ${through} instead`);
     }
+    return removeThrough(api, session, leaving, through);
+}
+
+/** EtcdRemoveMemberByID through a healthy member, as `talosctl -n <through> etcd remove-member <id>`. */
+async function removeThrough(api: TalosApi, session: RemovalSession, leaving: EtcdMember, through: string): Promise<"removed"> {
+    const { progress } = session;
     const removed = await session.talos(
         `${through} to remove member ${formatMemberId(leaving.id)}`,
         `removing member ${formatMemberId(leaving.id)} through ${through} (talosctl -n ${through} etcd remove-member)`,

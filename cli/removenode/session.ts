@@ -25,6 +25,8 @@ export interface RemovalOptions extends RemovalTarget {
     timeoutMs: number;
     /** one call at most (bounded by what is left of the timeout) */
     callTimeoutMs: number;
+    /** clock time the command started (default: now), so what it did before counts in the timeout */
+    startedAt?: number;
     backoff?: BackoffPolicy;
 }
 
@@ -43,7 +45,7 @@ export class RemovalSession {
     ) {
         this.node = opts.node;
         this.container = opts.container;
-        this.deadline = clock.now() + opts.timeoutMs;
+        this.deadline = (opts.startedAt ?? clock.now()) + opts.timeoutMs;
     }
 
     /** What is left of the command's time. */

@@ -139,7 +139,7 @@ const CASES: Record<string, Case> = {
         code: ExitCode.TIMEOUT,
         message: () => /^\[manifests\] error: timed out after 1s waiting for the Kubernetes API to answer for kube-system\/kube-proxy \(last: no answer in [^)]+\)\.$/m,
     },
-    "remove-node, the Kubernetes API silent (kubeconfig in the environment, as the node's resource passes it)": {
+    "remove-node, the engine and the Kubernetes API silent (kubeconfig in the environment, as the node's resource passes it)": {
         args: () => ["remove-node", "--node", "10.5.0.3", "--container", "test-worker-01", "--role", "worker", "--timeout", "1s"],
         env: () => ({ TALOS_DOCKER_KUBECONFIG: readFileSync(files.kubeconfig, "utf8") }),
         deadlineMs: 1_000,
@@ -149,7 +149,14 @@ const CASES: Record<string, Case> = {
                 "\\(last: no answer in [^)]+\\)\\.$",
             "m",
         ),
-        check: (run) => expect(run.stderr).toContain("10.5.0.3 (container test-worker-01) is still in the cluster"),
+        check: (run) => {
+            expect(run.stderr).toContain("10.5.0.3 (container test-worker-01) is still in the cluster");
+            // Docker is asked first, within the same deadline: a quarter of it.
+            expect(run.stdout).toContain(
+                `[remove-node] warning: Docker cannot tell whether test-worker-01 (10.5.0.3) runs (docker inspect test-worker-01: ` +
+                    `the Docker Engine at tcp://127.0.0.1:${silent.port} did not answer in 250 ms); going on as if it does`,
+            );
+        },
     },
     "status, the engine, the Talos API and the Kubernetes API silent": {
         args: () => ["status", "--timeout", "1s", "--talosconfig", files.talosconfig, "--kubeconfig", files.kubeconfig],

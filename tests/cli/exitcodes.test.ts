@@ -123,6 +123,16 @@ function healthyDocker(): FakeDocker {
     return docker;
 }
 
+/** The leaving nodes' containers, running: remove-node then goes by the APIs. */
+function leavingNodesRun(): FakeDocker {
+    const docker = healthyDocker();
+    docker.containers.push(
+        fakeNode({ name: "talos-worker-02", cluster: "talos", role: "worker", ip: "172.30.0.4", network: "talos-net" }),
+        fakeNode({ name: "talos-cp-03", cluster: "talos", role: "controlplane", ip: "172.30.0.4", network: "talos-net" }),
+    );
+    return docker;
+}
+
 type Scenario = () => Promise<CliRun>;
 
 const SCENARIOS: Record<string, Partial<Record<ExitCode, Scenario>>> = {
@@ -190,20 +200,20 @@ const SCENARIOS: Record<string, Partial<Record<ExitCode, Scenario>>> = {
         }),
     },
     "remove-node": {
-        [ExitCode.OK]: () => runCli(REMOVE_WORKER, removeEnv, { clients: { kube: async () => noNodes } }),
-        [ExitCode.FAILED]: () => runCli(REMOVE_WORKER, removeEnv, { clients: { kube: async () => boom() } }),
+        [ExitCode.OK]: () => runCli(REMOVE_WORKER, removeEnv, { clients: { docker: leavingNodesRun, kube: async () => noNodes } }),
+        [ExitCode.FAILED]: () => runCli(REMOVE_WORKER, removeEnv, { clients: { docker: leavingNodesRun, kube: async () => boom() } }),
         [ExitCode.USAGE]: () => runCli(["remove-node"], removeEnv),
         [ExitCode.FATAL]: () => runCli(REMOVE_WORKER, removeEnv, {
-            clients: { kube: async () => kube(async () => Promise.reject(new KubeRequestError("fatal", "403 Forbidden", "the Kubernetes API answered 403 Forbidden"))) },
+            clients: { docker: leavingNodesRun, kube: async () => kube(async () => Promise.reject(new KubeRequestError("fatal", "403 Forbidden", "the Kubernetes API answered 403 Forbidden"))) },
         }),
         [ExitCode.TIMEOUT]: () => runCli([...REMOVE_WORKER, "--timeout", "30s"], removeEnv, {
             clock: new FakeClock(),
-            clients: { kube: async () => kube(async () => ({ status: 503, body: "{}" })) },
+            clients: { docker: leavingNodesRun, kube: async () => kube(async () => ({ status: 503, body: "{}" })) },
         }),
         // The other members' etcd does not answer: removing one more would lose the quorum.
         [ExitCode.UNHEALTHY]: () => runCli(REMOVE_CP, removeEnv, {
             clock: new FakeClock(),
-            clients: { talos: () => etcdMostlyDown, kube: async () => noNodes },
+            clients: { docker: leavingNodesRun, talos: () => etcdMostlyDown, kube: async () => noNodes },
         }),
     },
     status: {

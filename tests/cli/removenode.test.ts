@@ -1,13 +1,15 @@
 // `remove-node` through the whole CLI against the fake apid (gRPC, mutual TLS from the test PKI,
-// etcd membership behind it) and the fake Kubernetes API (HTTPS with client certificates, the
-// Eviction API with PodDisruptionBudgets, a kubelet that confirms terminated pods): a worker's
-// drain and Node deletion, a control plane's etcd leave and its fallbacks and refusals, in
-// virtual time (kubectl's 5 s pause between refused evictions costs nothing here).
+// etcd membership behind it), the fake Kubernetes API (HTTPS with client certificates, the
+// Eviction API with PodDisruptionBudgets, a kubelet that confirms terminated pods) and an
+// in-memory Docker holding the node containers: a worker's drain and Node deletion, a control
+// plane's etcd leave and its fallbacks and refusals, what Docker's view of the node and its
+// cluster changes, in virtual time (kubectl's 5 s pause between refused evictions costs nothing).
 
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 
 import { ExitCode } from "../../cli/exitcodes";
 import type { Node, Pod } from "../../cli/kube/api";
+import { fakeNode, FakeDocker, stopped } from "../support/fake-docker";
 import { FakeKube, makeNode, type FakeNodeSpec } from "../support/fake-kube";
 import { FakeTalos, type FakeEtcdMember, type FakeNode } from "../support/fake-talos";
 import { FakeClock } from "./support/fakeclock";
@@ -30,7 +32,12 @@ const hex = (id: string) => BigInt(id).toString(16).padStart(16, "0");
 let pki: TestPki;
 let apid: FakeTalos;
 let kube: FakeKube;
+let docker: FakeDocker;
 let secrets: string[];
+
+/** The cluster's name, as the kubeconfig's context admin@test and the node containers' labels give it. */
+const CLUSTER = "test";
+const ROLES: [FakeNodeSpec, "controlplane" | "worker"][] = [[CP1, "controlplane"], [CP2, "controlplane"], [CP3, "controlplane"], [W1, "worker"], [W2, "worker"]];
 
 beforeAll(async () => {
     pki = await makeTestPki();
@@ -52,6 +59,8 @@ beforeEach(async () => {
     apid.nodes = Object.fromEntries([CP1, CP2, CP3].map((n) => [n.ip, { controlPlane: true } satisfies FakeNode]));
     apid.etcd.members = MEMBERS.map((m) => ({ ...m }));
     apid.clearCalls();
+    docker = new FakeDocker();
+    docker.containers = ROLES.map(([n, role]) => fakeNode({ name: n.name, cluster: CLUSTER, role, ip: n.ip, network: CLUSTER }));
 });
 afterEach(async () => kube.close());
 
@@ -63,7 +72,7 @@ async function removeNode(node: FakeNodeSpec, role: "controlplane" | "worker", o
     const run = await runCli(
         ["remove-node", "--node", node.ip, "--container", node.name, "--role", role, ...(opts.flags ?? [])],
         opts.env ?? env(),
-        { clock: new FakeClock() },
+        { clock: new FakeClock(), clients: { docker: () => docker } },
     );
     expectNothingSecret(run);
     return run;
@@ -437,5 +446,153 @@ describe("remove-node usage", () => {
         expect(help).toMatch(/^Usage: remove-node --node IP --container NAME --role controlplane\|worker \[flags\]/);
         expect(help).toContain("TALOS_DOCKER_DESTROYING");
         expect(help).toMatch(/Exit codes:\n {2}0 {2}done\n {2}1 .*\n {2}2 .*\n {2}3 .*\n {2}4 .*\n {2}5 .*$/);
+    });
+});
+
+describe("remove-node asks Docker first", () => {
+    const stop = (...names: string[]) => {
+        docker.containers = docker.containers.map((c) => (names.includes(c.name) ? stopped(c) : c));
+    };
+    const remove = (...names: string[]) => {
+        docker.containers = docker.containers.filter((c) => !names.includes(c.name));
+    };
+    const downLine = (n: FakeNodeSpec, why: string) =>
+        `[remove-node] ${n.name} (${n.ip}): ${why}, and no control plane of cluster ${CLUSTER} runs: the cluster is down, ` +
+        "so nothing can leave it and nothing needs to; its Node object and etcd member, if any, go with the cluster";
+
+    it("a cluster stopped with docker stop: says so in one line, exits 0 at once, calls neither API", async () => {
+        stop(...ROLES.map(([n]) => n.name));
+        for (const [n, role] of [[W2, "worker"], [CP3, "controlplane"]] as const) {
+            const run = await removeNode(n, role);
+            expect(run.err).toEqual([]);
+            expect(run.code).toBe(ExitCode.OK);
+            expect(run.out).toEqual([downLine(n, "its container is exited")]);
+            expect(run.ms).toBeLessThan(1_000);
+        }
+        expect(kube.totalRequests).toBe(0);
+        expect(apid.received).toEqual([]);
+    });
+
+    it("a cluster removed behind Pulumi's back (another cluster's control plane running): down too, by the kubeconfig's cluster name", async () => {
+        docker.containers = [fakeNode({ name: "other-cp-01", cluster: "other", role: "controlplane", ip: "10.9.0.2", network: "other" })];
+        const run = await removeNode(CP3, "controlplane");
+        expect(run.code).toBe(ExitCode.OK);
+        expect(run.out).toEqual([downLine(CP3, "it has no container")]);
+        expect(kube.totalRequests).toBe(0);
+        expect(apid.received).toEqual([]);
+    });
+
+    it("only the worker stopped: not drained; its Node deleted, its pods left to the pod garbage collector; twice is fine", async () => {
+        stop(W2.name);
+        kube.pods = workload(W2);
+        // No kubelet would confirm an evicted pod gone: a drain would wait until the deadline.
+        kube.terminationReads = Infinity;
+        const run = await removeNode(W2, "worker");
+        expect(run.err).toEqual([]);
+        expect(run.code).toBe(ExitCode.OK);
+        expect(timeless(run.out)).toEqual([
+            `[remove-node] removing worker ${W2.ip} (container ${W2.name}): its container is exited while cluster ${CLUSTER} runs ` +
+                `(${CP1.name}, ${CP2.name}, ${CP3.name}), so its Node is deleted without a drain (no kubelet would confirm its pods ` +
+                "gone; the pod garbage collector deletes them)",
+            `[remove-node] finding the Node of ${W2.ip}`,
+            `[remove-node] deleting Node ${W2.name}`,
+            `[remove-node] deleted Node ${W2.name}`,
+            `[remove-node] done: ${W2.name} is out of the cluster; its container can go`,
+        ]);
+        expect(requests()).toEqual(["GET /api/v1/nodes", `DELETE /api/v1/nodes/${W2.name}`]);
+        expect(kube.evictions).toEqual([]);
+        expect(nodeNamed(W2.name)).toBeUndefined();
+        expect(kube.pods.filter((p) => p.spec?.nodeName === W2.name)).toHaveLength(workload(W2).length);
+        expect(apid.received).toEqual([]);
+
+        const again = await removeNode(W2, "worker");
+        expect(again.code).toBe(ExitCode.OK);
+        expect(timeless(again.out)).toContain(`[remove-node] no Node has address ${W2.ip} or name ${W2.name}: it is gone already`);
+    });
+
+    it("the worker's container removed, the cluster running: its Node deleted, the cluster named by the kubeconfig", async () => {
+        remove(W2.name);
+        const run = await removeNode(W2, "worker");
+        expect(run.code).toBe(ExitCode.OK);
+        expect(timeless(run.out)[0]).toMatch(new RegExp(`^\\[remove-node\\] removing worker ${W2.ip} \\(container ${W2.name}\\): it has no container while cluster ${CLUSTER} runs `));
+        expect(requests()).toEqual(["GET /api/v1/nodes", `DELETE /api/v1/nodes/${W2.name}`]);
+    });
+
+    it("a stopped control plane of a running cluster: the quorum checked, its member removed through another control plane, its Node deleted", async () => {
+        stop(CP3.name);
+        apid.nodes[CP3.ip].down = true;
+        const run = await removeNode(CP3, "controlplane");
+        expect(run.err).toEqual([]);
+        expect(run.code).toBe(ExitCode.OK);
+        const id = hex(MEMBERS[2].id);
+        expect(timeless(run.out)).toEqual([
+            `[remove-node] removing control plane ${CP3.ip} (container ${CP3.name}): its container is exited while cluster ${CLUSTER} ` +
+                `runs (${CP1.name}, ${CP2.name}), so its etcd member is removed through another control plane and its Node deleted ` +
+                "without a drain (no kubelet would confirm its pods gone; the pod garbage collector deletes them)",
+            `[remove-node] reading the etcd members through ${apid.endpoint}`,
+            `[remove-node] ${CP3.ip} is etcd member ${CP3.name} (member ${id}), one of 3`,
+            `[remove-node] etcd keeps its quorum without ${CP3.ip}: 2 of 2 voting members healthy, 2 needed`,
+            `[remove-node] removing member ${id} through ${CP1.ip} (talosctl -n ${CP1.ip} etcd remove-member)`,
+            `[remove-node] ${CP1.ip} removed member ${id}`,
+            `[remove-node] etcd no longer lists ${CP3.name} (member ${id})`,
+            `[remove-node] finding the Node of ${CP3.ip}`,
+            `[remove-node] deleting Node ${CP3.name}`,
+            `[remove-node] deleted Node ${CP3.name}`,
+            `[remove-node] done: ${CP3.name} is out of etcd and of the cluster; its container can go`,
+        ]);
+        // Never asked to leave: straight to the removal by ID.
+        expect(apid.received).toEqual([
+            { method: "etcdMemberList", nodes: [], node: [] },
+            { method: "etcdMemberList", nodes: [CP1.ip], node: [] },
+            { method: "etcdMemberList", nodes: [CP2.ip], node: [] },
+            { method: "etcdRemoveMemberById", nodes: [CP1.ip], node: [] },
+            { method: "etcdMemberList", nodes: [CP1.ip], node: [] },
+        ]);
+        expect(apid.etcd.members.map((m) => m.id)).toEqual([MEMBERS[0].id, MEMBERS[1].id]);
+        expect(requests()).toEqual(["GET /api/v1/nodes", `DELETE /api/v1/nodes/${CP3.name}`]);
+    });
+
+    it("a stopped control plane whose removal would cost the quorum is refused as before (exit 5)", async () => {
+        stop(CP3.name);
+        apid.nodes[CP2.ip].etcdUnhealthy = "context deadline exceeded";
+        const run = await removeNode(CP3, "controlplane");
+        expect(run.code).toBe(ExitCode.UNHEALTHY);
+        expect(run.err[0]).toMatch(/would leave 2 voting members of which 1 answers as healthy/);
+        expect(apid.etcd.members).toHaveLength(3);
+        expect(kube.totalRequests).toBe(0);
+    });
+
+    it("a paused node container counts as running: drained as today", async () => {
+        docker.containers = docker.containers.map((c) => (c.name === W2.name ? { ...c, status: "paused" } : c));
+        const run = await removeNode(W2, "worker");
+        expect(run.code).toBe(ExitCode.OK);
+        expect(timeless(run.out)[0]).toBe(`[remove-node] removing worker ${W2.ip} (container ${W2.name}): cordon, drain, delete its Node`);
+        expect(requests()).toContain(`PATCH /api/v1/nodes/${W2.name}`);
+    });
+
+    it("Docker not running: says so, then removes the node as today", async () => {
+        docker.down = true;
+        const run = await removeNode(W2, "worker");
+        expect(run.code).toBe(ExitCode.OK);
+        expect(timeless(run.out).slice(0, 2)).toEqual([
+            `[remove-node] warning: Docker cannot tell whether ${W2.name} (${W2.ip}) runs (the Docker Engine at ${docker.host} is not ` +
+                "running (ECONNREFUSED): start it); going on as if it does",
+            `[remove-node] removing worker ${W2.ip} (container ${W2.name}): cordon, drain, delete its Node`,
+        ]);
+        expect(requests()).toContain(`PATCH /api/v1/nodes/${W2.name}`);
+        expect(nodeNamed(W2.name)).toBeUndefined();
+    });
+
+    it("Docker silent: gives up on it within its bound (a quarter of --timeout), then removes the node as today", async () => {
+        docker.silent = true;
+        const run = await removeNode(W2, "worker", { flags: ["--timeout", "2s"] });
+        expect(run.code).toBe(ExitCode.OK);
+        expect(run.out[0]).toBe(
+            `[remove-node] warning: Docker cannot tell whether ${W2.name} (${W2.ip}) runs (docker inspect ${W2.name}: the Docker ` +
+                `Engine at ${docker.host} did not answer in 500 ms); going on as if it does`,
+        );
+        expect(run.ms).toBeGreaterThanOrEqual(490);
+        expect(run.ms).toBeLessThan(1_500);
+        expect(nodeNamed(W2.name)).toBeUndefined();
     });
 });

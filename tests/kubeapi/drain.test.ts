@@ -11,6 +11,7 @@ import { ExitCode } from "../../cli/exitcodes";
 import { nodePath, type KubeApi, type Node } from "../../cli/kube/api";
 import { kubeClientFromKubeconfig } from "../../cli/kube/client";
 import { runCli } from "../cli/support/harness";
+import { fakeNode, FakeDocker, stopped } from "../support/fake-docker";
 import { kubeApiserverAvailability, startRealKube, type RealKube } from "../support/kube-apiserver";
 import {
     createPdb, ensureDefaultServiceAccount, expectStatus, KubeletStandIn, podsOn, registerNode, runPod, setPdbStatus,
@@ -23,11 +24,19 @@ if ("why" in available) console.warn(`tests/kubeapi/drain skipped: ${available.w
 const W1 = { name: "talos-worker-01", ip: "172.30.0.3" };
 const W2 = { name: "talos-worker-02", ip: "172.30.0.4" };
 const W3 = { name: "talos-worker-03", ip: "172.30.0.5" };
+const W4 = { name: "talos-worker-04", ip: "172.30.0.6" };
+const CP1 = { name: "talos-cp-01", ip: "172.30.0.2" };
 
 describe.skipIf("why" in available)("remove-node against a real kube-apiserver", () => {
     let kube: RealKube;
     let api: KubeApi;
     let kubelet: KubeletStandIn;
+    // The node containers as Docker has them: every one running, unless a test stops one.
+    const docker = new FakeDocker();
+    docker.containers = [
+        fakeNode({ name: CP1.name, cluster: "test", role: "controlplane", ip: CP1.ip, network: "test" }),
+        ...[W1, W2, W3, W4].map((n) => fakeNode({ name: n.name, cluster: "test", role: "worker", ip: n.ip, network: "test" })),
+    ];
 
     beforeAll(async () => {
         kube = await startRealKube(await makeSecretsBundle({ rsaBits: 2048 }));
@@ -46,6 +55,7 @@ describe.skipIf("why" in available)("remove-node against a real kube-apiserver",
     const removeWorker = (node: { name: string; ip: string }, flags: string[], onEviction?: (status: number) => Promise<void>) =>
         runCli(["remove-node", "--node", node.ip, "--container", node.name, "--role", "worker", ...flags], { TALOS_DOCKER_KUBECONFIG: kube.kubeconfig }, {
             clients: {
+                docker: () => docker,
                 // Our own client, watched: the test plays the disruption controller when the API refuses an eviction.
                 kube: async (text) => {
                     const real = await kubeClientFromKubeconfig(text);
@@ -130,5 +140,25 @@ describe.skipIf("why" in available)("remove-node against a real kube-apiserver",
         expect(err).toContain(`Node ${W3.name} stays cordoned`);
         expect((await node(W3.name))?.spec?.unschedulable).toBe(true);
         expect((await podsOn(api, W3.name)).map((p) => [p.metadata.name, p.metadata.deletionTimestamp])).toEqual([["api-6c8d-a", undefined]]);
+    }, 60_000);
+
+    it("a worker whose container is stopped: not drained, even past a budget that never allows; its Node deleted", async () => {
+        await registerNode(api, W4.name, W4.ip);
+        await runPod(api, { name: "db-5d6e-a", node: W4.name, owner: "ReplicaSet/db-5d6e", labels: { app: "db" } });
+        await createPdb(api, "default", "db", { app: "db" }, 1);
+        await setPdbStatus(api, "default", "db", { disruptionsAllowed: 0, currentHealthy: 1, desiredHealthy: 1, expectedPods: 1 });
+        docker.containers = docker.containers.map((c) => (c.name === W4.name ? stopped(c) : c));
+
+        const evictions: number[] = [];
+        const run = await removeWorker(W4, ["--timeout", "20s"], async (status) => {
+            evictions.push(status);
+        });
+        expect(run.err).toEqual([]);
+        expect(run.code).toBe(ExitCode.OK);
+        expect(run.out.join("\n")).toContain(`deleted Node ${W4.name}`);
+        expect(evictions).toEqual([]);
+        expect(await node(W4.name)).toBeUndefined();
+        // Not evicted: its pod stays bound to the deleted Node, for the pod garbage collector.
+        expect((await podsOn(api, W4.name)).map((p) => [p.metadata.name, p.metadata.deletionTimestamp])).toEqual([["db-5d6e-a", undefined]]);
     }, 60_000);
 });

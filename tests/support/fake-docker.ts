@@ -18,6 +18,8 @@ export class FakeDocker implements DockerApi {
     statsLatencyMs = 0;
     /** every call fails as if the engine were not running */
     down = false;
+    /** every call that takes a timeout gets no answer: it fails at its timeout, as the real client's do */
+    silent = false;
     calls = 0;
     inFlight = 0;
     maxInFlight = 0;
@@ -29,17 +31,18 @@ export class FakeDocker implements DockerApi {
         return this.answer(this.latencyMs, () => this.info_);
     }
 
-    listContainers(labels: string[]) {
+    listContainers(labels: string[], timeoutMs?: number) {
         return this.answer(this.latencyMs, () =>
             this.containers
                 .filter((c) => labels.every((l) => {
                     const [k, v] = l.split("=", 2);
                     return c.labels[k] === v;
                 }))
-                .map((c) => ({ id: c.id, name: c.name, state: c.status, labels: c.labels, ports: c.ports.map((p) => ({ hostIp: p.hostIp, hostPort: p.hostPort, containerPort: p.containerPort })) })));
+                .map((c) => ({ id: c.id, name: c.name, state: c.status, labels: c.labels, ports: c.ports.map((p) => ({ hostIp: p.hostIp, hostPort: p.hostPort, containerPort: p.containerPort })) })),
+        `docker ps`, timeoutMs);
     }
 
-    inspectContainer(nameOrId: string) {
+    inspectContainer(nameOrId: string, timeoutMs?: number) {
         return this.answer(this.latencyMs, () => {
             const container = this.container(nameOrId);
             const before = this.inspections.get(container.name) ?? 0;
@@ -47,7 +50,7 @@ export class FakeDocker implements DockerApi {
             this.onInspect?.(container, before);
             const { usage: _, ...details } = container;
             return details;
-        });
+        }, `docker inspect ${nameOrId}`, timeoutMs);
     }
 
     containerUsage(nameOrId: string) {
@@ -89,11 +92,15 @@ export class FakeDocker implements DockerApi {
         return c;
     }
 
-    private async answer<T>(latencyMs: number, fn: () => T): Promise<T> {
+    private async answer<T>(latencyMs: number, fn: () => T, what = "docker", timeoutMs?: number): Promise<T> {
         this.calls++;
         this.inFlight++;
         this.maxInFlight = Math.max(this.maxInFlight, this.inFlight);
         try {
+            if (this.silent && timeoutMs !== undefined) {
+                await new Promise((resolve) => setTimeout(resolve, timeoutMs));
+                throw new DockerError("timeout", `${what}: the Docker Engine at ${this.host} did not answer in ${timeoutMs} ms`);
+            }
             if (latencyMs > 0) await new Promise((resolve) => setTimeout(resolve, latencyMs));
             if (this.down) throw new DockerError("engine", `the Docker Engine at ${this.host} is not running (ECONNREFUSED): start it`);
             return fn();
@@ -101,6 +108,11 @@ export class FakeDocker implements DockerApi {
             this.inFlight--;
         }
     }
+}
+
+/** The container as `docker stop` leaves it: exited (here with 137, a SIGKILL's code). */
+export function stopped(container: FakeContainer): FakeContainer {
+    return { ...container, status: "exited", running: false, exitCode: 137 };
 }
 
 /** A running node container as our program would make it. */

@@ -1,12 +1,14 @@
 // The pure rules of `remove-node`: which pods a drain evicts (cli/removenode/pods.ts, kubectl
-// drain's filters with the flags a leaving node needs) and whether etcd keeps its quorum without
-// the leaving member (cli/removenode/quorum.ts, etcd's own rule for removing a voting member).
+// drain's filters with the flags a leaving node needs), whether etcd keeps its quorum without
+// the leaving member (cli/removenode/quorum.ts, etcd's own rule for removing a voting member), and
+// what Docker's view of the node and its cluster means (cli/removenode/presence.ts).
 
 import { describe, expect, it } from "vitest";
 
 import type { Pod } from "../../cli/kube/api";
 import { leaveCallTimeout } from "../../cli/removenode/etcd";
 import { planDrain } from "../../cli/removenode/pods";
+import { containerRuns, DOCKER_JUDGEMENT_MS, judge, judgementBound } from "../../cli/removenode/presence";
 import { quorumOf, removalVerdict, type MemberHealth } from "../../cli/removenode/quorum";
 import type { EtcdMember } from "../../talos/api";
 
@@ -47,6 +49,39 @@ describe("quorum without the leaving member", () => {
         expect(removalVerdict(member("1"), []).kind).toBe("last-member");
         expect(removalVerdict(member("1"), [healthy("2", { learner: true })]).kind).toBe("last-member");
         expect(removalVerdict(member("2", { learner: true }), [healthy("1")]).kind).toBe("keeps-quorum");
+    });
+});
+
+describe("what Docker's view of a leaving node means", () => {
+    const labels = { "talos.cluster.name": "talos", "talos.type": "worker" };
+    const cp = (name: string, state: string) => ({ name, state });
+
+    it("a container runs while Docker says State.Running: running, paused, restarting", () => {
+        expect(["running", "paused", "restarting"].filter(containerRuns)).toHaveLength(3);
+        expect(["created", "exited", "dead", "removing"].filter(containerRuns)).toEqual([]);
+    });
+
+    it("a node that runs is removed through its APIs, whatever its cluster's control planes do", () => {
+        expect(judge({ state: "running", labels }, "talos", [])).toEqual({ kind: "node-runs" });
+        expect(judge({ state: "paused", labels }, "talos", [cp("talos-cp-01", "exited")])).toEqual({ kind: "node-runs" });
+    });
+
+    it("a node that does not run, no control plane running: the cluster is down", () => {
+        expect(judge({ state: "exited", labels }, "talos", [cp("talos-cp-01", "exited"), cp("talos-cp-02", "created")]))
+            .toEqual({ kind: "cluster-down", why: "its container is exited", cluster: "talos" });
+        expect(judge(undefined, undefined, [])).toEqual({ kind: "cluster-down", why: "it has no container", cluster: undefined });
+    });
+
+    it("a node that does not run, a control plane running: the node alone is down; the running ones named, sorted", () => {
+        expect(judge({ state: "dead", labels }, "talos", [cp("talos-cp-03", "running"), cp("talos-cp-02", "exited"), cp("talos-cp-01", "restarting")]))
+            .toEqual({ kind: "node-down", why: "its container is dead", cluster: "talos", controlPlanes: ["talos-cp-01", "talos-cp-03"] });
+    });
+
+    it("Docker gets a quarter of the command's time, a few seconds at most", () => {
+        expect(judgementBound(1_000)).toBe(250);
+        expect(judgementBound(10 * 60_000)).toBe(DOCKER_JUDGEMENT_MS);
+        expect(DOCKER_JUDGEMENT_MS).toBeLessThanOrEqual(5_000);
+        expect(judgementBound(2)).toBe(1);
     });
 });
 
