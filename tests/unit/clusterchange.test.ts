@@ -254,7 +254,7 @@ describe("nodes: scaling", () => {
 
     it("every problem at once: a quorum and a version refused together", () => {
         const previous = { ...ran(counts(5, 2)), versions: { talos: "v1.8.3", kubernetes: "1.31.1" } };
-        const problems = changeProblems(previous, spec({ ...counts(2, 2), talosVersion: "v1.11.6" }));
+        const problems = changeProblems(previous, spec({ ...counts(2, 2), talosVersion: "v1.11.6", kubernetesVersion: "1.31.1" }));
         expect(problems.map((p) => p.key)).toEqual(["talos-docker:talosVersion", "talos-docker:controlPlanes.count"]);
     });
 
