@@ -65,10 +65,12 @@ function switchValue(on: boolean): keyof typeof SWITCH_VALUES {
  * `wait`'s flags, as the readiness resource passes them: every node by role with its address (the
  * Talos-side checks ask each through the talosconfig's endpoint; the control planes carry etcd
  * and the static pods), and what the cluster's config deploys (`components`: the CNI, kube-proxy,
- * CoreDNS), so the wait looks only for what the config implies. The talosconfig and kubeconfig
- * come in their variables.
+ * CoreDNS), so the wait looks only for what the config implies. The cluster's name marks the
+ * nodes a scale-down removes, whose removal the engine runs after this wait. The talosconfig and
+ * kubeconfig come in their variables.
  */
 export function waitArgs(
+    clusterName: string,
     nodes: readonly { container: string; ip: string; role: "controlplane" | "worker" }[],
     components: ClusterComponents,
     timeout: string,
@@ -79,6 +81,7 @@ export function waitArgs(
         "wait", "--nodes", String(nodes.length), "--timeout", timeout,
         "--control-planes", formatNodeRefs(of("controlplane")),
         ...(workers.length > 0 ? ["--workers", formatNodeRefs(workers)] : []),
+        "--cluster", clusterName,
         "--cni", components.cni, "--kube-proxy", switchValue(components.kubeProxy), "--coredns", switchValue(components.coreDns),
     ];
 }

@@ -60,6 +60,8 @@ export interface ReadyArgs {
     timeout: string;
     /** Every node with its role: what must be ready, and whose logs an error points to. */
     nodes: Pick<NodePlan, "name" | "ip" | "role">[];
+    /** The cluster's name, which its node names start with. */
+    clusterName: string;
     /** What the cluster's config deploys (model/readiness.ts): the wait looks only for those. */
     components: ClusterComponents;
     /** Changes whenever a node container is replaced, so the wait runs again. */
@@ -73,7 +75,7 @@ export function readyCommand(
 ): command.local.Command {
     return new command.local.Command(name, {
         create: cliCommandLine(waitArgs(
-            args.nodes.map((n) => ({ container: n.name, ip: n.ip, role: n.role })), args.components, args.timeout,
+            args.clusterName, args.nodes.map((n) => ({ container: n.name, ip: n.ip, role: n.role })), args.components, args.timeout,
         )),
         environment: {
             [KUBECONFIG_ENV]: pulumi.secret(args.kubeconfig),

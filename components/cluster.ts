@@ -140,6 +140,7 @@ export class TalosCluster extends pulumi.ComponentResource {
             talosconfig: this.talosconfig,
             timeout: spec.timeouts.ready,
             nodes: plan.nodes,
+            clusterName: spec.clusterName,
             components: readinessComponents(spec),
             // Again after a node is replaced, and after any config change reached the nodes.
             triggers: [

@@ -70,6 +70,23 @@ export function nodeName(clusterName: string, role: MachineRole, index: number):
     return nodeNameIn(clusterName, nodeSuffix(role, index));
 }
 
+/**
+ * The role and index of `name` when it is one of `clusterName`'s node names (nodeName's inverse),
+ * else undefined.
+ */
+export function parseNodeName(clusterName: string, name: string): { role: MachineRole; index: number } | undefined {
+    const prefix = `${clusterName}-`;
+    if (!name.startsWith(prefix)) return undefined;
+    const suffix = name.slice(prefix.length);
+    for (const role of Object.keys(ROLE_NAME_PARTS) as MachineRole[]) {
+        const match = new RegExp(`^${ROLE_NAME_PARTS[role]}-(\\d{2,})$`).exec(suffix);
+        if (match === null) continue;
+        const index = Number(match[1]);
+        if (index >= 1 && nodeSuffix(role, index) === suffix) return { role, index };
+    }
+    return undefined;
+}
+
 /** The full name of the node a cluster calls `suffix`. */
 export function nodeNameIn(clusterName: string, suffix: string): string {
     return `${clusterName}-${suffix}`;

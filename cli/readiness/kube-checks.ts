@@ -15,7 +15,7 @@
 
 import type { DaemonSet, Deployment, Node, Pod } from "../kube/api";
 import { CONTROL_PLANE_LABEL, CONTROL_PLANE_PODS, COREDNS, FLANNEL, KUBE_PROXY, type SystemWorkload } from "./components";
-import { knownControlPlanes, type ExpectedCluster } from "./expected";
+import { isLeaving, knownControlPlanes, type ExpectedCluster } from "./expected";
 import type { KubeObservation } from "./kuberead";
 import { counts, podAdvice, podReady, podWhy, skippedBecause } from "./pods";
 import { PROFILE_KEYS, type ClusterProfile } from "./profile";
@@ -60,13 +60,15 @@ export function judgeKubernetes(obs: KubeObservation, expected: ExpectedCluster,
         }], obs.api.reason);
         return [api, ...KUBE_CHECK_IDS.slice(1).map((id) => pending(id, KUBE_TITLES[id], "the API is not ready"))];
     }
-    const nodes = obs.nodes;
+    // A node being removed is not judged: its removal runs after this wait (expected.ts isLeaving).
+    const leaving = Array.isArray(obs.nodes) ? obs.nodes.filter((n) => isLeaving(expected, n.metadata.name)) : [];
+    const nodes = Array.isArray(obs.nodes) ? obs.nodes.filter((n) => !leaving.includes(n)) : obs.nodes;
     const cniNone = profile.cni === "none";
     const nodeChecks = (fn: (nodes: Node[]) => CheckResult, id: KubeCheckId) =>
         Array.isArray(nodes) ? fn(nodes) : pending(id, KUBE_TITLES[id], `nodes could not be listed: ${nodes ?? "not read"}`);
     return [
         ok("api-ready", apiTitle(server), "API ready"),
-        nodeChecks((n) => nodesReported(n, expected), "nodes-reported"),
+        nodeChecks((n) => nodesReported(n, expected, leaving.map((l) => l.metadata.name)), "nodes-reported"),
         ...controlPlaneChecks(nodes, obs.pods, expected),
         cniNone
             ? skipped("nodes-ready", KUBE_TITLES["nodes-ready"], CNI_NONE_SKIP)
@@ -93,8 +95,11 @@ function talosctlKubelet(name: string, ip: string | undefined): string {
     return `talosctl -n ${ip ?? `<ip of ${name}>`} logs kubelet`;
 }
 
-/** Every expected node has a Node object, and no Node is a stranger (Talos' NodesMatch). */
-function nodesReported(nodes: Node[], expected: ExpectedCluster): CheckResult {
+/**
+ * Every expected node has a Node object, and no Node is a stranger (Talos' NodesMatch), but for
+ * the `leaving` ones (being removed), which are named in the result.
+ */
+function nodesReported(nodes: Node[], expected: ExpectedCluster, leaving: readonly string[]): CheckResult {
     const id = "nodes-reported";
     const title = KUBE_TITLES[id];
     const names = new Set(nodes.map((n) => n.metadata.name));
@@ -122,10 +127,11 @@ function nodesReported(nodes: Node[], expected: ExpectedCluster): CheckResult {
             });
         }
     }
+    const beingRemoved = leaving.length === 0 ? "" : `; leaving, removed after this wait: ${leaving.join(", ")}`;
     if (problems.length > 0) {
-        return waiting(id, title, problems, `${nodes.length}/${expected.count} nodes registered`);
+        return waiting(id, title, problems, `${nodes.length}/${expected.count} nodes registered${beingRemoved}`);
     }
-    return ok(id, title, `${nodes.length}/${expected.count} nodes registered`);
+    return ok(id, title, `${nodes.length}/${expected.count} nodes registered${beingRemoved}`);
 }
 
 /** The control planes by name: the known ones, else the Nodes labelled as control planes. */

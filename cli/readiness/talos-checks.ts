@@ -45,7 +45,12 @@ export function talosChecksSkipped(why: string): CheckResult[] {
  * The Talos-side checks. `controlPlanes` are the known control planes (undefined: the roles are
  * not known, and the control-plane checks are skipped).
  */
-export function judgeTalos(obs: TalosObservation, controlPlanes: readonly ExpectedNode[] | undefined): CheckResult[] {
+/** `leaving`: a node being removed (expected.ts isLeaving), whose etcd member is not waited for. */
+export function judgeTalos(
+    obs: TalosObservation,
+    controlPlanes: readonly ExpectedNode[] | undefined,
+    leaving: (name: string) => boolean = () => false,
+): CheckResult[] {
     const cpNames = controlPlanes === undefined ? undefined : new Set(controlPlanes.map((n) => n.name));
     const cps = obs.nodes.filter((n) => cpNames?.has(n.node.name) === true);
     const unknownRoles = "the control planes are not known (wait --control-planes names them)";
@@ -53,7 +58,7 @@ export function judgeTalos(obs: TalosObservation, controlPlanes: readonly Expect
         cpNames === undefined
             ? skipped("etcd-healthy", TALOS_TITLES["etcd-healthy"], unknownRoles)
             : serviceCheck("etcd-healthy", ETCD_SERVICE, cps),
-        ...etcdChecks(obs, cps, cpNames === undefined ? unknownRoles : undefined),
+        ...etcdChecks(cps, cpNames === undefined ? unknownRoles : undefined, leaving),
         apidCheck(obs),
         cpNames === undefined
             ? skipped("kubelet-healthy", TALOS_TITLES["kubelet-healthy"], unknownRoles)
@@ -99,7 +104,11 @@ function serviceCheck(id: "etcd-healthy" | "kubelet-healthy", service: string, c
 }
 
 /** EtcdConsistentAssertion and EtcdControlPlaneNodesAssertion, from the control planes' member lists. */
-function etcdChecks(obs: TalosObservation, cps: readonly TalosNodeReads[], rolesUnknown: string | undefined): CheckResult[] {
+function etcdChecks(
+    cps: readonly TalosNodeReads[],
+    rolesUnknown: string | undefined,
+    leaving: (name: string) => boolean,
+): CheckResult[] {
     const consistentTitle = TALOS_TITLES["etcd-consistent"];
     const membersTitle = TALOS_TITLES["etcd-control-planes"];
     if (rolesUnknown !== undefined) {
@@ -130,7 +139,7 @@ function etcdChecks(obs: TalosObservation, cps: readonly TalosNodeReads[], roles
     if (lists.length < cps.length) {
         return [pending("etcd-consistent", consistentTitle, "not read"), pending("etcd-control-planes", membersTitle, "not read")];
     }
-    return [judgeEtcdConsistent(lists), judgeEtcdMembersAreControlPlanes(lists[0], cps.map((n) => n.node))];
+    return [judgeEtcdConsistent(lists), judgeEtcdMembersAreControlPlanes(lists[0], cps.map((n) => n.node), leaving)];
 }
 
 /** A member's name; one that has not started yet has none, only its ID. */
@@ -178,12 +187,18 @@ export function judgeEtcdConsistent(lists: readonly { node: ExpectedNode; member
 export function judgeEtcdMembersAreControlPlanes(
     list: { node: ExpectedNode; members: readonly EtcdMemberView[] },
     controlPlanes: readonly ExpectedNode[],
+    leaving: (name: string) => boolean = () => false,
 ): CheckResult {
     const id = "etcd-control-planes";
     const title = TALOS_TITLES[id];
     const cpIps = new Set(controlPlanes.map((n) => n.ip).filter((ip): ip is string => ip !== undefined));
-    const strangers = list.members.filter((m) => peerHosts(m).some((host) => !cpIps.has(host)));
-    if (strangers.length === 0) return ok(id, title, `etcd members are the control planes`);
+    const outside = list.members.filter((m) => peerHosts(m).some((host) => !cpIps.has(host)));
+    const removed = outside.filter((m) => m.hostname !== "" && leaving(m.hostname));
+    const strangers = outside.filter((m) => !removed.includes(m));
+    if (strangers.length === 0) {
+        const note = removed.length === 0 ? "" : `; leaving, removed after this wait: ${removed.map(memberName).join(", ")}`;
+        return ok(id, title, `etcd members are the control planes${note}`);
+    }
     return waiting(id, title, strangers.map((m) => ({
         text: `etcd member ${memberName(m)} (${peerHosts(m).join(", ")}) is not a control plane of this cluster`,
         read: [

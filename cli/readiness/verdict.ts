@@ -3,7 +3,7 @@
 // Kubernetes ones), as one answer — ready or not, what is waited for now, every problem with the
 // nodes to look at, and what is not checked and why. Pure: `wait` and `status` both judge by it.
 
-import { knownControlPlanes, type ExpectedCluster } from "./expected";
+import { isLeaving, knownControlPlanes, type ExpectedCluster } from "./expected";
 import { judgeKubernetes } from "./kube-checks";
 import type { KubeObservation } from "./kuberead";
 import type { ClusterProfile } from "./profile";
@@ -44,7 +44,7 @@ export interface Verdict {
 export function judgeReadiness(input: ReadinessInput): Verdict {
     const talos = "skipped" in input.talos
         ? talosChecksSkipped(input.talos.skipped)
-        : judgeTalos(input.talos, knownControlPlanes(input.expected));
+        : judgeTalos(input.talos, knownControlPlanes(input.expected), (name) => isLeaving(input.expected, name));
     const kube = judgeKubernetes(input.kube, input.expected, input.profile, input.server);
     const checks = [...talos, ...kube];
     const open = checks.filter((c) => c.state === "waiting" || c.state === "pending");

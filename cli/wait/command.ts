@@ -36,6 +36,9 @@ Flags:
   --control-planes A[=IP],…  the control planes (node containers are named after their nodes)
   --workers A[=IP],…         the workers
   --containers A[=IP],…      nodes without a role, for the advice on timeout
+  --cluster NAME             the cluster's name: a Node or etcd member named as one of its nodes
+                             (NAME-cp-NN, NAME-worker-NN) that the lists above leave out is being
+                             removed (after this wait, as \`pulumi up\` does): noted, not waited for
   --cni flannel|custom|none  the config's CNI (default: flannel is checked when its DaemonSet exists)
   --kube-proxy on|off        whether the config deploys kube-proxy (default: checked when present)
   --coredns on|off           whether the config deploys CoreDNS (default: checked when present)
@@ -56,6 +59,7 @@ Environment:
             "control-planes": { type: "string" },
             workers: { type: "string" },
             containers: { type: "string" },
+            cluster: { type: "string" },
             cni: { type: "string" },
             "kube-proxy": { type: "string" },
             coredns: { type: "string" },

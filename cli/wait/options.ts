@@ -13,6 +13,7 @@ export interface WaitFlags {
     "control-planes"?: string;
     workers?: string;
     containers?: string;
+    cluster?: string;
     cni?: string;
     "kube-proxy"?: string;
     coredns?: string;
@@ -60,9 +61,17 @@ export function waitTarget(command: string, flags: WaitFlags): WaitTarget {
     if (count !== undefined && roled > 0 && count !== roled) {
         problems.push(`--nodes ${count} does not match the ${roled} nodes --control-planes and --workers list`);
     }
+    if (flags.cluster !== undefined && !CLUSTER_NAME.test(flags.cluster)) {
+        problems.push(`--cluster "${flags.cluster}" is not a cluster name (a DNS label, as clusterName is)`);
+    }
     if (problems.length > 0) throw new CliError(ExitCode.USAGE, `${command}: ${problems.join("; ")}`);
-    return { expected: { count: count ?? roled, nodes }, profile };
+    const expected: ExpectedCluster = { count: count ?? roled, nodes };
+    if (flags.cluster !== undefined) expected.clusterName = flags.cluster;
+    return { expected, profile };
 }
+
+/** A DNS label (RFC 1123), which clusterName is. */
+const CLUSTER_NAME = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 
 function roleNodes(refs: NodeRef[], role: NodeRole): ExpectedNode[] {
     return refs.map((r) => (r.ip === undefined ? { name: r.container, role } : { name: r.container, ip: r.ip, role }));

@@ -123,6 +123,24 @@ describe.skipIf("why" in available)("wait against a real kube-apiserver", () => 
         expect(run.err[0]).not.toContain("docker logs talos-worker-01");
     });
 
+    // The engine runs the ready step of a scale-down before the removed nodes' remove-node: the
+    // Node of the worker that goes is still there, its pods too.
+    it("on a scale-down, notes the Node of the worker being removed and does not wait for it", async () => {
+        await healthy();
+        const args = [
+            "wait", "--nodes", "2", "--timeout", "10s", "--control-planes", `${CP.name}=${CP.ip}`,
+            "--workers", `${WORKERS[0].name}=${WORKERS[0].ip}`, "--cluster", "talos", "--cni", "flannel", "--kube-proxy", "on", "--coredns", "on",
+        ];
+        const run = await runCli(args, env());
+        expect(run.err).toEqual([]);
+        expect(run.code).toBe(ExitCode.OK);
+        expect(run.out.at(-1)).toContain("2/2 nodes registered; leaving, removed after this wait: talos-worker-02");
+        // Without the cluster's name the same Node is a stranger, as Talos' NodesMatch calls it.
+        const strict = await runCli(args.filter((a, i) => a !== "--cluster" && args[i - 1] !== "--cluster").map((a) => (a === "10s" ? "2s" : a)), env());
+        expect(strict.code).toBe(ExitCode.TIMEOUT);
+        expect(strict.err[0]).toContain("node talos-worker-02 is not one of the cluster's 2 nodes");
+    });
+
     it("ignores a Failed (evicted) and a Succeeded pod next to two ready CoreDNS pods", async () => {
         await healthy();
         await kubelets.runPod("coredns-evicted", "kube-dns", WORKERS[0].name, "failed");

@@ -23,5 +23,5 @@ it("passes cni none and kube-proxy off from the control planes' patches", () => 
 
 it("names the control plane alone when there are no workers", () => {
     expect(solo.one(COMMAND, "solo-ready").inputs.create).toBe("node --import tsx cli/main.ts wait --nodes 1 --timeout 15m " +
-        "--control-planes solo-cp-01=172.30.0.2 --cni flannel --kube-proxy on --coredns on");
+        "--control-planes solo-cp-01=172.30.0.2 --cluster solo --cni flannel --kube-proxy on --coredns on");
 });

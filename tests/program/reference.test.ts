@@ -375,7 +375,7 @@ describe("bootstrap and readiness", () => {
     it("readiness waits for the bootstrap and every node, with the kubeconfig and talosconfig secret", () => {
         const ready = program.one(COMMAND, "talos-ready");
         expect(ready.inputs.create).toBe("node --import tsx cli/main.ts wait --nodes 3 --timeout 15m --control-planes talos-cp-01=172.30.0.2 " +
-            "--workers talos-worker-01=172.30.0.3,talos-worker-02=172.30.0.4 --cni flannel --kube-proxy on --coredns on");
+            "--workers talos-worker-01=172.30.0.3,talos-worker-02=172.30.0.4 --cluster talos --cni flannel --kube-proxy on --coredns on");
         expect(ready.secretPaths.filter((p) => p.startsWith("environment")).sort()).toEqual([
             "environment.TALOS_DOCKER_KUBECONFIG", "environment.TALOS_DOCKER_TALOSCONFIG",
         ]);

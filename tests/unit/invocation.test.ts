@@ -25,11 +25,11 @@ describe("waitArgs", () => {
             { container: "talos-cp-01", ip: "172.30.0.2", role: "controlplane" as const },
             { container: "talos-worker-01", ip: "172.30.0.3", role: "worker" as const },
         ];
-        const args = waitArgs(nodes, { cni: "none", kubeProxy: false, coreDns: true }, "15m");
-        const flags = ["nodes", "timeout", "control-planes", "workers", "cni", "kube-proxy", "coredns"];
+        const args = waitArgs("talos", nodes, { cni: "none", kubeProxy: false, coreDns: true }, "15m");
+        const flags = ["nodes", "timeout", "control-planes", "workers", "cni", "kube-proxy", "coredns", "cluster"];
         const { values } = parseArgs({ args: args.slice(1), options: Object.fromEntries(flags.map((f) => [f, { type: "string" as const }])) });
         expect(waitTarget("wait", values)).toEqual({
-            expected: { count: 2, nodes: [{ name: "talos-cp-01", ip: "172.30.0.2", role: "controlplane" }, { name: "talos-worker-01", ip: "172.30.0.3", role: "worker" }] },
+            expected: { count: 2, nodes: [{ name: "talos-cp-01", ip: "172.30.0.2", role: "controlplane" }, { name: "talos-worker-01", ip: "172.30.0.3", role: "worker" }], clusterName: "talos" },
             profile: { cni: "none", kubeProxy: false, coreDns: true },
         });
     });

@@ -2,7 +2,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { ConfigError, LIMITS, parseClusterSpec } from "../../model/config";
 import { cidrContains, formatIPv4, parseCidr, parseIPv4 } from "../../model/ipv4";
-import { nodeName, planCluster, subnetLayoutFits, volumeName } from "../../model/plan";
+import { nodeName, parseNodeName, planCluster, subnetLayoutFits, volumeName } from "../../model/plan";
 import { asRawConfig } from "../support/stack";
 
 function spec(overrides: Record<string, unknown> = {}) {
@@ -157,7 +157,11 @@ describe("planCluster: properties over every valid shape", () => {
     const counts = { controlPlanes: fc.integer({ min: 1, max: 7 }), workers: fc.integer({ min: 0, max: 250 }) };
     const network = {
         prefix: fc.integer({ min: 16, max: 30 }),
-        octets: fc.tuple(fc.integer({ min: 1, max: 223 }), fc.integer({ min: 0, max: 255 }), fc.integer({ min: 0, max: 255 })),
+        // Not 10/8: a block there may overlap the pod and service networks (10.244.0.0/16,
+        // 10.96.0.0/12), which the config refuses for its own reason (tested in config.test.ts).
+        octets: fc.tuple(
+            fc.integer({ min: 1, max: 223 }).filter((o) => o !== 10), fc.integer({ min: 0, max: 255 }), fc.integer({ min: 0, max: 255 }),
+        ),
     };
     const shapes = fc.record({ ...counts, ...network });
 
@@ -227,5 +231,22 @@ describe("planCluster: properties over every valid shape", () => {
                 expect(grown.get(node.name), node.name).toBe(node.ip);
             }
         }), { numRuns: 200 });
+    });
+});
+
+describe("parseNodeName: nodeName's inverse", () => {
+    it.each([
+        ["talos-cp-01", { role: "controlplane", index: 1 }],
+        ["talos-worker-12", { role: "worker", index: 12 }],
+        ["talos-worker-250", { role: "worker", index: 250 }],
+        ["my-lab-cp-07", { role: "controlplane", index: 7 }],
+    ])("%s", (name, parsed) => {
+        const cluster = name.startsWith("my-lab") ? "my-lab" : "talos";
+        expect(parseNodeName(cluster, name)).toEqual(parsed);
+        expect(nodeName(cluster, parsed.role as "controlplane" | "worker", parsed.index)).toBe(name);
+    });
+
+    it.each(["talos-cp-1", "talos-cp-00", "talos-worker-012", "other-cp-01", "talos-cp-01x", "talos-etcd-01", "talos-cp-"])("%s is none of talos' names", (name) => {
+        expect(parseNodeName("talos", name)).toBeUndefined();
     });
 });

@@ -5,7 +5,7 @@
 import { describe, expect, it } from "vitest";
 
 import type { Node, Pod } from "../../cli/kube/api";
-import type { ExpectedCluster } from "../../cli/readiness/expected";
+import { isLeaving, type ExpectedCluster } from "../../cli/readiness/expected";
 import { judgeKubernetes } from "../../cli/readiness/kube-checks";
 import type { KubeObservation } from "../../cli/readiness/kuberead";
 import { judgeEtcdConsistent, judgeEtcdMembersAreControlPlanes, judgeTalos } from "../../cli/readiness/talos-checks";
@@ -110,6 +110,49 @@ describe("the Kubernetes-side checks", () => {
         expect(v).toMatchObject({ ready: false, state: `waiting for the Kubernetes API at ${SERVER} to be ready`, reason: "connection refused", suspects: ["*"] });
         expect(v.notChecked).toEqual(["not waiting for etcd to be healthy, etcd members to be consistent across nodes, etcd members to be control plane nodes, "
             + "apid to be ready, kubelet to be healthy, all nodes to finish boot sequence: no talosconfig"]);
+    });
+});
+
+// A scale-down: the engine runs the ready step (with the new, smaller set of nodes) before the
+// removed nodes' remove-node, so their Node objects and etcd members are still there.
+describe("nodes being removed (named as the cluster's own nodes, not among the expected ones)", () => {
+    const T_CP1 = { name: "talos-cp-01", ip: "10.5.0.2", role: "controlplane" as const };
+    const T_W1 = { name: "talos-worker-01", ip: "10.5.0.3", role: "worker" as const };
+    const expected: ExpectedCluster = { count: 2, nodes: [T_CP1, T_W1], clusterName: "talos" };
+    const cordoned = (node: Node): Node => ({ ...node, spec: { ...node.spec, unschedulable: true } });
+    const obs = (extra: Node[]) => ({
+        api: { ok: true as const },
+        nodes: [makeControlPlaneNode(T_CP1, true), makeNode(T_W1, true), ...extra],
+        pods: ["kube-apiserver", "kube-controller-manager", "kube-scheduler"].map((app) => makeStaticPod(app, T_CP1, "img", true)),
+        daemonSets: [],
+        deployments: [],
+    });
+    const states = (o: KubeObservation, e = expected) => Object.fromEntries(judgeKubernetes(o, e, {}, SERVER).map((r) => [r.id, r]));
+
+    it("are noted, not waited for: Ready or not, cordoned or not", () => {
+        const leaving = [cordoned(makeNode({ name: "talos-worker-02", ip: "10.5.0.4" }, false)), makeControlPlaneNode({ name: "talos-cp-02", ip: "10.5.0.254" }, true)];
+        const r = states(obs(leaving));
+        expect(Object.values(r).filter((c) => c.state !== "ok" && c.state !== "skipped").map((c) => c.id)).toEqual([]);
+        expect(r["nodes-reported"].detail).toBe("2/2 nodes registered; leaving, removed after this wait: talos-worker-02, talos-cp-02");
+        expect(r["nodes-schedulable"].detail).toBe("2/2 schedulable");
+    });
+
+    it("a Node of another name, or without the cluster's name given, is still a stranger waited for", () => {
+        const other = makeNode({ name: "talos-worker-2", ip: "10.5.0.4" }, true);
+        expect(states(obs([other]))["nodes-reported"].state).toBe("waiting");
+        const ours = makeNode({ name: "talos-worker-02", ip: "10.5.0.4" }, true);
+        expect(states(obs([ours]), { ...expected, clusterName: undefined })["nodes-reported"].state).toBe("waiting");
+        expect(states(obs([ours]), { ...expected, clusterName: "other" })["nodes-reported"].state).toBe("waiting");
+    });
+
+    it("their etcd member is noted, a stranger member still waited for", () => {
+        const list = { node: T_CP1, members: [member("talos-cp-01", T_CP1.ip, "1"), member("talos-cp-02", "10.5.0.254", "2")] };
+        const leaving = (name: string) => isLeaving(expected, name);
+        const r = judgeEtcdMembersAreControlPlanes(list, [T_CP1], leaving);
+        expect(r).toMatchObject({ state: "ok", detail: "etcd members are the control planes; leaving, removed after this wait: talos-cp-02" });
+        const stranger = { ...list, members: [...list.members, member("cp-09", "10.5.0.9", "9")] };
+        expect(judgeEtcdMembersAreControlPlanes(stranger, [T_CP1], leaving).problems.map((p) => p.text))
+            .toEqual(["etcd member cp-09 (10.5.0.9) is not a control plane of this cluster"]);
     });
 });
 
