@@ -8,6 +8,7 @@ import type { ConfigPatch } from "../talos/patches";
 import type { ClusterSpec } from "./config";
 import { dialAddress } from "./hostaddress";
 import { controlPlaneEndpoint } from "./plan";
+import { nodeMirrors, type RegistrySpec } from "./registries";
 
 /**
  * The parts of a ClusterSpec a machine config is made from. The patches are given apart: the
@@ -20,6 +21,10 @@ export interface MachineConfigSpec {
     network: Pick<ClusterSpec["network"], "subnet">;
     ports: Pick<ClusterSpec["ports"], "bindAddress">;
     storage: Pick<ClusterSpec["storage"], "enabled" | "path">;
+    /** The stack's mirrors; none when absent. */
+    registryMirrors?: RegistrySpec["registryMirrors"];
+    /** The pull-through cache; off when absent. */
+    registryCache?: RegistrySpec["registryCache"];
 }
 
 /** The input without the secrets, which join it only where they are known (inside an Output). */
@@ -46,6 +51,7 @@ export function machineConfigInput(
         kubernetesVersion: spec.kubernetesVersion,
         additionalSANs: extraSANs(spec.ports.bindAddress),
         storagePath: spec.storage.enabled ? spec.storage.path : undefined,
+        registryMirrors: nodeMirrors(spec),
         patches: [...patches],
     };
 }
