@@ -13,3 +13,8 @@ export function attachArgs(network: string, subnet: string): string[] {
 export function detachArgs(network: string): string[] {
     return [REGISTRY_CACHE_COMMAND, "detach", "--network", network];
 }
+
+/** attachArgs as one line, for advice. */
+export function registryCacheArgsText(network: string, subnet: string): string {
+    return attachArgs(network, subnet).join(" ");
+}

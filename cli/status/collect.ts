@@ -20,6 +20,8 @@ import { settle, type Settled } from "../settle";
 import { serviceUp, type ContainerRow, type Finding, type KubernetesSection, type PortRow, type StatusReport, type TalosRow, type UsageRow } from "./report";
 import { expectedNodes, type ExpectedNodes } from "./expected";
 import { checkTcp, type PortCheck } from "./tcp";
+import { cacheSection } from "./caches";
+import type { RegistryProbe } from "../registrycache/probe";
 
 export interface StatusDeps {
     docker: DockerApi;
@@ -28,6 +30,8 @@ export interface StatusDeps {
     /** absent without a kubeconfig */
     kube?: KubeApi;
     checkPort?: (host: string, port: number, timeoutMs: number) => Promise<PortCheck>;
+    /** the registry caches' API probe (registrycache/probe.ts checkRegistryApi when absent) */
+    checkRegistry?: RegistryProbe;
     clock: Clock;
 }
 
@@ -67,6 +71,7 @@ export async function collectStatus(target: ClusterTarget, deps: StatusDeps, opt
         kubernetes: { problems: [] },
         resources: { rows: [] },
         ports: { rows: [] },
+        registryCache: { rows: [], used: false },
         findings: [],
         notes: [...target.notes],
     };
@@ -94,7 +99,8 @@ export async function collectStatus(target: ClusterTarget, deps: StatusDeps, opt
         containerSection(report, nodes, find);
         const running = details.filter((d): d is ContainerDetails => "running" in d && d.running);
         await run<void>([
-            () => networkSection(report, running, deps.docker, t, find),
+            // The caches after the network: whether the cluster uses them is whether they are on it.
+            () => networkSection(report, running, deps.docker, t, find).then(() => cacheSection(report, deps, t, find)),
             () => talosSection(report, nodes, deps.talos, t, run, find),
             () => resourceSection(report, running, deps.docker, t, run, find),
             () => portSection(report, running, deps.checkPort ?? checkTcp, t, run, find),
