@@ -5,7 +5,7 @@
 // the stack-config parser (./config.ts).
 
 import { clusterNetworks, MACHINE_ROLES } from "../talos/machineconfig";
-import { DEFAULT_POD_SUBNETS, DEFAULT_SERVICE_SUBNETS } from "../talos/config/containermode";
+import { POD_SUBNETS, SERVICE_SUBNETS } from "../talos/config/defaults";
 import type { Problems } from "./configproblems";
 import { parsedPatches, type PatchLists } from "./configpatches";
 import { cidrsOverlap, freeBlock, parseCidr, type Cidr } from "./ipv4";
@@ -34,8 +34,8 @@ function routedNetworks(target: MachineConfigSpec, lists: PatchLists): ClusterNe
             const origin = list.join() === defaults.join() ? "Talos' default" : "set by configPatches";
             for (const cidr of list) found.set(`${kind} ${cidr}`, { kind, cidr, origin });
         };
-        add("pod", networks.pods, DEFAULT_POD_SUBNETS);
-        add("service", networks.services, DEFAULT_SERVICE_SUBNETS);
+        add("pod", networks.pods, POD_SUBNETS);
+        add("service", networks.services, SERVICE_SUBNETS);
     }
     return [...found.values()];
 }

@@ -2,7 +2,7 @@
 //   npx tsx scripts/talos-schema-extract.ts <siderolabs/talos git dir> talos/config/schema.generated.ts
 // For each reference tag it reads the structs under pkg/machinery/config/types/ (yaml tags, inline
 // embeddings, pointer/slice/map types, type definitions, each file's imports) and the document
-// kinds registered with `registry.Register`, then merges the six tags, marking what exists only
+// kinds registered with `registry.Register`, then merges the tags, marking what exists only
 // at some minors. Types that unmarshal themselves (or embed a type that may), Unstructured, and
 // types outside the config types packages are "A" (not checked). Add a minor by adding its tag to TAGS.
 
@@ -16,6 +16,7 @@ const TAGS: readonly (readonly [string, string])[] = [
     ["1.11", "v1.11.6"],
     ["1.12", "v1.12.11"],
     ["1.13", "v1.13.9"],
+    ["1.14", "v1.14.1"],
 ];
 const ROOT = "pkg/machinery/config/types/";
 const TYPES_IMPORT = "github.com/siderolabs/talos/pkg/machinery/config/types/";

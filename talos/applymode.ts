@@ -84,6 +84,10 @@ function featureFields(minor: TalosMinor): readonly string[] {
         case "1.11":
         case "1.12":
         case "1.13":
+        // v1.14 has no such rule (machined no longer has CanApplyImmediate at v1.14.0-rc.1, and
+        // rebootsOnApply says it never reboots for an apply): its last list still names the fields
+        // an older machined read only at boot.
+        case "1.14":
             return [...base, "imageCache", "nodeAddressSortAlgorithm"];
         default: {
             const unreachable: never = minor;

@@ -3,11 +3,12 @@
 // then the user's patches. The sections live in ./config/ (one file each, as Talos' generator).
 
 import { dockerGenerateOptions } from "./config/container";
+import { conflictProblems } from "./config/conflicts";
 import { clusterSubnets, containerModeProblems } from "./config/containermode";
 import { generateDocuments } from "./config/generate";
 import type { MachineRole } from "./config/input";
 import { describeFinding, schemaFindings } from "./config/schema";
-import { isValidStoragePath, STORAGE_PATH_RULE, storagePatch } from "./config/storage";
+import { isValidStoragePath, STORAGE_PATH_RULE, storagePatches } from "./config/storage";
 import { PatchError, applyPatches, type ConfigPatch } from "./patches";
 import type { SecretsBundle } from "./secretsbundle";
 import { TALOS_MINORS, isSupportedKubernetes, parseKubernetesVersion, versionContract, type VersionContract } from "./versions";
@@ -141,7 +142,8 @@ export function machineConfigDocuments(input: MachineConfigInput): unknown[] {
         secrets: input.secrets,
         options: dockerGenerateOptions(contract, input.talosVersion, input.additionalSANs ?? [], input.registryMirrors ?? {}),
     });
-    const patches = [...(input.storagePath === undefined ? [] : [storagePatch(input.storagePath)]), ...(input.patches ?? [])];
+    const storage = input.storagePath === undefined ? [] : storagePatches(contract.config.kubernetes, input.storagePath);
+    const patches = [...storage, ...(input.patches ?? [])];
     const patched = applyPatches(documents, patches);
     const unknown = schemaFindings(patched, contract.minor);
     if (unknown.length > 0) {
@@ -149,7 +151,10 @@ export function machineConfigDocuments(input: MachineConfigInput): unknown[] {
         const fields = unknown.map((f) => f.where).filter((w) => w !== "");
         throw new PatchError(`the patched config does not load in Talos v${contract.minor}: ${reasons}`, fields);
     }
-    const inContainer = containerModeProblems(patched);
+    const inContainer = [
+        ...conflictProblems(patched, contract.config.kubernetes),
+        ...containerModeProblems(patched, contract.config.hostDNS),
+    ];
     if (inContainer.length > 0) {
         const reasons = inContainer.map((p) => p.message).join("; ");
         throw new PatchError(`the patched config does not boot in a container: ${reasons}`, inContainer.map((p) => p.field));

@@ -1,13 +1,13 @@
 // The version contract: every way the generated configs differ between Talos minors lives here and
-// nowhere else. The gates mirror talos@v1.13.9:pkg/machinery/config/contract.go (the method named
+// nowhere else. The gates mirror talos@v1.14.1:pkg/machinery/config/contract.go (the method named
 // in each comment); the Docker additions mirror what `talosctl cluster create` does at that
 // minor's own tag (each minor's talosctl generating for its own contract).
 
 /** The Talos minors we generate configs for. */
-export type TalosMinor = "1.8" | "1.9" | "1.10" | "1.11" | "1.12" | "1.13";
+export type TalosMinor = "1.8" | "1.9" | "1.10" | "1.11" | "1.12" | "1.13" | "1.14";
 
 /** Oldest first. */
-export const TALOS_MINORS: readonly TalosMinor[] = ["1.8", "1.9", "1.10", "1.11", "1.12", "1.13"];
+export const TALOS_MINORS: readonly TalosMinor[] = ["1.8", "1.9", "1.10", "1.11", "1.12", "1.13", "1.14"];
 
 /** How the stable hostname is asked for. */
 export type StableHostnameStyle =
@@ -22,6 +22,27 @@ export type RegistryMirrorStyle =
     | "machineRegistries"
     /** one `kind: RegistryMirrorConfig` document per host */
     | "registryMirrorConfigDocuments";
+
+/** Where host DNS is switched on (container mode requires it). */
+export type HostDnsStyle =
+    /** `machine.features.hostDNS` */
+    | "machineFeatures"
+    /** the `hostDNS` section of a `kind: ResolverConfig` document */
+    | "resolverConfigDocument";
+
+/** Where the discovery service and the cluster's identity (`cluster.id`, `cluster.secret`) are written. */
+export type DiscoveryStyle =
+    /** `cluster.id`, `cluster.secret` and `cluster.discovery` of the v1alpha1 document */
+    | "v1alpha1Cluster"
+    /** a `kind: DiscoveryServiceConfig` document (name "default") and a `kind: DiscoveryIdentityConfig` one */
+    | "discoveryDocuments";
+
+/** Where Kubernetes (its components, CAs, network, the kubelet and the node's labels) is configured. */
+export type KubernetesConfigStyle =
+    /** `cluster.*` and `machine.kubelet`, `machine.nodeLabels`, `machine.features.kubePrism` of the v1alpha1 document */
+    | "v1alpha1"
+    /** one `kind: Kube…Config` document per component (talos@v1.14.1:pkg/machinery/config/generate/kubernetes.go) */
+    | "kubeDocuments";
 
 export interface VersionContract {
     minor: TalosMinor;
@@ -63,6 +84,32 @@ export interface VersionContract {
          * contract.go `KubeSpanMultidocConfig` (talos@v1.13.9:pkg/machinery/config/generate/network.go).
          */
         emptyMachineNetwork: boolean;
+        /** contract.go `HostDNSMultidocConfig` (talos@v1.14.1:pkg/machinery/config/generate/init.go). */
+        hostDNS: HostDnsStyle;
+        /**
+         * contract.go `DiscoveryServiceMultidocConfig` and `DiscoveryIdentityMultidocConfig` (the
+         * same gate): generate/init.go and worker.go write both documents, or both v1alpha1 forms.
+         */
+        discovery: DiscoveryStyle;
+        /**
+         * `machine.install` is written. contract.go `UnattendedInstallConfig`: from v1.14 the
+         * generator writes a `kind: UnattendedInstallConfig` document instead, and only for an
+         * install disk, which the Docker flow has not (generate/init.go).
+         */
+        machineInstall: boolean;
+        /** contract.go `MultidocKubernetesConfigSupported`. */
+        kubernetes: KubernetesConfigStyle;
+        /**
+         * A `kind: VolumeConfig` for EPHEMERAL with `mount.secure: true` and a `kind:
+         * FilesystemTrimConfig` with the default interval are written. contract.go
+         * `FilesystemTrimEnabledByDefault` (talos@v1.14.1:pkg/machinery/config/generate/block.go).
+         */
+        filesystemTrim: boolean;
+        /**
+         * A `kind: SecurityProfileConfig` with `workloadIsolation: true` is written. contract.go
+         * `WorkloadIsolationEnabledByDefault` (talos@v1.14.1:pkg/machinery/config/generate/security_profile.go).
+         */
+        workloadIsolation: boolean;
     };
     /** What `talosctl cluster create` adds for the Docker provisioner at this minor's tag. */
     docker: {
@@ -78,6 +125,12 @@ export interface VersionContract {
          * QEMU maker does (talos@v1.12.11:cmd/talosctl/cmd/mgmt/cluster/create/clusterops/configmaker/internal/makers/qemu.go).
          */
         installImage: boolean;
+        /**
+         * The container paths Talos' provisioner puts on volumes, in its order
+         * (pkg/provision/providers/docker/node.go `createNode`: constants.EphemeralMountPoint,
+         * StateMountPoint, then constants.Overlays). See nodeVolumePaths.
+         */
+        volumePaths: readonly string[];
     };
     /**
      * The config has more than one YAML document, so Talos' configpatcher refuses JSON6902
@@ -127,6 +180,7 @@ export function contractFor(minor: TalosMinor): VersionContract {
     // contract.go: `Greater(TalosVersion1_11)` is true from v1.12 on.
     const after1_11 = minorNumber(minor) > 11;
     const after1_12 = minorNumber(minor) > 12;
+    const after1_13 = minorNumber(minor) > 13;
     return {
         minor,
         referenceVersion,
@@ -141,10 +195,17 @@ export function contractFor(minor: TalosMinor): VersionContract {
             writeDisablePodSecurityPolicy: !after1_11,
             grubUseUKICmdline: after1_11,
             emptyMachineNetwork: !after1_12,
+            hostDNS: after1_13 ? "resolverConfigDocument" : "machineFeatures",
+            discovery: after1_13 ? "discoveryDocuments" : "v1alpha1Cluster",
+            machineInstall: !after1_13,
+            kubernetes: after1_13 ? "kubeDocuments" : "v1alpha1",
+            filesystemTrim: after1_13,
+            workloadIsolation: after1_13,
         },
         docker: {
             ignoreEth0: !after1_11,
             installImage: !after1_11,
+            volumePaths: after1_13 ? VOLUME_PATHS_FROM_1_14 : VOLUME_PATHS_UP_TO_1_13,
         },
         // The HostnameConfig document is always generated from v1.12 on.
         multiDocument: after1_11,
@@ -152,10 +213,35 @@ export function contractFor(minor: TalosMinor): VersionContract {
 }
 
 /**
+ * /var (EPHEMERAL) and /system/state (STATE), then constants.Overlays: at talos@v1.8.3 … v1.13.9
+ * /etc/cni, /etc/kubernetes, /usr/libexec/kubernetes and /opt. v1.14 keeps only /opt
+ * (talos@v1.14.1:pkg/machinery/constants/constants.go `Overlays`): /etc/cni and /etc/kubernetes
+ * became tmpfs that machined mounts over its read-only /etc at every boot (internal/app/machined/
+ * pkg/runtime/v1alpha2/etc_overlay.go, commit f146c6a18 "refactor /etc mounts"), and the FlexVolume
+ * path is gone (commit 6d65e223b).
+ */
+const VOLUME_PATHS_UP_TO_1_13: readonly string[] = [
+    "/var", "/system/state", "/etc/cni", "/etc/kubernetes", "/usr/libexec/kubernetes", "/opt",
+];
+const VOLUME_PATHS_FROM_1_14: readonly string[] = ["/var", "/system/state", "/opt"];
+
+/**
+ * The container paths a node of this Talos version keeps on volumes: those of the minor it runs,
+ * as Talos' own provisioner mounts them, also for a node whose stack ran an older minor before.
+ * The paths v1.14 drops hold nothing it reads: it mounts fresh tmpfs over /etc/cni and
+ * /etc/kubernetes at every boot (their volumes are hidden under its /etc, on metal as in a
+ * container) and no longer uses /usr/libexec/kubernetes; a node of an older minor starts with
+ * them empty, as a new node does, and Talos writes them again. Undefined for an unsupported minor.
+ */
+export function nodeVolumePaths(talosVersion: string): readonly string[] | undefined {
+    return versionContract(talosVersion)?.docker.volumePaths;
+}
+
+/**
  * The release each minor is tested with, its latest patch release, and the Kubernetes versions it
  * supports: default from talos@TAG:pkg/machinery/constants/constants.go `DefaultKubernetesVersion`,
  * range from talos@TAG:pkg/machinery/compatibility/talosNN/talosNN.go `Minimum/MaximumKubernetesVersion`.
- * The latest releases are siderolabs/talos' tags as of v1.13.9 (2026-08-19), whose patch numbers
+ * The latest releases are siderolabs/talos' tags as of v1.14.1 (2026-09-15), whose patch numbers
  * run from .0 without a gap; a newer patch needs its line here before the config accepts it.
  */
 function releaseFacts(minor: TalosMinor): Pick<VersionContract, "referenceVersion" | "latestRelease" | "kubernetes" | "upgrade"> {
@@ -201,6 +287,13 @@ function releaseFacts(minor: TalosMinor): Pick<VersionContract, "referenceVersio
                 latestRelease: "v1.13.9",
                 kubernetes: { default: "1.36.3", min: "1.31", max: "1.36" },
                 upgrade: { from: "1.11", downgradeBelow: "1.15" },
+            };
+        case "1.14":
+            return {
+                referenceVersion: "v1.14.1",
+                latestRelease: "v1.14.1",
+                kubernetes: { default: "1.37.0", min: "1.32", max: "1.37" },
+                upgrade: { from: "1.12", downgradeBelow: "1.16" },
             };
         default: {
             const unreachable: never = minor;

@@ -16,8 +16,11 @@ import {
     podSecurityAdmission,
 } from "./defaults";
 import { encodeCertAndKey, encodeCertOnly, encodeKey, endpointHost, type GenerateInput } from "./input";
+import { discoveryInV1alpha1, kubernetesInV1alpha1 } from "./styles";
 
 export function clusterSection(input: GenerateInput): Record<string, unknown> {
+    const { config } = input.contract;
+    if (!kubernetesInV1alpha1(config.kubernetes)) return kubernetesDocumentsCluster(input);
     switch (input.role) {
         case "controlplane":
             return controlPlaneCluster(input);
@@ -39,11 +42,32 @@ function discovery(): Record<string, unknown> {
     return { enabled: true, registries: { kubernetes: { disabled: true }, service: {} } };
 }
 
+/**
+ * What stays in `cluster` once Kubernetes is configured by documents (generate/init.go, worker.go
+ * at v1.14.1): the bootstrap token, and the etcd CA on a control plane.
+ */
+function kubernetesDocumentsCluster(input: GenerateInput): Record<string, unknown> {
+    const { secrets } = input;
+    const cluster: Record<string, unknown> = { ...identity(input), token: secrets.secrets.bootstrapToken };
+    if (input.role === "controlplane") cluster.etcd = { ca: encodeCertAndKey(secrets.certs.etcd) };
+    return cluster;
+}
+
+/** `cluster.id` and `.secret`, while the contract keeps the identity in v1alpha1 (else a DiscoveryIdentityConfig). */
+function identity(input: GenerateInput): Record<string, unknown> {
+    const { cluster } = input.secrets;
+    return discoveryInV1alpha1(input.contract.config.discovery) ? { id: cluster.id, secret: cluster.secret } : {};
+}
+
+/** `cluster.discovery`, while the contract keeps it in v1alpha1 (else a DiscoveryServiceConfig document). */
+function discoveryField(input: GenerateInput): Record<string, unknown> {
+    return discoveryInV1alpha1(input.contract.config.discovery) ? { discovery: discovery() } : {};
+}
+
 function controlPlaneCluster(input: GenerateInput): Record<string, unknown> {
     const { secrets, kubernetesVersion: k8s } = input;
     return {
-        id: secrets.cluster.id,
-        secret: secrets.cluster.secret,
+        ...identity(input),
         controlPlane: { endpoint: input.controlPlaneEndpoint },
         clusterName: input.clusterName,
         network: network(),
@@ -57,7 +81,7 @@ function controlPlaneCluster(input: GenerateInput): Record<string, unknown> {
         controllerManager: { image: kubernetesImage(CONTROLLER_MANAGER_IMAGE, k8s) },
         proxy: { image: kubernetesImage(PROXY_IMAGE, k8s) },
         scheduler: { image: kubernetesImage(SCHEDULER_IMAGE, k8s) },
-        discovery: discovery(),
+        ...discoveryField(input),
         etcd: { ca: encodeCertAndKey(secrets.certs.etcd) },
     };
 }
@@ -86,14 +110,13 @@ function apiServer(input: GenerateInput): Record<string, unknown> {
 function workerCluster(input: GenerateInput): Record<string, unknown> {
     const { secrets } = input;
     return {
-        id: secrets.cluster.id,
-        secret: secrets.cluster.secret,
+        ...identity(input),
         controlPlane: { endpoint: input.controlPlaneEndpoint },
         // ClusterNameForWorkers (> 1.7)
         clusterName: input.clusterName,
         network: network(),
         token: secrets.secrets.bootstrapToken,
         ca: encodeCertOnly(secrets.certs.k8s),
-        discovery: discovery(),
+        ...discoveryField(input),
     };
 }

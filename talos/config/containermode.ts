@@ -2,9 +2,13 @@
 // patches: a patch that breaks these passes every schema check and then the node never starts.
 // talos@v1.8.3 (and v1.9.5 … v1.13.9):pkg/machinery/config/types/v1alpha1/v1alpha1_validation.go
 // `Validate`, under `mode.InContainer()`; v1.13.9 adds the every-mode rule that forwarding needs
-// hostDNS enabled, which the first rule here already implies in a container.
+// hostDNS enabled, which the first rule here already implies in a container. v1.14 moves the
+// rule to the config container, where host DNS may come from a ResolverConfig document.
 
+import type { HostDnsStyle } from "../versions";
 import { isPlainObject } from "../yaml";
+import { POD_SUBNETS, SERVICE_SUBNETS } from "./defaults";
+import { hostDnsInV1alpha1 } from "./styles";
 
 /** One rule a config breaks: Talos' own message, and the dotted field it names. */
 export interface ContainerModeProblem {
@@ -26,7 +30,11 @@ function at(root: unknown, path: readonly string[]): unknown {
     return node;
 }
 
-export function containerModeProblems(documents: readonly unknown[]): ContainerModeProblem[] {
+export function containerModeProblems(documents: readonly unknown[], style: HostDnsStyle): ContainerModeProblem[] {
+    return hostDnsInV1alpha1(style) ? v1alpha1HostDnsProblems(documents) : hostDnsDocumentProblems(documents);
+}
+
+function v1alpha1HostDnsProblems(documents: readonly unknown[]): ContainerModeProblem[] {
     const config = v1alpha1Document(documents);
     const hostDNS = at(config, ["machine", "features", "hostDNS"]);
     const problems: ContainerModeProblem[] = [];
@@ -47,19 +55,47 @@ export function containerModeProblems(documents: readonly unknown[]): ContainerM
 }
 
 /**
- * The cluster's pod and service networks as the config sets them (`cluster.network.podSubnets`,
- * `.serviceSubnets`), else Talos' defaults (pkg/machinery/constants DefaultIPv4PodNet,
- * DefaultIPv4ServiceNet), so a node subnet can be checked against what the cluster will route.
+ * From v1.14 the rule is the config container's (talos@v1.14.1:pkg/machinery/config/container/
+ * validate.go `validateContainer`), on the host DNS config it picks (container.go
+ * `NetworkHostDNSConfig`): the first ResolverConfig document's `hostDNS` when it is enabled, else
+ * `machine.features.hostDNS` of the v1alpha1 document, else none.
  */
-export const DEFAULT_POD_SUBNETS: readonly string[] = ["10.244.0.0/16"];
-export const DEFAULT_SERVICE_SUBNETS: readonly string[] = ["10.96.0.0/12"];
+function hostDnsDocumentProblems(documents: readonly unknown[]): ContainerModeProblem[] {
+    const resolver = documents.find((d): d is Record<string, unknown> => isPlainObject(d) && d.kind === "ResolverConfig");
+    const fromDocument = at(resolver, ["hostDNS"]);
+    const legacy = at(v1alpha1Document(documents), ["machine", "features", "hostDNS"]);
+    const useDocument = at(fromDocument, ["enabled"]) === true;
+    const hostDNS = useDocument ? fromDocument : legacy;
+    const field = useDocument || legacy === undefined ? "ResolverConfig.hostDNS" : "machine.features.hostDNS";
+    if (!isPlainObject(hostDNS)) {
+        return [{ message: "hostDNS config is required in container mode", field: `${field}.enabled` }];
+    }
+    const problems: ContainerModeProblem[] = [];
+    if (hostDNS.enabled !== true) {
+        problems.push({ message: "hostDNS must be enabled in container mode", field: `${field}.enabled` });
+    }
+    if (hostDNS.forwardKubeDNSToHost !== true) {
+        problems.push({
+            message: "forwardKubeDNSToHost must be enabled in container mode",
+            field: `${field}.forwardKubeDNSToHost`,
+        });
+    }
+    return problems;
+}
 
+/**
+ * The cluster's pod and service networks as the config sets them (the KubeNetworkConfig
+ * document's `podSubnets`, `serviceSubnets` when there is one, as machinery reads them from v1.14:
+ * container.go `K8sNetworkConfig`; else `cluster.network`), else Talos' defaults, so a node subnet
+ * can be checked against what the cluster will route.
+ */
 export function clusterSubnets(documents: readonly unknown[]): { pods: string[]; services: string[] } {
-    const network = at(v1alpha1Document(documents), ["cluster", "network"]);
+    const kubeNetwork = documents.find((d) => isPlainObject(d) && d.kind === "KubeNetworkConfig");
+    const network = kubeNetwork ?? at(v1alpha1Document(documents), ["cluster", "network"]);
     const list = (value: unknown, fallback: readonly string[]) =>
         Array.isArray(value) && value.length > 0 ? value.filter((v): v is string => typeof v === "string") : [...fallback];
     return {
-        pods: list(at(network, ["podSubnets"]), DEFAULT_POD_SUBNETS),
-        services: list(at(network, ["serviceSubnets"]), DEFAULT_SERVICE_SUBNETS),
+        pods: list(at(network, ["podSubnets"]), POD_SUBNETS),
+        services: list(at(network, ["serviceSubnets"]), SERVICE_SUBNETS),
     };
 }

@@ -48,6 +48,11 @@ export function encodeKey(keyPem: string): string {
     return base64Pem(toTalosEd25519Pem(keyPem));
 }
 
+/** A certificate and key as the v1.14 documents hold them (meta.CertificateAndKey): PEM text, Ed25519 keys relabelled. */
+export function pemCertAndKey(pair: CertAndKey): { cert: string; key: string } {
+    return { cert: pair.crt, key: toTalosEd25519Pem(pair.key) };
+}
+
 /** The endpoint's host, as Go's url.URL.Hostname() (no brackets around IPv6). */
 export function endpointHost(endpoint: string): string {
     return new URL(endpoint).hostname.replace(/^\[(.*)\]$/, "$1");

@@ -1,38 +1,45 @@
 // The `machine` section, in the field order of v1alpha1.MachineConfig
 // (talos@v1.8.3:pkg/machinery/config/generate/init.go for controlplanes, worker.go for workers;
-// talos@v1.13.9 for the later contract gates). Gates that are on for every contract we support
+// talos@v1.13.9 and v1.14.1 for the later contract gates). Gates that are on for every contract we support
 // (> v1.7) are written unconditionally, with the contract.go method that turns them on.
 
 import type { RegistryMirrorStyle, StableHostnameStyle } from "../versions";
-import { EXCLUDE_FROM_EXTERNAL_LB_LABEL, KUBELET_IMAGE, KUBE_PRISM_PORT, kubernetesImage } from "./defaults";
+import { EXCLUDE_FROM_EXTERNAL_LB_LABEL, KUBELET_IMAGE, KUBE_PRISM_PORT, hostDns, kubernetesImage } from "./defaults";
 import { encodeCertAndKey, encodeCertOnly, type GenerateInput, type MachineRole } from "./input";
+import { hostDnsInV1alpha1, kubernetesInV1alpha1 } from "./styles";
 
 export function machineSection(input: GenerateInput): Record<string, unknown> {
     const { role, contract, secrets, options } = input;
+    // From v1.14 the kubelet, the node's labels and KubePrism are in Kube…Config documents (kubernetes.ts).
+    const inV1alpha1 = kubernetesInV1alpha1(contract.config.kubernetes);
     const machine: Record<string, unknown> = {
         type: role,
         token: secrets.trustdInfo.token,
         ca: caFor(role, input),
         certSANs: [...options.additionalSubjectAltNames],
-        kubelet: {
+    };
+    if (inV1alpha1) {
+        machine.kubelet = {
             image: kubernetesImage(KUBELET_IMAGE, input.kubernetesVersion),
             // KubeletDefaultRuntimeSeccompProfileEnabled (> 1.1)
             defaultRuntimeSeccompProfileEnabled: true,
             // KubeletManifestsDirectoryDisabled (> 1.2)
             disableManifestsDirectory: true,
-        },
-    };
+        };
+    }
     const network = networkSection(input);
     if (network !== undefined) {
         machine.network = network;
     }
-    machine.install = installSection(input);
+    if (contract.config.machineInstall) {
+        machine.install = installSection(input);
+    }
     const registries = registriesSection(contract.config.registryMirrors, options.registryMirrors);
     if (registries !== undefined) {
         machine.registries = registries;
     }
     machine.features = featuresSection(input);
-    if (role === "controlplane") {
+    if (role === "controlplane" && inV1alpha1) {
         machine.nodeLabels = { [EXCLUDE_FROM_EXTERNAL_LB_LABEL]: "" };
     }
     return machine;
@@ -112,12 +119,14 @@ function featuresSection(input: GenerateInput): Record<string, unknown> {
     }
     // DiskQuotaSupportEnabled (> 1.4)
     features.diskQuotaSupport = true;
-    // KubePrismEnabled (> 1.5)
-    features.kubePrism = { enabled: true, port: KUBE_PRISM_PORT };
-    // HostDNSEnabled (> 1.6). forwardKubeDNSToHost is forced by HostDNSForwardKubeDNSToHost (> 1.7),
-    // and talosctl asks for it anyway for Docker (docker.go `GenOptions`): container-mode
-    // validation requires both (talos@v1.8.3:pkg/machinery/config/types/v1alpha1/v1alpha1_validation.go).
-    features.hostDNS = { enabled: true, forwardKubeDNSToHost: true };
+    if (kubernetesInV1alpha1(config.kubernetes)) {
+        // KubePrismEnabled (> 1.5); from v1.14 a KubePrismConfig document
+        features.kubePrism = { enabled: true, port: KUBE_PRISM_PORT };
+    }
+    if (hostDnsInV1alpha1(config.hostDNS)) {
+        // HostDNSEnabled (> 1.6); from v1.14 a ResolverConfig document (documents.ts)
+        features.hostDNS = hostDns();
+    }
     return features;
 }
 

@@ -6,6 +6,8 @@
 import { posix } from "node:path";
 
 import type { ConfigPatch } from "../patch/types";
+import type { KubernetesConfigStyle } from "../versions";
+import { kubernetesInV1alpha1 } from "./styles";
 
 /** Where local-path-provisioner keeps volumes on Talos, per the same guide. */
 export const DEFAULT_STORAGE_PATH = "/var/local-path-provisioner";
@@ -41,7 +43,22 @@ export function normalizeStoragePath(path: string): string | undefined {
     return isValidStoragePath(normal) ? normal : undefined;
 }
 
-export function storagePatch(path: string): ConfigPatch {
+/**
+ * The patches local storage at `path` needs at a contract: the kubelet's bind mount while the
+ * kubelet is configured in v1alpha1 (`machine.kubelet.extraMounts`), none from v1.14. There the
+ * generator writes a KubeletConfig document, which has no mounts (talos@v1.14.1:
+ * pkg/machinery/config/types/k8s/kubelet.go `ExtraMounts` returns nil) and which machinery refuses
+ * next to a `machine.kubelet` ("kubelet config is already set in v1alpha1 config"). The
+ * provisioner's hostPath volumes still work: the kubelet's own root is writable for its
+ * DirectoryOrCreate check, and containerd, in the node's mount namespace, makes the directory
+ * under /var; Talos' own v1.14 integration test runs local-path-provisioner on
+ * /var/local-path-provisioner with the default config (internal/integration/k8s/tink.go).
+ */
+export function storagePatches(style: KubernetesConfigStyle, path: string): ConfigPatch[] {
+    return kubernetesInV1alpha1(style) ? [storagePatch(path)] : [];
+}
+
+function storagePatch(path: string): ConfigPatch {
     return {
         kind: "strategic",
         documents: [

@@ -190,6 +190,16 @@ interface Context {
 const REPLACE: Record<string, readonly string[]> = {
     v1alpha1: ["cluster.apiServer.auditPolicy", "cluster.network.podSubnets", "cluster.network.serviceSubnets"],
     NetworkRuleConfig: ["ingress", "portSelector.ports"],
+    // The documents of v1.14 (talos@v1.14.1:pkg/machinery/config/types/{k8s,network,cri}/*.go). Its
+    // ResolverConfig also replaces `searchDomains.domains`, which v1.12 and v1.13 merge: not listed,
+    // as these rules are the same for every minor.
+    KubeAuditPolicyConfig: ["configuration"],
+    KubeAuthenticationConfig: ["configuration"],
+    KubeCredentialProviderConfig: ["configuration"],
+    KubeNetworkConfig: ["podSubnets", "serviceSubnets"],
+    KubeStaticPodConfig: ["pod"],
+    BGPInstanceConfig: ["advertise", "importRoutes", "neighbors"],
+    CRIBaseRuntimeSpecConfig: ["overrides"],
 };
 
 /** Lists Talos merges element by element, with how two elements are the same one. */

@@ -181,10 +181,9 @@ func TestKubeconfig(t *testing.T) {
 		t.Fatalf("controlplane.yaml: %v", err)
 	}
 
-	cluster := cp.Cluster()
-	name := cluster.Name()
-	admin := cluster.AdminKubeconfig()
-	k8sCA := cluster.IssuingCA()
+	name := k8sClusterName(cp)
+	admin := cp.Cluster().AdminKubeconfig()
+	k8sCA := k8sIssuingCA(cp)
 
 	var kc kubeconfigFile
 	if err := newYAMLDecoder(bytes.NewReader(ours), true).Decode(&kc); err != nil {
@@ -217,15 +216,7 @@ func TestKubeconfig(t *testing.T) {
 		t.Errorf("server: got %q, want %q", c.Cluster.Server, opts.Kubeconfig.Server)
 	}
 
-	// Accepted CAs, then the issuing CA, concatenated (GenerateAdmin).
-	var wantCAs []byte
-	for _, ca := range cluster.AcceptedCAs() {
-		wantCAs = append(wantCAs, ca.Crt...)
-	}
-
-	wantCAs = append(wantCAs, k8sCA.Crt...)
-
-	if !bytes.Equal(b64(t, "certificate-authority-data", c.Cluster.CertificateAuthorityData), wantCAs) {
+	if !bytes.Equal(b64(t, "certificate-authority-data", c.Cluster.CertificateAuthorityData), adminKubeconfigCAs(cp)) {
 		t.Errorf("certificate-authority-data is not the Kubernetes CA of controlplane.yaml")
 	}
 

@@ -1,4 +1,4 @@
-//go:build talos_v1_12 || talos_v1_13
+//go:build talos_v1_12 || talos_v1_13 || talos_v1_14
 
 package conformance
 

@@ -56,7 +56,7 @@ func TestMachineConfigLoadsAndValidates(t *testing.T) {
 				t.Errorf("machine.type: got %s, want %s", got, role.typ)
 			}
 
-			if got := cfg.Cluster().Endpoint(); got == nil || got.String() != opts.ControlPlaneEndpoint {
+			if got := k8sEndpoint(cfg); got == nil || got.String() != opts.ControlPlaneEndpoint {
 				t.Errorf("cluster.controlPlane.endpoint: got %v, want %s", got, opts.ControlPlaneEndpoint)
 			}
 
@@ -180,7 +180,7 @@ func talosConfigs(t testing.TB, opts Options) map[string]coreconfig.Provider {
 		}
 
 		if opts.StoragePath != "" {
-			cfg = applyPatchTexts(t, cfg, storagePatch(opts.StoragePath))
+			cfg = applyPatchTexts(t, cfg, storagePatches(opts.StoragePath)...)
 		}
 
 		out[role.name] = cfg

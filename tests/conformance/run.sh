@@ -14,7 +14,7 @@ set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
 
-all_minors=(v1.8 v1.9 v1.10 v1.11 v1.12 v1.13)
+all_minors=(v1.8 v1.9 v1.10 v1.11 v1.12 v1.13 v1.14)
 self=0
 minors=()
 for arg in "$@"; do

@@ -80,12 +80,25 @@ func TestSecretsBundle(t *testing.T) {
 	}
 
 	t.Run("Validate", func(t *testing.T) {
-		// Bundle.Validate exists from machinery v1.11 (talos@v1.11.6:pkg/machinery/config/generate/secrets/bundle.go).
+		// Bundle.Validate exists from machinery v1.11 (talos@v1.11.6:pkg/machinery/config/generate/secrets/bundle.go);
+		// from v1.14.1 it takes the version contract.
 		validator, ok := any(bundle).(interface{ Validate() error })
+		contractValidator, withContract := any(bundle).(interface {
+			Validate(*coreconfig.VersionContract) error
+		})
 
 		switch {
 		case ok:
 			if err := validator.Validate(); err != nil {
+				t.Errorf("Bundle.Validate: %v", err)
+			}
+		case withContract:
+			contract, err := coreconfig.ParseContractFromVersion(opts.TalosVersion)
+			if err != nil {
+				t.Fatalf("version contract: %v", err)
+			}
+
+			if err := contractValidator.Validate(contract); err != nil {
 				t.Errorf("Bundle.Validate: %v", err)
 			}
 		case minorAtLeast(opts.Minor, 11):
@@ -143,12 +156,22 @@ func TestSecretsBundle(t *testing.T) {
 			}
 		}
 
+		// cluster.id: talosctl gen secrets writes URL-safe base64 up to v1.13 and standard base64
+		// from v1.14 (talos@v1.14.1:pkg/machinery/config/types/cluster/discovery_identity.go
+		// ClusterIDEncoding), which never decodes the ID ("we only use it as a unique identifier").
+		// Ours stays URL-safe at every minor, so a cluster keeps its identity when its Talos
+		// version changes; from v1.14 either form is Talos' own.
+		idEncoding := base64.URLEncoding
+		if minorAtLeast(opts.Minor, 14) && !base64URLOnly.MatchString(bundle.Cluster.ID) {
+			idEncoding = base64.StdEncoding
+		}
+
 		for _, c := range []struct {
 			name  string
 			value string
 			enc   *base64.Encoding
 		}{
-			{"cluster.id", bundle.Cluster.ID, base64.URLEncoding},
+			{"cluster.id", bundle.Cluster.ID, idEncoding},
 			{"cluster.secret", bundle.Cluster.Secret, base64.StdEncoding},
 			{"secrets.secretboxencryptionsecret", bundle.Secrets.SecretboxEncryptionSecret, base64.StdEncoding},
 		} {
@@ -216,6 +239,9 @@ func TestSecretsBundle(t *testing.T) {
 		})
 	})
 }
+
+// base64URLOnly: the alphabet of URL-safe base64 with padding.
+var base64URLOnly = regexp.MustCompile(`^[A-Za-z0-9_-]*=*$`)
 
 func encName(enc *base64.Encoding) string {
 	if enc == base64.URLEncoding {

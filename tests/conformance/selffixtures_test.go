@@ -81,7 +81,7 @@ func TestWriteSelfFixtures(t *testing.T) {
 			t.Fatal(err)
 		}
 
-		cfg = applyPatchTexts(t, cfg, storagePatch(opts.StoragePath))
+		cfg = applyPatchTexts(t, cfg, storagePatches(opts.StoragePath)...)
 		files[role.name+".yaml"] = encode(t, cfg)
 	}
 
@@ -186,10 +186,9 @@ func selfKubeconfig(t testing.TB, controlplane []byte, opts Options) []byte {
 		t.Fatal(err)
 	}
 
-	cluster := cp.Cluster()
-	admin := cluster.AdminKubeconfig()
+	admin := cp.Cluster().AdminKubeconfig()
 
-	ca, err := x509.NewCertificateAuthorityFromCertificateAndKey(cluster.IssuingCA())
+	ca, err := x509.NewCertificateAuthorityFromCertificateAndKey(k8sIssuingCA(cp))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -207,7 +206,7 @@ func selfKubeconfig(t testing.TB, controlplane []byte, opts Options) []byte {
 	}
 
 	pem := x509.NewCertificateAndKeyFromKeyPair(pair)
-	name := cluster.Name()
+	name := k8sClusterName(cp)
 	user := "admin@" + name
 	enc := base64.StdEncoding.EncodeToString
 
@@ -215,7 +214,7 @@ func selfKubeconfig(t testing.TB, controlplane []byte, opts Options) []byte {
 		"apiVersion": "v1",
 		"kind":       "Config",
 		"clusters": []any{map[string]any{"name": name, "cluster": map[string]any{
-			"server": opts.Kubeconfig.Server, "certificate-authority-data": enc(cluster.IssuingCA().Crt),
+			"server": opts.Kubeconfig.Server, "certificate-authority-data": enc(adminKubeconfigCAs(cp)),
 		}}},
 		"users": []any{map[string]any{"name": user, "user": map[string]any{
 			"client-certificate-data": enc(pem.Crt), "client-key-data": enc(pem.Key),

@@ -53,7 +53,9 @@ func TestWireCLIApply(t *testing.T) {
 	serverTLS := apidTLSConfig(t, bundle)
 	running := readFixture(t, "controlplane.yaml")
 
-	changed, err := applyTalos(running, []string{"machine:\n  nodeLabels:\n    wirecheck: changed\n"})
+	// machine.certSANs: in the v1alpha1 document at every minor (v1.14 moves the node labels to a
+	// KubeNodeConfig document), and a change a node takes without a reboot.
+	changed, err := applyTalos(running, []string{"machine:\n  certSANs:\n    - wirecheck.internal\n"})
 	if err != nil {
 		t.Fatalf("the changed config: %v", err)
 	}
@@ -81,7 +83,7 @@ func TestWireCLIApply(t *testing.T) {
 			name: "changed", desired: changed,
 			wantCalls: []string{"Version", "Get", "ApplyConfiguration", "Get"},
 			want: []string{
-				"runs another config; it changes at machine.nodeLabels", "it applies in place", "Talos chose no-reboot: Applied configuration without a reboot",
+				"runs another config; it changes at machine.certSANs", "it applies in place", "Talos chose no-reboot: Applied configuration without a reboot",
 				"done: " + wireNode + " runs the new config",
 			},
 		},
@@ -100,7 +102,7 @@ func TestWireCLIApply(t *testing.T) {
 			name: "stale-read-back", desired: changed, stale: true, args: []string{"--timeout", "3s"},
 			wantExit: 6,
 			wantErr: []string{
-				wireNode + " (container cp-01) does not run the config it was sent", "differs at machine.nodeLabels.",
+				wireNode + " (container cp-01) does not run the config it was sent", "differs at machine.certSANs",
 				"docker logs cp-01", "talosctl -n " + wireNode + " logs machined",
 			},
 		},

@@ -32,7 +32,7 @@ function rendered(minor: TalosMinor, role: MachineRole = "controlplane"): Doc[] 
         clusterName: "talos-default",
         controlPlaneEndpoint: "https://172.30.0.2:6443",
         talosVersion: contractFor(minor).referenceVersion,
-        kubernetesVersion: "1.31.1",
+        kubernetesVersion: minor === "1.14" ? "1.37.0" : "1.31.1",
         secrets: SECRETS,
     }) as Doc[];
 }
@@ -51,7 +51,10 @@ const v1alpha1 = (docs: Doc[]): Doc => {
     return doc;
 };
 
-describe.each(TALOS_MINORS)("Talos %s", (minor) => {
+// v1.14 configures Kubernetes in documents of its own: see "Talos 1.14" below.
+const V1ALPHA1_MINORS = TALOS_MINORS.filter((m) => m !== "1.14");
+
+describe.each(V1ALPHA1_MINORS)("Talos %s", (minor) => {
     it("the same config applies without a reboot", () => {
         const text = toTalosYamlDocuments(rendered(minor));
         expect(checkImmediate(minor, text, text)).toEqual({ immediate: true, rebootPaths: [] });
@@ -154,6 +157,26 @@ describe("per-minor differences", () => {
             });
             expect(verdict).toEqual({ immediate: true, rebootPaths: [] });
         }
+    });
+});
+
+describe("Talos 1.14", () => {
+    it("the Kubernetes documents are not compared: a new kubelet image or node label needs no reboot", () => {
+        const verdict = change("1.14", (docs) => {
+            const kubelet = docs.find((d) => d.kind === "KubeletConfig");
+            const node = docs.find((d) => d.kind === "KubeNodeConfig");
+            if (kubelet === undefined || node === undefined) throw new Error("no KubeletConfig or KubeNodeConfig at 1.14");
+            kubelet.image = "ghcr.io/siderolabs/kubelet:v1.37.1";
+            node.labels = { tier: "gold" };
+        });
+        expect(verdict).toEqual({ immediate: true, rebootPaths: [] });
+    });
+
+    it("the v1alpha1 fields an older machined read only at boot are still named (for the note; v1.14 never reboots)", () => {
+        expect(change("1.14", (docs) => (v1alpha1(docs).machine.token = "other.token"))).toEqual({
+            immediate: false, rebootPaths: ["machine.token"],
+        });
+        expect(rebootsOnApply(contractFor("1.14").referenceVersion)).toBe(false);
     });
 });
 

@@ -25,8 +25,9 @@ beforeAll(async () => {
 });
 
 const ENDPOINT = "https://172.30.0.2:6443";
-// Supported by every minor from 1.8 (max 1.31) to 1.13 (min 1.31).
+// Supported by every minor from 1.8 (max 1.31) to 1.13 (min 1.31); v1.14 runs 1.32 to 1.37.
 const K8S = "1.31.1";
+const K8S_114 = "1.37.0";
 
 function input(minor: TalosMinor, role: MachineRole, extra: Partial<MachineConfigInput> = {}): MachineConfigInput {
     return {
@@ -34,7 +35,7 @@ function input(minor: TalosMinor, role: MachineRole, extra: Partial<MachineConfi
         clusterName: "talos-default",
         controlPlaneEndpoint: ENDPOINT,
         talosVersion: want(minor).version,
-        kubernetesVersion: K8S,
+        kubernetesVersion: minor === "1.14" ? K8S_114 : K8S,
         secrets,
         ...extra,
     };
@@ -64,6 +65,8 @@ function want(minor: TalosMinor): { version: string; network: unknown; install: 
             return { version: "v1.12.11", network: {}, install: installNew, legacyFlags: false, hostnameDoc: true };
         case "1.13":
             return { version: "v1.13.9", network: undefined, install: installNew, legacyFlags: false, hostnameDoc: true };
+        case "1.14":
+            return { version: "v1.14.1", network: undefined, install: {}, legacyFlags: false, hostnameDoc: true };
         default: {
             const unreachable: never = minor;
             throw new Error(`untested minor ${String(unreachable)}`);
@@ -71,7 +74,10 @@ function want(minor: TalosMinor): { version: string; network: unknown; install: 
     }
 }
 
-describe.each(TALOS_MINORS.map((m) => [m]))("Talos %s", (minor) => {
+// The minors that configure Kubernetes in the v1alpha1 document; v1.14 has its own tests below.
+const V1ALPHA1_MINORS = TALOS_MINORS.filter((m) => m !== "1.14");
+
+describe.each(V1ALPHA1_MINORS.map((m) => [m]))("Talos %s", (minor) => {
     const w = () => want(minor);
 
     it("controlplane: the machine section", () => {
@@ -200,6 +206,164 @@ describe.each(TALOS_MINORS.map((m) => [m]))("Talos %s", (minor) => {
     });
 });
 
+// Written out from machinery v1.14.1's generator (generate/init.go, worker.go, kubernetes.go,
+// block.go, security_profile.go), as talosctl's docker provisioner calls it.
+describe("Talos 1.14: Kubernetes, discovery and host DNS in their own documents", () => {
+    const CONTROL_PLANE_KINDS = [
+        undefined, "DiscoveryServiceConfig", "DiscoveryIdentityConfig", "ResolverConfig", "VolumeConfig",
+        "FilesystemTrimConfig", "SecurityProfileConfig", "HostnameConfig", "KubeClusterConfig", "KubeNodeConfig",
+        "KubeletConfig", "KubeNetworkConfig", "KubeAPIServerCAConfig", "KubePrismConfig", "KubeAggregatorCAConfig",
+        "KubeAdmissionControlConfig", "KubeAuditPolicyConfig", "KubeAuthenticationConfig", "KubeAuthorizerConfig",
+        "KubeAuthorizerConfig", "KubeEtcdEncryptionConfig", "KubeServiceAccountConfig", "KubeAPIServerConfig",
+        "KubeControllerManagerConfig", "KubeSchedulerConfig", "KubeProxyConfig", "KubeFlannelCNIConfig", "KubeCoreDNSConfig",
+    ];
+    const byKind = (all: Record<string, any>[], kind: string) => all.filter((d) => d.kind === kind);
+    const one = (all: Record<string, any>[], kind: string) => {
+        const found = byKind(all, kind);
+        expect(found).toHaveLength(1);
+        const { apiVersion, kind: _kind, ...rest } = found[0];
+        expect(apiVersion).toBe("v1alpha1");
+        return rest;
+    };
+
+    it("controlplane: the v1alpha1 document keeps the machine's identity, the bootstrap token and etcd", () => {
+        const [config] = docs(input("1.14", "controlplane"));
+        expect(config.machine).toEqual({
+            type: "controlplane",
+            token: secrets.trustdInfo.token,
+            ca: config.machine.ca,
+            certSANs: ["127.0.0.1"],
+            features: { diskQuotaSupport: true },
+        });
+        expect(decode(config.machine.ca.crt)).toBe(secrets.certs.os.crt);
+        expect(Object.keys(config.cluster)).toEqual(["token", "etcd"]);
+        expect(config.cluster.token).toBe(secrets.secrets.bootstrapToken);
+        expect([decode(config.cluster.etcd.ca.crt), decode(config.cluster.etcd.ca.key)]).toEqual([secrets.certs.etcd.crt, secrets.certs.etcd.key]);
+    });
+
+    it("controlplane: the documents, in the generator's order", () => {
+        const all = docs(input("1.14", "controlplane"));
+        expect(all.map((d) => d.kind)).toEqual(CONTROL_PLANE_KINDS);
+        expect(one(all, "DiscoveryServiceConfig")).toEqual({ name: "default", endpoint: "https://discovery.talos.dev/" });
+        expect(one(all, "DiscoveryIdentityConfig")).toEqual({ clusterID: secrets.cluster.id, clusterSecret: secrets.cluster.secret });
+        expect(one(all, "ResolverConfig")).toEqual({ hostDNS: { enabled: true, forwardKubeDNSToHost: true } });
+        expect(one(all, "VolumeConfig")).toEqual({ name: "EPHEMERAL", mount: { secure: true } });
+        expect(one(all, "FilesystemTrimConfig")).toEqual({ interval: "168h0m0s" });
+        expect(one(all, "SecurityProfileConfig")).toEqual({ workloadIsolation: true });
+        expect(one(all, "KubeClusterConfig")).toEqual({ clusterName: "talos-default", endpoint: ENDPOINT });
+        expect(one(all, "KubeNodeConfig")).toEqual({
+            nodeIP: {},
+            labels: { "node-role.kubernetes.io/control-plane": "", "node.kubernetes.io/exclude-from-external-load-balancers": "" },
+            taints: { "node-role.kubernetes.io/control-plane": "NoSchedule" },
+        });
+        expect(one(all, "KubeletConfig")).toEqual({
+            image: `ghcr.io/siderolabs/kubelet:v${K8S_114}`, config: {}, defaultRuntimeSeccompProfileEnabled: true,
+        });
+        expect(one(all, "KubeNetworkConfig")).toEqual({ dnsDomain: "cluster.local", podSubnets: ["10.244.0.0/16"], serviceSubnets: ["10.96.0.0/12"] });
+        expect(one(all, "KubeAPIServerCAConfig")).toEqual({ issuingCA: { cert: secrets.certs.k8s.crt, key: secrets.certs.k8s.key } });
+        expect(one(all, "KubePrismConfig")).toEqual({ port: 7445 });
+        expect(one(all, "KubeAggregatorCAConfig")).toEqual({
+            issuingCA: { cert: secrets.certs.k8sAggregator.crt, key: secrets.certs.k8sAggregator.key },
+        });
+        const admission = one(all, "KubeAdmissionControlConfig");
+        expect(admission.name).toBe("PodSecurity");
+        expect(admission.configuration.defaults.enforce).toBe("baseline");
+        expect(one(all, "KubeAuditPolicyConfig")).toEqual({ configuration: { apiVersion: "audit.k8s.io/v1", kind: "Policy", rules: [{ level: "Metadata" }] } });
+        expect(one(all, "KubeAuthenticationConfig").configuration.anonymous.conditions).toEqual([
+            { path: "/livez" }, { path: "/readyz" }, { path: "/healthz" },
+        ]);
+        expect(byKind(all, "KubeAuthorizerConfig").map((d) => [d.name, d.type])).toEqual([["node", "Node"], ["rbac", "RBAC"]]);
+        expect(one(all, "KubeEtcdEncryptionConfig")).toEqual({
+            config: {
+                resources: [{
+                    providers: [{ secretbox: { keys: [{ name: "key2", secret: secrets.secrets.secretboxEncryptionSecret }] } }],
+                    resources: ["secrets"],
+                }],
+            },
+        });
+        expect(one(all, "KubeServiceAccountConfig")).toEqual({ issuer: { privateKey: secrets.certs.k8sServiceAccount.key, issuerURL: ENDPOINT } });
+        expect(one(all, "KubeAPIServerConfig")).toEqual({ image: `registry.k8s.io/kube-apiserver:v${K8S_114}`, certExtraSANs: ["127.0.0.1"] });
+        expect(one(all, "KubeControllerManagerConfig")).toEqual({ image: `registry.k8s.io/kube-controller-manager:v${K8S_114}` });
+        expect(one(all, "KubeSchedulerConfig")).toEqual({ image: `registry.k8s.io/kube-scheduler:v${K8S_114}`, config: {} });
+        expect(one(all, "KubeProxyConfig")).toEqual({ image: `registry.k8s.io/kube-proxy:v${K8S_114}`, config: {} });
+        expect(one(all, "KubeFlannelCNIConfig")).toEqual({ backendType: "vxlan", backendPort: 4789 });
+        expect(one(all, "KubeCoreDNSConfig")).toEqual({ enabled: true });
+    });
+
+    it("worker: no CA key, no control plane documents, the Kubernetes CA only trusted", () => {
+        const cp = docs(input("1.14", "controlplane"));
+        const worker = docs(input("1.14", "worker"));
+        expect(worker[0].machine).toEqual({ ...cp[0].machine, type: "worker", ca: { crt: cp[0].machine.ca.crt, key: "" } });
+        expect(worker[0].cluster).toEqual({ token: secrets.secrets.bootstrapToken });
+        expect(worker.map((d) => d.kind)).toEqual(CONTROL_PLANE_KINDS.slice(0, CONTROL_PLANE_KINDS.indexOf("KubeAggregatorCAConfig")));
+        expect(one(worker, "KubeNodeConfig")).toEqual({ nodeIP: {} });
+        expect(one(worker, "KubeAPIServerCAConfig")).toEqual({ acceptedCAs: [secrets.certs.k8s.crt] });
+        expect(one(worker, "KubeletConfig")).toEqual(one(cp, "KubeletConfig"));
+    });
+
+    it("renders the documents as YAML, deterministically, the certificates as PEM blocks", () => {
+        const i = input("1.14", "controlplane", { storagePath: "/var/local-path-provisioner", registryMirrors: { "docker.io": ["https://m.example"] } });
+        const text = renderMachineConfig(i);
+        expect(renderMachineConfig(structuredClone(i))).toBe(text);
+        expect(parseAllDocuments(text).map((d) => d.toJS())).toEqual(machineConfigDocuments(i));
+        expect(text.split("\n---\n")).toHaveLength(CONTROL_PLANE_KINDS.length + 1);
+        expect(text).toContain("kind: KubeAPIServerCAConfig\nissuingCA:\n    cert: |\n        -----BEGIN CERTIFICATE-----\n");
+    });
+
+    it("local storage needs no kubelet mount: the KubeletConfig document has none, and machine.kubelet would conflict", () => {
+        const all = docs(input("1.14", "worker", { storagePath: "/var/local-path-provisioner" }));
+        expect(all[0].machine.kubelet).toBeUndefined();
+        expect(all).toEqual(docs(input("1.14", "worker")));
+    });
+
+    it("refuses a patch of a v1alpha1 field a document now holds, with machinery's messages", () => {
+        const patches = [parsePatch("machine:\n  nodeLabels:\n    zone: a\n  kubelet:\n    extraArgs:\n      v: \"2\"\ncluster:\n  apiServer:\n    certSANs: [a.example]\n")];
+        let error: unknown;
+        try {
+            docs(input("1.14", "controlplane", { patches }));
+        } catch (err) {
+            error = err;
+        }
+        expect(error).toBeInstanceOf(PatchError);
+        expect((error as PatchError).message).toBe("the patched config does not boot in a container: " +
+            ".machine.nodeLabels is already set in v1alpha1 config; " +
+            "kubelet config is already set in v1alpha1 config (.machine.kubelet); " +
+            "kube-apiserver config is already set in v1alpha1 config (.cluster.apiServer)");
+        expect((error as PatchError).fields).toEqual(["machine.nodeLabels", "machine.kubelet", "cluster.apiServer"]);
+        // The same patch is fine where those fields are the v1alpha1 document's own.
+        expect(docs(input("1.13", "controlplane", { patches }))[0].machine.nodeLabels.zone).toBe("a");
+    });
+
+    it("takes the same settings in the documents that hold them", () => {
+        const patches = [
+            parsePatch("apiVersion: v1alpha1\nkind: KubeNodeConfig\nlabels:\n  zone: a\n"),
+            parsePatch("apiVersion: v1alpha1\nkind: KubeletConfig\nextraArgs:\n  v: \"2\"\n"),
+        ];
+        const all = docs(input("1.14", "controlplane", { patches }));
+        expect(one(all, "KubeNodeConfig").labels.zone).toBe("a");
+        expect(one(all, "KubeletConfig").extraArgs).toEqual({ v: "2" });
+    });
+
+    it("host DNS in a container: the ResolverConfig's, with machinery's v1.14 messages", () => {
+        const patch = parsePatch("apiVersion: v1alpha1\nkind: ResolverConfig\nhostDNS:\n  forwardKubeDNSToHost: false\n");
+        expect(checkMachineConfig(input("1.14", "worker", { patches: [patch] }))).toEqual([
+            "patches: the patched config does not boot in a container: forwardKubeDNSToHost must be enabled in container mode",
+        ]);
+        const off = parsePatch("apiVersion: v1alpha1\nkind: ResolverConfig\nhostDNS:\n  enabled: false\n");
+        // Disabled in the document, and no machine.features.hostDNS to fall back on.
+        expect(checkMachineConfig(input("1.14", "worker", { patches: [off] }))).toEqual([
+            "patches: the patched config does not boot in a container: hostDNS config is required in container mode",
+        ]);
+    });
+
+    it("the pod and service networks come from the KubeNetworkConfig document", () => {
+        expect(clusterNetworks(input("1.14", "worker"))).toEqual({ pods: ["10.244.0.0/16"], services: ["10.96.0.0/12"] });
+        const patched = parsePatch("apiVersion: v1alpha1\nkind: KubeNetworkConfig\npodSubnets: [10.32.0.0/16]\nserviceSubnets: [10.33.0.0/16]\n");
+        expect(clusterNetworks(input("1.14", "controlplane", { patches: [patched] })))
+            .toEqual({ pods: ["10.32.0.0/16"], services: ["10.33.0.0/16"] });
+    });
+});
+
 describe("additions and patches", () => {
     it("adds the additional SANs after 127.0.0.1, without duplicates", () => {
         const [config] = docs(input("1.8", "controlplane", { additionalSANs: ["talos.local", "127.0.0.1", "10.0.0.9"] }));
@@ -300,7 +464,7 @@ describe("input validation", () => {
             'role: "master" is not controlplane or worker',
             "clusterName: empty",
             'controlPlaneEndpoint: "http://172.30.0.2:6443" is not of the form https://HOST:PORT',
-            'talosVersion: "v1.7.0" is not a supported Talos version (v1.8 to v1.13, written like v1.8.3)',
+            'talosVersion: "v1.7.0" is not a supported Talos version (v1.8 to v1.14, written like v1.8.3)',
             'kubernetesVersion: "v1.31.1" is not a Kubernetes version (written like 1.31.1, without v)',
             'additionalSANs: "" is not a host name or IP address',
             'additionalSANs: "a b" is not a host name or IP address',
@@ -333,7 +497,7 @@ describe("the patched config in a container", () => {
     const hostDNS = (fields: Record<string, boolean>) => parsePatch(`machine:\n  features:\n    hostDNS:\n${
         Object.entries(fields).map(([k, v]) => `      ${k}: ${v}\n`).join("")}`);
 
-    it.each(TALOS_MINORS)("v%s: a patch that stops hostDNS forwarding kube-dns is refused with Talos' message", (minor) => {
+    it.each(V1ALPHA1_MINORS)("v%s: a patch that stops hostDNS forwarding kube-dns is refused with Talos' message", (minor) => {
         let error: unknown;
         try {
             machineConfigDocuments(input(minor, "worker", { patches: [hostDNS({ forwardKubeDNSToHost: false })] }));

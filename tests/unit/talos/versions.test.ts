@@ -18,20 +18,24 @@ import {
 } from "../../../talos/versions";
 
 /** What each minor must say, written out from the sources rather than from the code under test. */
-function expected(minor: TalosMinor): { ref: string; latest: string; k8s: [string, string, string]; upTo1_11: boolean; upTo1_12: boolean } {
+function expected(minor: TalosMinor): {
+    ref: string; latest: string; k8s: [string, string, string]; upTo1_11: boolean; upTo1_12: boolean; upTo1_13: boolean;
+} {
     switch (minor) {
         case "1.8":
-            return { ref: "v1.8.3", latest: "v1.8.4", k8s: ["1.31.2", "1.26", "1.31"], upTo1_11: true, upTo1_12: true };
+            return { ref: "v1.8.3", latest: "v1.8.4", k8s: ["1.31.2", "1.26", "1.31"], upTo1_11: true, upTo1_12: true, upTo1_13: true };
         case "1.9":
-            return { ref: "v1.9.6", latest: "v1.9.6", k8s: ["1.32.4", "1.27", "1.32"], upTo1_11: true, upTo1_12: true };
+            return { ref: "v1.9.6", latest: "v1.9.6", k8s: ["1.32.4", "1.27", "1.32"], upTo1_11: true, upTo1_12: true, upTo1_13: true };
         case "1.10":
-            return { ref: "v1.10.9", latest: "v1.10.9", k8s: ["1.33.6", "1.28", "1.33"], upTo1_11: true, upTo1_12: true };
+            return { ref: "v1.10.9", latest: "v1.10.9", k8s: ["1.33.6", "1.28", "1.33"], upTo1_11: true, upTo1_12: true, upTo1_13: true };
         case "1.11":
-            return { ref: "v1.11.6", latest: "v1.11.6", k8s: ["1.34.1", "1.29", "1.34"], upTo1_11: true, upTo1_12: true };
+            return { ref: "v1.11.6", latest: "v1.11.6", k8s: ["1.34.1", "1.29", "1.34"], upTo1_11: true, upTo1_12: true, upTo1_13: true };
         case "1.12":
-            return { ref: "v1.12.11", latest: "v1.12.11", k8s: ["1.35.4", "1.30", "1.35"], upTo1_11: false, upTo1_12: true };
+            return { ref: "v1.12.11", latest: "v1.12.11", k8s: ["1.35.4", "1.30", "1.35"], upTo1_11: false, upTo1_12: true, upTo1_13: true };
         case "1.13":
-            return { ref: "v1.13.9", latest: "v1.13.9", k8s: ["1.36.3", "1.31", "1.36"], upTo1_11: false, upTo1_12: false };
+            return { ref: "v1.13.9", latest: "v1.13.9", k8s: ["1.36.3", "1.31", "1.36"], upTo1_11: false, upTo1_12: false, upTo1_13: true };
+        case "1.14":
+            return { ref: "v1.14.1", latest: "v1.14.1", k8s: ["1.37.0", "1.32", "1.37"], upTo1_11: false, upTo1_12: false, upTo1_13: false };
         default: {
             const unreachable: never = minor;
             throw new Error(`untested minor ${String(unreachable)}`);
@@ -54,8 +58,8 @@ describe("parseTalosVersion", () => {
 });
 
 describe("versionContract", () => {
-    it("lists the six supported minors, oldest first", () => {
-        expect(TALOS_MINORS).toEqual(["1.8", "1.9", "1.10", "1.11", "1.12", "1.13"]);
+    it("lists the seven supported minors, oldest first", () => {
+        expect(TALOS_MINORS).toEqual(["1.8", "1.9", "1.10", "1.11", "1.12", "1.13", "1.14"]);
     });
 
     it.each(TALOS_MINORS.map((m) => [m]))("Talos %s: reference release, Kubernetes range and generation gates", (minor) => {
@@ -72,8 +76,22 @@ describe("versionContract", () => {
             writeDisablePodSecurityPolicy: want.upTo1_11,
             grubUseUKICmdline: !want.upTo1_11,
             emptyMachineNetwork: want.upTo1_12,
+            hostDNS: want.upTo1_13 ? "machineFeatures" : "resolverConfigDocument",
+            discovery: want.upTo1_13 ? "v1alpha1Cluster" : "discoveryDocuments",
+            machineInstall: want.upTo1_13,
+            kubernetes: want.upTo1_13 ? "v1alpha1" : "kubeDocuments",
+            filesystemTrim: !want.upTo1_13,
+            workloadIsolation: !want.upTo1_13,
         });
-        expect(c.docker).toEqual({ ignoreEth0: want.upTo1_11, installImage: want.upTo1_11 });
+        // talos@TAG:pkg/machinery/constants/constants.go EphemeralMountPoint, StateMountPoint, Overlays.
+        const volumePaths = want.upTo1_13
+            ? ["/var", "/system/state", "/etc/cni", "/etc/kubernetes", "/usr/libexec/kubernetes", "/opt"]
+            : ["/var", "/system/state", "/opt"];
+        expect(c.docker).toEqual({
+            ignoreEth0: want.upTo1_11,
+            installImage: want.upTo1_11,
+            volumePaths,
+        });
         expect(c.multiDocument).toBe(!want.upTo1_11);
         // The default Kubernetes version is one the release supports.
         expect(isSupportedKubernetes(c, c.kubernetes.default)).toBe(true);
@@ -84,7 +102,7 @@ describe("versionContract", () => {
         expect(versionContract("v1.8.4")).toEqual(contractFor("1.8"));
     });
 
-    it.each(["v1.7.7", "v1.14.0", "v2.8.3", "1.8.3", "nonsense"])("is undefined for %s", (v) => {
+    it.each(["v1.7.7", "v1.15.0", "v2.8.3", "1.8.3", "nonsense"])("is undefined for %s", (v) => {
         expect(versionContract(v)).toBeUndefined();
     });
 });
@@ -158,7 +176,7 @@ describe("releases", () => {
     it("a build of a release is that release; an unsupported minor has none", () => {
         expect(isTalosRelease("v1.9.0-beta.0")).toBe(true);
         expect(isTalosRelease("v1.8.99")).toBe(false);
-        expect(isTalosRelease("v1.14.0")).toBe(false);
+        expect(isTalosRelease("v1.15.0")).toBe(false);
         expect(isTalosRelease("1.8.3")).toBe(false);
     });
 
@@ -166,8 +184,9 @@ describe("releases", () => {
         expect(nearestTalosMinor({ major: 1, minor: 10 })).toBe("1.10");
         expect(nearestTalosMinor({ major: 1, minor: 7 })).toBe("1.8");
         expect(nearestTalosMinor({ major: 0, minor: 14 })).toBe("1.8");
-        expect(nearestTalosMinor({ major: 1, minor: 14 })).toBe("1.13");
-        expect(nearestTalosMinor({ major: 2, minor: 0 })).toBe("1.13");
-        expect(nearestTalosMinor(undefined)).toBe("1.13");
+        expect(nearestTalosMinor({ major: 1, minor: 14 })).toBe("1.14");
+        expect(nearestTalosMinor({ major: 1, minor: 15 })).toBe("1.14");
+        expect(nearestTalosMinor({ major: 2, minor: 0 })).toBe("1.14");
+        expect(nearestTalosMinor(undefined)).toBe("1.14");
     });
 });
