@@ -115,7 +115,12 @@ function versionProblems(p: Problems, running: ClusterVersions, spec: ClusterSpe
             ? `${p.set("talosVersion", running.talos)} to keep the running release`
             : `${p.set("talosVersion", step)}, pulumi up, then set ${spec.talosVersion} again`);
     }
-    const kubernetes = kubernetesChangeProblem(running.kubernetes, spec.kubernetesVersion);
+    const refused = kubernetesChangeProblem(running.kubernetes, spec.kubernetesVersion);
+    // A version the stack did not write: say where it comes from.
+    const implied = spec.kubernetesFollowsTalos === true
+        ? ` (kubernetesVersion is not set, so it is Talos ${spec.talosVersion}'s default)`
+        : "";
+    const kubernetes = refused === undefined ? undefined : `${refused}${implied}`;
     if (kubernetes !== undefined) {
         // With Talos changing too, the step is taken first, on the Talos the nodes run.
         const talosChanges = running.talos !== spec.talosVersion;

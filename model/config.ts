@@ -46,6 +46,11 @@ export interface ClusterSpec {
     clusterName: string;
     talosVersion: string;
     kubernetesVersion: string;
+    /**
+     * Set when the stack sets talosVersion and not kubernetesVersion, which then is that minor's
+     * default (defaultKubernetesVersion): a change of talosVersion changes Kubernetes too.
+     */
+    kubernetesFollowsTalos?: true;
     image: string;
     network: { name: string; subnet: string; gateway: string; mtu: number };
     controlPlanes: NodePoolSpec;
@@ -72,7 +77,12 @@ export interface ConfigIo {
     readFile(path: string): string;
 }
 
-/** The reference cluster: every default of the stack config. */
+/**
+ * The reference cluster: every default of the stack config. `kubernetesVersion` is the default
+ * only with the default `talosVersion` (the reference pair); a stack that sets `talosVersion` and
+ * not `kubernetesVersion` gets that Talos minor's default Kubernetes, as talosctl does
+ * (defaultKubernetesVersion).
+ */
 export const DEFAULTS = {
     clusterName: "talos",
     talosVersion: "v1.8.3",
@@ -123,12 +133,25 @@ const OBJECT_KEYS = {
 export type RawConfig = Readonly<Record<string, string | undefined>>;
 
 /**
- * Keys whose default is computed (the image from talosVersion) or an action (generate the secrets).
- * The Pulumi CLI refuses a stack that leaves out a key Pulumi.yaml declares without a `default`, so
- * Pulumi.yaml declares these with `default: ""` and the CLI hands the program "" when the stack
- * does not set them: here the empty string means unset.
+ * Keys whose default is computed (the image from talosVersion, kubernetesVersion from whether
+ * talosVersion is set) or an action (generate the secrets). The Pulumi CLI refuses a stack that
+ * leaves out a key Pulumi.yaml declares without a `default`, so Pulumi.yaml declares these with
+ * `default: ""` and the CLI hands the program "" when the stack does not set them: here the empty
+ * string means unset. talosVersion is one of them so that the program can tell a stack that sets
+ * it from one that does not.
  */
-export const EMPTY_MEANS_UNSET = ["image", "secretsFile"] as const;
+export const EMPTY_MEANS_UNSET = ["talosVersion", "kubernetesVersion", "image", "secretsFile"] as const;
+
+/**
+ * The Kubernetes version of a stack that does not set one: the reference pair's with the default
+ * talosVersion, else the default of the Talos minor the stack sets (talos@TAG:pkg/machinery/
+ * constants DefaultKubernetesVersion, which talosctl uses), or the reference one when that minor
+ * is not supported (an error already).
+ */
+export function defaultKubernetesVersion(talosVersion: string | undefined): string {
+    if (talosVersion === undefined) return DEFAULTS.kubernetesVersion;
+    return versionContract(talosVersion)?.kubernetes.default ?? DEFAULTS.kubernetesVersion;
+}
 
 function withoutEmptyDefaults(raw: RawConfig): RawConfig {
     const result = { ...raw };
@@ -211,7 +234,9 @@ function parse(given: RawConfig, others: Readonly<Record<string, string>>, optio
     checkClusterNetworks(p, target, patchLists, network.subnet);
     if (p.errors.length > 0) throw new ConfigError(p.errors, p.notes, p.warnings);
     const spec: ClusterSpec = {
-        clusterName, talosVersion, kubernetesVersion, image, network, controlPlanes, workers, ports,
+        clusterName, talosVersion, kubernetesVersion,
+        ...(raw.kubernetesVersion === undefined && raw.talosVersion !== undefined ? { kubernetesFollowsTalos: true } : {}),
+        image, network, controlPlanes, workers, ports,
         configPatches: {
             all: parsedPatches(patchLists.all),
             controlPlane: parsedPatches(patchLists.controlPlane),
@@ -309,7 +334,7 @@ function parseVersions(
             p.set("talosVersion", contract.latestRelease));
     }
 
-    const rawKubernetes = raw.kubernetesVersion ?? DEFAULTS.kubernetesVersion;
+    const rawKubernetes = raw.kubernetesVersion ?? defaultKubernetesVersion(raw.talosVersion);
     const kubernetesVersion = rawKubernetes.replace(/^v/, "");
     const fallback = contract?.kubernetes.default ?? DEFAULTS.kubernetesVersion;
     if (!KUBERNETES_VERSION.test(rawKubernetes)) {

@@ -23,7 +23,8 @@ const SECRET_FIELDS = new Set([
     "identitytoken", "registrytoken", "bootstraptoken",
 ]);
 
-const CERTIFICATE_FIELDS = new Set(["crt"]);
+/** `crt` of the v1alpha1 document; `cert` and `acceptedCAs` (PEM text) of the v1.14 CA documents. */
+const CERTIFICATE_FIELDS = new Set(["crt", "cert", "acceptedcas"]);
 
 /** Every value of the bundle that must never be shown, in the forms a config can carry it. */
 function secretValues(secrets: SecretsBundle): string[] {

@@ -5,8 +5,9 @@
 // the kubelet (every node). Each step patches the v1alpha1 document of the config the node runs
 // and applies it in NO_REBOOT mode (pkg/cluster/kubernetes/patch.go `patchNodeConfig`), so every
 // step is a config of its own: the running config with the images up to that step set to the new
-// ones. Only the v1alpha1 document holds these fields; from v1.12 the other documents are kept
-// as they are.
+// ones. Up to v1.13 the v1alpha1 document holds these fields; from v1.14 each component's own
+// document (read at v1.14.0-rc.1: the same order, stdpatches for the edit). The other documents
+// are kept as they are.
 
 import { isMap, type Document } from "yaml";
 
@@ -15,14 +16,21 @@ import { editTalosYamlDocuments, isPlainObject, parseYamlDocuments } from "./yam
 /** A component whose image upgrade-k8s moves, in its order. */
 export type KubernetesComponent = "kube-apiserver" | "kube-controller-manager" | "kube-scheduler" | "kube-proxy" | "kubelet";
 
-/** Where each component's image is in the v1alpha1 document (v1alpha1_types.go YAML keys), in upgrade-k8s' order. */
-export const KUBERNETES_IMAGE_FIELDS: readonly { component: KubernetesComponent; path: readonly string[] }[] = [
-    { component: "kube-apiserver", path: ["cluster", "apiServer", "image"] },
-    { component: "kube-controller-manager", path: ["cluster", "controllerManager", "image"] },
-    { component: "kube-scheduler", path: ["cluster", "scheduler", "image"] },
-    { component: "kube-proxy", path: ["cluster", "proxy", "image"] },
-    { component: "kubelet", path: ["machine", "kubelet", "image"] },
+/**
+ * Where each component's image is, in upgrade-k8s' order: up to v1.13 in the v1alpha1 document
+ * (v1alpha1_types.go YAML keys), from v1.14 the `image` of a document of its own
+ * (talos@v1.14.1:pkg/machinery/config/generate/stdpatches/stdpatches.go `WithKube…Image`, which
+ * upgrade-k8s uses and which picks the document when the config has one, guess.go).
+ */
+export const KUBERNETES_IMAGE_FIELDS: readonly { component: KubernetesComponent; path: readonly string[]; kind: string }[] = [
+    { component: "kube-apiserver", path: ["cluster", "apiServer", "image"], kind: "KubeAPIServerConfig" },
+    { component: "kube-controller-manager", path: ["cluster", "controllerManager", "image"], kind: "KubeControllerManagerConfig" },
+    { component: "kube-scheduler", path: ["cluster", "scheduler", "image"], kind: "KubeSchedulerConfig" },
+    { component: "kube-proxy", path: ["cluster", "proxy", "image"], kind: "KubeProxyConfig" },
+    { component: "kubelet", path: ["machine", "kubelet", "image"], kind: "KubeletConfig" },
 ];
+
+type ImageField = (typeof KUBERNETES_IMAGE_FIELDS)[number];
 
 /** One step: the config to send, which sets `component`'s image to `image`. */
 export interface KubernetesStep {
@@ -39,21 +47,30 @@ export interface KubernetesStep {
  * full apply removes it). The caller applies `next` itself after the steps: it may change more.
  */
 export function kubernetesUpgradeSteps(current: string, next: string): KubernetesStep[] {
-    const before = v1alpha1Of(current);
-    const after = v1alpha1Of(next);
+    const before = documentsOf(current);
+    const after = documentsOf(next);
     if (before === undefined || after === undefined) return [];
     const steps: KubernetesStep[] = [];
     let config = current;
-    for (const { component, path } of KUBERNETES_IMAGE_FIELDS) {
-        const image = valueAt(after, path);
-        if (typeof image !== "string" || image === valueAt(before, path)) continue;
+    for (const field of KUBERNETES_IMAGE_FIELDS) {
+        const image = imageIn(after, field);
+        if (typeof image !== "string" || image === imageIn(before, field)) continue;
+        const inDocument = before.some((d) => d.kind === field.kind);
         config = editTalosYamlDocuments(config, (documents) => {
-            const doc = documents.find((d) => isMap(d.contents) && !d.has("kind"));
-            if (doc !== undefined) setPath(doc, path, image);
+            const doc = documents.find((d) => isMap(d.contents) && (inDocument ? d.get("kind") === field.kind : !d.has("kind")));
+            if (doc !== undefined) setPath(doc, inDocument ? ["image"] : field.path, image);
         });
-        steps.push({ component, image, config });
+        steps.push({ component: field.component, image, config });
     }
     return steps;
+}
+
+/** The component's image: its document's when the config has one, else the v1alpha1 field. */
+function imageIn(documents: readonly Record<string, unknown>[], field: ImageField): unknown {
+    const own = documents.find((d) => d.kind === field.kind);
+    if (own !== undefined) return own.image;
+    const v1alpha1 = documents.find((d) => d.kind === undefined);
+    return v1alpha1 === undefined ? undefined : valueAt(v1alpha1, field.path);
 }
 
 /** The version an image's tag names ("v1.31.2" of registry.k8s.io/kube-apiserver:v1.31.2), or the whole reference. */
@@ -63,11 +80,12 @@ export function imageVersion(image: string): string {
     return colon > name.lastIndexOf("/") ? name.slice(colon + 1) : image;
 }
 
-/** The v1alpha1 document of a config text (the one without `kind`), or undefined. */
-function v1alpha1Of(text: string): Record<string, unknown> | undefined {
+/** The documents of a config text when it has a v1alpha1 one (the one without `kind`), else undefined. */
+function documentsOf(text: string): Record<string, unknown>[] | undefined {
     const { documents, problems } = parseYamlDocuments(text);
     if (problems.length > 0) return undefined;
-    return documents.find((doc): doc is Record<string, unknown> => isPlainObject(doc) && doc.kind === undefined);
+    const maps = documents.filter((doc): doc is Record<string, unknown> => isPlainObject(doc));
+    return maps.some((doc) => doc.kind === undefined) ? maps : undefined;
 }
 
 /** Sets `path` to `value`, making each map on the way that is missing or not a map (a null). */

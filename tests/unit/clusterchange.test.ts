@@ -33,15 +33,15 @@ describe("versions", () => {
     it.each([
         ["the same versions", "v1.8.3", "1.31.1", {}],
         ["a Talos patch", "v1.8.3", "1.31.1", { talosVersion: "v1.8.4" }],
-        ["a Talos minor up, skipping one", "v1.8.3", "1.31.1", { talosVersion: "v1.10.9" }],
+        ["a Talos minor up, skipping one", "v1.8.3", "1.31.1", { talosVersion: "v1.10.9", kubernetesVersion: "1.31.1" }],
         ["a Kubernetes minor up", "v1.8.3", "1.30.4", {}],
-        ["both at once, where the new Talos runs the old Kubernetes", "v1.8.3", "1.30.4", { talosVersion: "v1.9.6" }],
+        ["both at once, where the new Talos runs the old Kubernetes", "v1.8.3", "1.30.4", { talosVersion: "v1.9.6", kubernetesVersion: "1.31.1" }],
     ])("%s passes", (_name, talos, kubernetes, values) => {
         expect(changeProblems(running(talos, kubernetes), spec(values))).toEqual([]);
     });
 
     it("Talos skipping two minors: refused, with the release to go to first", () => {
-        expect(found(running("v1.8.3", "1.31.1"), spec({ talosVersion: "v1.11.6" }))).toEqual([[
+        expect(found(running("v1.8.3", "1.31.1"), spec({ talosVersion: "v1.11.6", kubernetesVersion: "1.31.1" }))).toEqual([[
             'talos-docker:talosVersion = "v1.11.6": the nodes run Talos v1.8.3, and Talos v1.11 upgrades only from v1.9 or later: ' +
                 "move to v1.9 (or the minor after it) first",
             "pulumi config set talos-docker:talosVersion v1.10.9, pulumi up, then set v1.11.6 again",
@@ -84,6 +84,35 @@ describe("versions", () => {
         expect(problems.map(([text]) => text.split(":")[1])).toEqual(["kubernetesVersion = \"1.28.0\"", "talosVersion = \"v1.10.9\""]);
         expect(problems[0][1]).toBe("pulumi config set talos-docker:talosVersion v1.8.3 and " +
             "pulumi config set talos-docker:kubernetesVersion 1.27.0, pulumi up, then set 1.28.0 again");
+    });
+});
+
+describe("a stack without kubernetesVersion that raises talosVersion", () => {
+    // Its Kubernetes is the Talos minor's default, so it moves with talosVersion, and the
+    // Kubernetes rule applies to that implied version.
+    it("one Talos minor up: Kubernetes follows to the new minor's default, a change both allow", () => {
+        const next = spec({ talosVersion: "v1.14.1" });
+        expect([next.kubernetesVersion, next.kubernetesFollowsTalos]).toEqual(["1.37.0", true]);
+        expect(changeProblems(running("v1.13.9", "1.36.3"), next)).toEqual([]);
+    });
+
+    it("two Talos minors up: the implied Kubernetes skips a minor, refused, saying where it comes from", () => {
+        expect(found(running("v1.12.11", "1.35.4"), spec({ talosVersion: "v1.14.1" }))).toEqual([[
+            'talos-docker:kubernetesVersion = "1.37.0": the cluster runs Kubernetes 1.35.4: it moves one minor at a time, ' +
+                "so 1.37.0 needs 1.36.x first (kubernetesVersion is not set, so it is Talos v1.14.1's default)",
+            "pulumi config set talos-docker:kubernetesVersion 1.35.4 to keep the running version",
+        ]]);
+        // Pinning the running Kubernetes, as the fix says, lets the Talos change through.
+        expect(changeProblems(running("v1.12.11", "1.35.4"), spec({ talosVersion: "v1.14.1", kubernetesVersion: "1.35.4" }))).toEqual([]);
+    });
+
+    it("a kubernetesVersion the stack sets is named as its own", () => {
+        const set = spec({ talosVersion: "v1.14.1", kubernetesVersion: "1.37.0" });
+        expect(set.kubernetesFollowsTalos).toBeUndefined();
+        expect(found(running("v1.12.11", "1.35.4"), set)[0][0]).toBe(
+            'talos-docker:kubernetesVersion = "1.37.0": the cluster runs Kubernetes 1.35.4: it moves one minor at a time, ' +
+                "so 1.37.0 needs 1.36.x first",
+        );
     });
 });
 

@@ -71,10 +71,10 @@ describe("defaults", () => {
             for (const [key, entry] of Object.entries(declared)) expect(entry.default, key).toBeDefined();
         });
 
-        it("has the program's scalar defaults", () => {
+        it("has the program's scalar defaults (the versions as \"\": the program tells an unset talosVersion from a set one)", () => {
             expect(declared.clusterName.default).toBe(DEFAULTS.clusterName);
-            expect(declared.talosVersion.default).toBe(DEFAULTS.talosVersion);
-            expect(declared.kubernetesVersion.default).toBe(DEFAULTS.kubernetesVersion);
+            expect(declared.talosVersion.default).toBe("");
+            expect(declared.kubernetesVersion.default).toBe("");
         });
 
         it("has the program's object defaults (the gateway is left to follow the subnet)", () => {
@@ -100,11 +100,33 @@ describe("defaults", () => {
         expect(parseClusterSpec({ ...newer, image: "" }).image).toBe("ghcr.io/siderolabs/talos:v1.13.9");
     });
 
+    it("an empty talosVersion or kubernetesVersion (Pulumi.yaml's default) is unset: the reference pair", () => {
+        expect(parseClusterSpec({ talosVersion: "", kubernetesVersion: "" })).toEqual(parseClusterSpec({}));
+        const spec = parseClusterSpec({});
+        expect([spec.talosVersion, spec.kubernetesVersion]).toEqual(["v1.8.3", "1.31.1"]);
+    });
+
     it("an empty string stays an error for the other keys", () => {
-        expect(problems({ clusterName: "", talosVersion: "" })).toEqual([
+        expect(problems({ clusterName: "", ports: "" })).toEqual([
+            "talos-docker:ports = \"\": must be an object with the keys bindAddress, kubernetesApi, talosApi, http, https",
             expect.stringMatching(/^talos-docker:clusterName = "": must be a DNS label/),
-            'talos-docker:talosVersion = "": is not a Talos release such as v1.8.3',
         ]);
+    });
+
+    // talosctl gen config / cluster create take constants.DefaultKubernetesVersion of their own
+    // release (talos@TAG:pkg/machinery/constants/constants.go), written out here per minor.
+    it.each([
+        ["v1.8.3", "1.31.2"], ["v1.9.6", "1.32.4"], ["v1.10.9", "1.33.6"], ["v1.11.6", "1.34.1"],
+        ["v1.12.11", "1.35.4"], ["v1.13.9", "1.36.3"], ["v1.14.1", "1.37.0"], ["v1.14.0", "1.37.0"],
+    ])("a talosVersion %s without kubernetesVersion runs that minor's default Kubernetes, %s", (talosVersion, kubernetes) => {
+        expect(parseClusterSpec({ talosVersion }).kubernetesVersion).toBe(kubernetes);
+        expect(parseClusterSpec({ talosVersion, kubernetesVersion: "" }).kubernetesVersion).toBe(kubernetes);
+        expect(problems({ talosVersion })).toEqual([]);
+    });
+
+    it("a kubernetesVersion that is set wins over the minor's default", () => {
+        expect(parseClusterSpec({ talosVersion: "v1.14.1", kubernetesVersion: "1.35.2" }).kubernetesVersion).toBe("1.35.2");
+        expect(parseClusterSpec({ kubernetesVersion: "1.30.4" }).kubernetesVersion).toBe("1.30.4");
     });
 
     it("a partial object keeps the defaults of the fields it does not set", () => {
@@ -202,14 +224,14 @@ describe("validation names the key, the value and what is allowed", () => {
             'talos-docker:ports.bindAddress = "localhost": must be an IPv4 address of this host, such as 127.0.0.1 (or 0.0.0.0 for all)',
             "pulumi config set --path 'talos-docker:ports.bindAddress' 127.0.0.1"],
         ["Talos minor too old", { talosVersion: "v1.7.6" },
-            'talos-docker:talosVersion = "v1.7.6": Talos v1.7 is not supported; supported minors are v1.8, v1.9, v1.10, v1.11, v1.12, v1.13',
+            'talos-docker:talosVersion = "v1.7.6": Talos v1.7 is not supported; supported minors are v1.8, v1.9, v1.10, v1.11, v1.12, v1.13, v1.14',
             "pulumi config set talos-docker:talosVersion v1.8.4"],
-        ["Talos minor too new", { talosVersion: "v1.14.0" },
-            'talos-docker:talosVersion = "v1.14.0": Talos v1.14 is not supported; supported minors are v1.8, v1.9, v1.10, v1.11, v1.12, v1.13',
-            "pulumi config set talos-docker:talosVersion v1.13.9"],
+        ["Talos minor too new", { talosVersion: "v1.15.0" },
+            'talos-docker:talosVersion = "v1.15.0": Talos v1.15 is not supported; supported minors are v1.8, v1.9, v1.10, v1.11, v1.12, v1.13, v1.14',
+            "pulumi config set talos-docker:talosVersion v1.14.1"],
         ["Talos version not a version", { talosVersion: "latest" },
             'talos-docker:talosVersion = "latest": is not a Talos release such as v1.8.3',
-            "pulumi config set talos-docker:talosVersion v1.13.9"],
+            "pulumi config set talos-docker:talosVersion v1.14.1"],
         ["Talos patch release that does not exist", { talosVersion: "v1.8.99" },
             'talos-docker:talosVersion = "v1.8.99": is not a Talos release: v1.8 has v1.8.0 to v1.8.4, its latest',
             "pulumi config set talos-docker:talosVersion v1.8.4"],
@@ -662,7 +684,7 @@ describe("an image of another Talos release than talosVersion", () => {
     });
 
     it("of a release this program does not support, only the image can change", () => {
-        expect(found({ image: "ghcr.io/siderolabs/talos:v1.14.0" })[0].fix).toBe("pulumi config rm talos-docker:image to run v1.8.3");
+        expect(found({ image: "ghcr.io/siderolabs/talos:v1.15.0" })[0].fix).toBe("pulumi config rm talos-docker:image to run v1.8.3");
     });
 
     it.each([

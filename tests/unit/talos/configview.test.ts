@@ -44,7 +44,14 @@ describe("configView", () => {
             expect(view["machine.token"]).toMatch(/^\(secret [0-9a-f]{12}\)$/);
             expect(view["machine.ca.crt"]).toMatch(/^\(certificate [0-9a-f]{12}\)$/);
             expect(view["machine.type"]).toBe(role);
-            expect(view["cluster.network.podSubnets[0]"]).toBe("10.244.0.0/16");
+            // From v1.14 the Kubernetes settings are documents of their own, the CAs as PEM text.
+            const kubeDocuments = minor === "1.14";
+            expect(view[kubeDocuments ? "KubeNetworkConfig.podSubnets[0]" : "cluster.network.podSubnets[0]"]).toBe("10.244.0.0/16");
+            if (kubeDocuments) {
+                const ca = role === "controlplane" ? "KubeAPIServerCAConfig.issuingCA.cert" : "KubeAPIServerCAConfig.acceptedCAs[0]";
+                expect(view[ca]).toMatch(/^\(certificate [0-9a-f]{12}\)$/);
+                expect(text).not.toContain("BEGIN CERTIFICATE");
+            }
         });
 
     it("a patch shows as the fields it changes, and nothing else", () => {

@@ -27,46 +27,78 @@ const SECRETS: SecretsBundle = {
 
 type Doc = Record<string, any>;
 
-/** Every minor supports Kubernetes 1.31, so 1.31.1 → 1.31.2 is a change each can make. */
+/**
+ * Every minor up to 1.13 supports Kubernetes 1.31, so 1.31.1 → 1.31.2 is a change each can make;
+ * v1.14 runs 1.32 and later, so its tests use 1.37.1 → 1.37.2 (`kube` below).
+ */
 function rendered(minor: TalosMinor, role: MachineRole, kubernetesVersion: string, labels?: Record<string, string>): string {
-    const patches: ConfigPatch[] = labels === undefined ? [] : [{ kind: "strategic", documents: [{ machine: { nodeLabels: labels } }] }];
+    const k8s = minor === "1.14" ? kubernetesVersion.replace(/^1\.31\./, "1.37.") : kubernetesVersion;
+    const patches: ConfigPatch[] = labels === undefined ? [] : [labelPatch(minor, labels)];
     return renderMachineConfig({
         role,
         clusterName: "talos-default",
         controlPlaneEndpoint: "https://172.30.0.2:6443",
         talosVersion: contractFor(minor).referenceVersion,
-        kubernetesVersion,
+        kubernetesVersion: k8s,
         secrets: SECRETS,
         patches,
     });
 }
 
+/** The node labels: in the v1alpha1 document up to 1.13, in KubeNodeConfig from 1.14. */
+function labelPatch(minor: TalosMinor, labels: Record<string, string>): ConfigPatch {
+    const documents = minor === "1.14"
+        ? [{ apiVersion: "v1alpha1", kind: "KubeNodeConfig", labels }]
+        : [{ machine: { nodeLabels: labels } }];
+    return { kind: "strategic", documents };
+}
+
+/** "1.31.2" as the minor's tests spell it. */
+const kube = (minor: TalosMinor, version: string) => (minor === "1.14" ? version.replace(/^1\.31\./, "1.37.") : version);
+
 const docs = (text: string): Doc[] => parseYamlDocuments(text).documents as Doc[];
 const v1alpha1 = (text: string): Doc => docs(text).find((d) => d.kind === undefined)!;
+const IMAGE_KINDS = ["KubeAPIServerConfig", "KubeControllerManagerConfig", "KubeSchedulerConfig", "KubeProxyConfig", "KubeletConfig"];
 const images = (text: string) => {
+    const all = docs(text);
+    if (all.some((d) => d.kind === "KubeletConfig")) return IMAGE_KINDS.map((kind) => all.find((d) => d.kind === kind)?.image);
     const d = v1alpha1(text);
     return [d.cluster?.apiServer?.image, d.cluster?.controllerManager?.image, d.cluster?.scheduler?.image, d.cluster?.proxy?.image, d.machine.kubelet.image];
 };
+/** The config without the component images, the documents that hold them included. */
+const withoutImages = (text: string) => docs(text).map((doc) => {
+    const d = structuredClone(doc);
+    if (IMAGE_KINDS.includes(d.kind)) delete d.image;
+    if (d.kind === undefined) {
+        delete d.cluster?.apiServer?.image;
+        delete d.cluster?.controllerManager?.image;
+        delete d.cluster?.scheduler?.image;
+        delete d.cluster?.proxy?.image;
+        delete d.machine?.kubelet?.image;
+    }
+    return d;
+});
 
 describe.each(TALOS_MINORS)("Talos %s", (minor) => {
     it("a control plane: apiserver, controller-manager, scheduler, proxy, kubelet, one image more each step", () => {
         const current = rendered(minor, "controlplane", "1.31.1");
         const next = rendered(minor, "controlplane", "1.31.2");
         const steps = kubernetesUpgradeSteps(current, next);
+        const [a, b] = [`v${kube(minor, "1.31.1")}`, `v${kube(minor, "1.31.2")}`];
         expect(steps.map((s) => [s.component, s.image])).toEqual([
-            ["kube-apiserver", "registry.k8s.io/kube-apiserver:v1.31.2"],
-            ["kube-controller-manager", "registry.k8s.io/kube-controller-manager:v1.31.2"],
-            ["kube-scheduler", "registry.k8s.io/kube-scheduler:v1.31.2"],
-            ["kube-proxy", "registry.k8s.io/kube-proxy:v1.31.2"],
-            ["kubelet", "ghcr.io/siderolabs/kubelet:v1.31.2"],
+            ["kube-apiserver", `registry.k8s.io/kube-apiserver:${b}`],
+            ["kube-controller-manager", `registry.k8s.io/kube-controller-manager:${b}`],
+            ["kube-scheduler", `registry.k8s.io/kube-scheduler:${b}`],
+            ["kube-proxy", `registry.k8s.io/kube-proxy:${b}`],
+            ["kubelet", `ghcr.io/siderolabs/kubelet:${b}`],
         ]);
         const versions = steps.map((s) => images(s.config).map((image: string) => imageVersion(image)));
         expect(versions).toEqual([
-            ["v1.31.2", "v1.31.1", "v1.31.1", "v1.31.1", "v1.31.1"],
-            ["v1.31.2", "v1.31.2", "v1.31.1", "v1.31.1", "v1.31.1"],
-            ["v1.31.2", "v1.31.2", "v1.31.2", "v1.31.1", "v1.31.1"],
-            ["v1.31.2", "v1.31.2", "v1.31.2", "v1.31.2", "v1.31.1"],
-            ["v1.31.2", "v1.31.2", "v1.31.2", "v1.31.2", "v1.31.2"],
+            [b, a, a, a, a],
+            [b, b, a, a, a],
+            [b, b, b, a, a],
+            [b, b, b, b, a],
+            [b, b, b, b, b],
         ]);
         // The last step is the new config: only the version changed, and our rendering reads back as written.
         expect(steps.at(-1)!.config).toBe(next);
@@ -81,31 +113,19 @@ describe.each(TALOS_MINORS)("Talos %s", (minor) => {
     it("a worker: only the kubelet", () => {
         const steps = kubernetesUpgradeSteps(rendered(minor, "worker", "1.31.1"), rendered(minor, "worker", "1.31.2"));
         expect(steps.map((s) => s.component)).toEqual(["kubelet"]);
-        expect(v1alpha1(steps[0].config).machine.kubelet.image).toBe("ghcr.io/siderolabs/kubelet:v1.31.2");
+        expect(images(steps[0].config)[4]).toBe(`ghcr.io/siderolabs/kubelet:v${kube(minor, "1.31.2")}`);
     });
 
-    it("changes the v1alpha1 document only, and the rest of it not at all", () => {
+    it("changes the component images only, and the rest of the config not at all", () => {
         const current = rendered(minor, "controlplane", "1.31.1", { tier: "a" });
         const next = rendered(minor, "controlplane", "1.31.2", { tier: "b" });
         const steps = kubernetesUpgradeSteps(current, next);
         expect(steps).toHaveLength(5);
-        const last = docs(steps.at(-1)!.config);
-        const before = docs(current);
-        // Other documents (HostnameConfig from v1.12) kept as they were.
-        expect(last.filter((d) => d.kind !== undefined)).toEqual(before.filter((d) => d.kind !== undefined));
-        expect(last.length).toBe(contractFor(minor).multiDocument ? 2 : 1);
+        const last = steps.at(-1)!.config;
+        expect(docs(last).map((d) => d.kind)).toEqual(docs(current).map((d) => d.kind));
         // The label change is left for the full apply after the steps.
-        expect(v1alpha1(steps.at(-1)!.config).machine.nodeLabels.tier).toBe("a");
-        const withoutImages = (text: string) => {
-            const d = structuredClone(v1alpha1(text));
-            delete d.cluster.apiServer.image;
-            delete d.cluster.controllerManager.image;
-            delete d.cluster.scheduler.image;
-            delete d.cluster.proxy.image;
-            delete d.machine.kubelet.image;
-            return d;
-        };
-        expect(withoutImages(steps.at(-1)!.config)).toEqual(withoutImages(current));
+        expect(withoutImages(last)).toEqual(withoutImages(current));
+        expect(withoutImages(next)).not.toEqual(withoutImages(current));
     });
 
     it("no step when no component image changes", () => {
