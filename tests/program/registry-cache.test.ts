@@ -17,6 +17,7 @@ const OWN = { "registry.local:5000": ["https://mirror.example.com"] };
 let plain: Program;
 let cached: Program;
 let cachedV113: Program;
+let cachedV114: Program;
 let other: Program;
 
 async function run(config: Record<string, unknown>, before?: Program): Promise<Program> {
@@ -33,6 +34,7 @@ beforeAll(async () => {
     plain = await run({ ...reference, registryMirrors: OWN });
     cached = await run({ ...reference, registryMirrors: OWN, registryCache: { enabled: true } });
     cachedV113 = await run({ ...reference, talosVersion: "v1.13.9", kubernetesVersion: "1.36.3", registryCache: { enabled: true } });
+    cachedV114 = await run({ ...reference, talosVersion: "v1.14.1", kubernetesVersion: "1.37.0", registryCache: { enabled: true } });
     other = await run({
         ...reference, clusterName: "lab", network: { name: "lab-net", subnet: "10.77.0.0/24" }, registryCache: { enabled: true },
     });
@@ -71,8 +73,10 @@ describe("registryCache", () => {
         for (const docs of Object.values(await configs(other))) expect(legacyMirrors(docs)).toEqual(cacheMirrors("10.77.0.0/24"));
     });
 
-    it("as RegistryMirrorConfig documents from v1.12, one per registry", async () => {
-        for (const docs of Object.values(await configs(cachedV113))) {
+    it("as RegistryMirrorConfig documents from v1.12 (v1.13, v1.14), one per registry", async () => {
+        const all = [...Object.values(await configs(cachedV113)), ...Object.values(await configs(cachedV114))];
+        expect(all).toHaveLength(6);
+        for (const docs of all) {
             const mirrors = docs.filter((d) => d.kind === "RegistryMirrorConfig");
             expect(Object.fromEntries(mirrors.map((d) => [d.name, (d.endpoints as { url: string }[]).map((e) => e.url)])))
                 .toEqual(cacheMirrors("172.30.0.0/24"));
@@ -114,7 +118,8 @@ describe("registryCache", () => {
 
 describe("a changed mirror on a running cluster", () => {
     const v113 = { ...reference, talosVersion: "v1.13.9", kubernetesVersion: "1.36.3" };
-    const pairs: { minor: "1.8" | "1.13"; before: Program; after: Program }[] = [];
+    const v114 = { ...reference, talosVersion: "v1.14.1", kubernetesVersion: "1.37.0" };
+    const pairs: { minor: "1.8" | "1.13" | "1.14"; before: Program; after: Program }[] = [];
     const view = (r: Recorded) => JSON.parse(r.inputs.stdin as string) as Record<string, string>;
 
     beforeAll(async () => {
@@ -122,6 +127,8 @@ describe("a changed mirror on a running cluster", () => {
         const baseV113 = await run(v113);
         pairs.push({ minor: "1.8", before: base, after: await run({ ...reference, registryMirrors: OWN }, base) });
         pairs.push({ minor: "1.13", before: baseV113, after: await run({ ...v113, registryMirrors: OWN }, baseV113) });
+        const baseV114 = await run(v114);
+        pairs.push({ minor: "1.14", before: baseV114, after: await run({ ...v114, registryMirrors: OWN }, baseV114) });
     });
 
     it("updates every node's config resource, and the preview's view names the mirror", () => {
