@@ -50,7 +50,10 @@ export function dockerWriterFromEnv(env: Env): DockerWriter {
     try {
         options = connectionOptions(host, env);
     } catch (err) {
-        const why = err instanceof DockerError ? err : new DockerError("config", `the Docker TLS files (DOCKER_CERT_PATH) cannot be read: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+        const code = (err as NodeJS.ErrnoException).code ?? String(err);
+        const why = err instanceof DockerError
+            ? err
+            : new DockerError("config", `the Docker TLS files (DOCKER_CERT_PATH) cannot be read: ${code}`);
         return new DockerodeWriter(host, { socketPath: "/nonexistent" }, why);
     }
     return new DockerodeWriter(host, options);
@@ -107,7 +110,9 @@ class DockerodeWriter extends DockerodeApi implements DockerWriter {
 
     connectNetwork(network: string, container: string, ipv4: string, timeoutMs: number): Promise<void> {
         return this.call(`docker network connect --ip ${ipv4} ${network} ${container}`, timeoutMs, async () => {
-            await this.docker.getNetwork(network).connect({ Container: container, EndpointConfig: { IPAMConfig: { IPv4Address: ipv4 } } });
+            await this.docker.getNetwork(network).connect({
+                Container: container, EndpointConfig: { IPAMConfig: { IPv4Address: ipv4 } },
+            });
         });
     }
 
@@ -139,7 +144,10 @@ class DockerodeWriter extends DockerodeApi implements DockerWriter {
         return this.call(`docker pull ${name}`, timeoutMs, async () => {
             const stream = await this.docker.pull(name);
             const events = await new Promise<{ error?: string }[]>((resolve, reject) => {
-                this.docker.modem.followProgress(stream, (err: Error | null, output: { error?: string }[]) => (err ? reject(err) : resolve(output)));
+                this.docker.modem.followProgress(stream, (err: Error | null, output: { error?: string }[]) => {
+                    if (err) reject(err);
+                    else resolve(output);
+                });
             });
             // A pull that fails half-way ends its stream normally, with the reason in an event.
             const failed = events.find((e) => typeof e.error === "string");

@@ -67,10 +67,18 @@ async function cacheCheck(c: CacheState, deps: CacheCheckDeps, left: () => numbe
         }
     }
     if (c.state !== "running") {
-        return { name, status: "warn", detail: `${c.container} is ${c.state}: the nodes pull from ${c.registry} itself`, fix: `docker start ${c.container}, or ${CACHE_UP}` };
+        return {
+            name, status: "warn",
+            detail: `${c.container} is ${c.state}: the nodes pull from ${c.registry} itself`,
+            fix: `docker start ${c.container}, or ${CACHE_UP}`,
+        };
     }
     if (c.api !== undefined && !c.api.reachable) {
-        return { name, status: "warn", detail: `${c.container} runs, but its registry API on ${at} does not answer: ${c.api.detail}`, fix: `docker logs ${c.container}` };
+        return {
+            name, status: "warn",
+            detail: `${c.container} runs, but its registry API on ${at} does not answer: ${c.api.detail}`,
+            fix: `docker logs ${c.container}`,
+        };
     }
     const size = c.diskBytes !== undefined ? `${bytes(c.diskBytes)} cached` : `size unknown (${c.error ?? "not measured"})`;
     return { name, status: "ok", detail: `${c.container} runs, its registry API answers on ${at}; ${size} in volume ${c.volume}` };
@@ -88,7 +96,8 @@ async function imageCheck(docker: DockerApi, left: () => number): Promise<Check>
         return {
             name, status: "fail",
             detail: `${REGISTRY_CACHE_IMAGE} is not present and cannot be pulled: ${why}`,
-            fix: `docker pull ${REGISTRY_CACHE_IMAGE} where it can be reached (or docker load it), or set ${ourKey("registryCache.enabled")} false`,
+            fix: `docker pull ${REGISTRY_CACHE_IMAGE} where it can be reached (or docker load it), ` +
+                `or set ${ourKey("registryCache.enabled")} false`,
         };
     }
 }

@@ -54,13 +54,16 @@ export async function ensureCaches(run: CacheRun): Promise<Map<CachePlan, Contai
         if (details === undefined) {
             try {
                 await run.docker.createContainer(cacheContainerSpec(plan, run.image), run.left());
-                run.say(`${plan.registry}: created ${plan.container} (${REGISTRY_CACHE_BIND_ADDRESS}:${plan.hostPort}, data in volume ${plan.volume})`);
+                const at = `${REGISTRY_CACHE_BIND_ADDRESS}:${plan.hostPort}`;
+                run.say(`${plan.registry}: created ${plan.container} (${at}, data in volume ${plan.volume})`);
             } catch (err) {
                 // Made meanwhile by another stack's `pulumi up`: adopted below, as any other.
                 if (!isConflict(err)) throw err;
             }
             details = await inspectOurs(run, plan);
-            if (details === undefined) throw new CliError(ExitCode.FAILED, `${plan.container} was created but Docker does not find it`);
+            if (details === undefined) {
+                throw new CliError(ExitCode.FAILED, `${plan.container} was created but Docker does not find it`);
+            }
         }
         if (!details.running) {
             await run.docker.startContainer(plan.container, run.left());
@@ -88,7 +91,8 @@ export async function attachCaches(run: CacheRun, network: string, subnet: strin
             await run.docker.connectNetwork(network, plan.container, want, run.left());
         } catch (err) {
             if (err instanceof DockerError && err.kind === "notfound") {
-                throw new CliError(ExitCode.FAILED, `the Docker network ${network} does not exist: \`pulumi up\` creates it before the caches are attached`);
+                throw new CliError(ExitCode.FAILED,
+                    `the Docker network ${network} does not exist: \`pulumi up\` creates it before the caches are attached`);
             }
             throw err;
         }
@@ -121,13 +125,15 @@ export async function removeCaches(run: CacheRun, volumes: boolean): Promise<voi
             run.say(`${plan.registry}: removed ${plan.container}`);
         }
         if (!volumes) return;
-        const [volume] = (await run.docker.listVolumes([`${REGISTRY_CACHE_LABEL}=${plan.registry}`], run.left())).filter((v) => v.name === plan.volume);
-        if (volume === undefined) return;
+        const labelled = await run.docker.listVolumes([`${REGISTRY_CACHE_LABEL}=${plan.registry}`], run.left());
+        if (!labelled.some((v) => v.name === plan.volume)) return;
         await run.docker.removeVolume(plan.volume, run.left());
         run.say(`${plan.registry}: removed volume ${plan.volume} and what it cached`);
     }));
     const network = (await run.docker.listNetworks(run.left())).find((n) => n.name === REGISTRY_CACHE_NETWORK);
-    if (network !== undefined && isCacheNetwork(network.labels)) await run.docker.removeNetwork(REGISTRY_CACHE_NETWORK, run.left());
+    if (network !== undefined && isCacheNetwork(network.labels)) {
+        await run.docker.removeNetwork(REGISTRY_CACHE_NETWORK, run.left());
+    }
     if (!volumes) run.say("the caches' volumes are kept: `registry-cache rm --volumes` removes them too");
 }
 
@@ -137,8 +143,9 @@ async function ensureNetwork(run: CacheRun): Promise<void> {
     if (existing !== undefined) {
         if (isCacheNetwork(existing.labels)) return;
         throw new CliError(ExitCode.FAILED,
-            `a Docker network named ${REGISTRY_CACHE_NETWORK} exists without the label ${REGISTRY_CACHE_LABEL}=${REGISTRY_CACHE_NETWORK_LABEL_VALUE}: ` +
-                `it is not the registry caches'; remove it (docker network rm ${REGISTRY_CACHE_NETWORK}) if it is yours to remove`);
+            `a Docker network named ${REGISTRY_CACHE_NETWORK} exists without the label ` +
+                `${REGISTRY_CACHE_LABEL}=${REGISTRY_CACHE_NETWORK_LABEL_VALUE}: it is not the registry caches'; ` +
+                `remove it (docker network rm ${REGISTRY_CACHE_NETWORK}) if it is yours to remove`);
     }
     try {
         await run.docker.createNetwork(REGISTRY_CACHE_NETWORK, cacheNetworkLabels(), run.left());
@@ -163,8 +170,9 @@ async function inspectOurs(run: CacheRun, plan: CachePlan): Promise<ContainerDet
     }
     if (details.labels[REGISTRY_CACHE_LABEL] !== plan.registry) {
         throw new CliError(ExitCode.FAILED,
-            `a container named ${plan.container} exists without the label ${REGISTRY_CACHE_LABEL}=${plan.registry}: it is not the ` +
-                `registry cache of ${plan.registry}; rename or remove it (docker rm -f ${plan.container}) if it is yours to remove`);
+            `a container named ${plan.container} exists without the label ${REGISTRY_CACHE_LABEL}=${plan.registry}: ` +
+                `it is not the registry cache of ${plan.registry}; ` +
+                `rename or remove it (docker rm -f ${plan.container}) if it is yours to remove`);
     }
     return details;
 }

@@ -63,7 +63,9 @@ Environment:
             return;
         }
         const timeoutMs = durationFlag(NAME, "timeout", flags.timeout, TIMEOUT);
-        const req = requestOf(actionOf(positionals), { network: flags.network, subnet: flags.subnet, volumes: flags.volumes === true });
+        const req = requestOf(actionOf(positionals), {
+            network: flags.network, subnet: flags.subnet, volumes: flags.volumes === true,
+        });
 
         const [{ dockerWriterFromEnv }, flow] = await Promise.all([import("../docker/writer"), import("./caches")]);
         const docker = (ctx.clients?.dockerWriter ?? dockerWriterFromEnv)(ctx.env);
@@ -97,8 +99,11 @@ Environment:
             }
         } catch (err) {
             if (err instanceof DockerError) {
-                if (err.kind === "timeout") throw new CliError(ExitCode.TIMEOUT, `${NAME} ${req.action}: not done within ${flags.timeout ?? TIMEOUT}: ${err.message}`);
-                throw new CliError(err.kind === "config" ? ExitCode.USAGE : ExitCode.FAILED, `${NAME} ${req.action}: ${err.message}`);
+                const what = `${NAME} ${req.action}`;
+                if (err.kind === "timeout") {
+                    throw new CliError(ExitCode.TIMEOUT, `${what}: not done within ${flags.timeout ?? TIMEOUT}: ${err.message}`);
+                }
+                throw new CliError(err.kind === "config" ? ExitCode.USAGE : ExitCode.FAILED, `${what}: ${err.message}`);
             }
             throw err;
         } finally {
@@ -127,10 +132,11 @@ type Request =
 function requestOf(action: Action, flags: { network?: string; subnet?: string; volumes: boolean }): Request {
     const needsNetwork = action === "attach" || action === "detach";
     const network = flags.network ?? "";
-    if (needsNetwork && network === "") throw new CliError(ExitCode.USAGE, `${NAME} ${action}: --network NAME is required`);
-    if (!needsNetwork && flags.network !== undefined) throw new CliError(ExitCode.USAGE, `${NAME} ${action}: --network is for attach and detach`);
-    if (action !== "attach" && flags.subnet !== undefined) throw new CliError(ExitCode.USAGE, `${NAME} ${action}: --subnet is for attach`);
-    if (action !== "rm" && flags.volumes) throw new CliError(ExitCode.USAGE, `${NAME} ${action}: --volumes is for rm`);
+    const usage = (why: string) => new CliError(ExitCode.USAGE, `${NAME} ${action}: ${why}`);
+    if (needsNetwork && network === "") throw usage("--network NAME is required");
+    if (!needsNetwork && flags.network !== undefined) throw usage("--network is for attach and detach");
+    if (action !== "attach" && flags.subnet !== undefined) throw usage("--subnet is for attach");
+    if (action !== "rm" && flags.volumes) throw usage("--volumes is for rm");
     switch (action) {
         case "up":
             return { action };

@@ -15,7 +15,9 @@ export interface CacheSectionDeps {
 }
 
 /** Fills report.registryCache; `network` is the cluster's Docker network, once the network section found it. */
-export async function cacheSection(report: StatusReport, deps: CacheSectionDeps, t: number, find: (f: Finding) => void): Promise<void> {
+export async function cacheSection(
+    report: StatusReport, deps: CacheSectionDeps, t: number, find: (f: Finding) => void,
+): Promise<void> {
     let rows: CacheState[];
     try {
         rows = await probeCaches(deps, t);
@@ -35,7 +37,8 @@ export async function cacheSection(report: StatusReport, deps: CacheSectionDeps,
             continue;
         }
         if (r.state === "missing") {
-            warn(`the registry cache of ${r.registry} has no container${r.volumePresent ? ` (its volume ${r.volume} is kept)` : ""}`, CACHE_UP);
+            const kept = r.volumePresent ? ` (its volume ${r.volume} is kept)` : "";
+            warn(`the registry cache of ${r.registry} has no container${kept}`, CACHE_UP);
             continue;
         }
         if (r.state !== "running") {
@@ -43,14 +46,18 @@ export async function cacheSection(report: StatusReport, deps: CacheSectionDeps,
             continue;
         }
         if (r.api !== undefined && !r.api.reachable) {
-            warn(`the registry cache ${r.container} does not answer on ${REGISTRY_CACHE_BIND_ADDRESS}:${r.hostPort}: ${r.api.detail}`, `docker logs ${r.container}`);
+            const at = `${REGISTRY_CACHE_BIND_ADDRESS}:${r.hostPort}`;
+            warn(`the registry cache ${r.container} does not answer on ${at}: ${r.api.detail}`, `docker logs ${r.container}`);
         }
         if (used && network !== undefined && !(network.name in r.networks)) {
             const subnet = network.subnets[0];
             const address = subnet === undefined ? undefined : cacheAddresses(subnet)[r.registry];
-            warn(`the registry cache ${r.container} is not attached to ${network.name}${address ? ` (the nodes' mirror is ${address})` : ""}: ` +
-                `the nodes pull ${r.registry} images from the registry itself`,
-            subnet === undefined ? "`pulumi up`" : `npx tsx cli/main.ts ${registryCacheArgsText(network.name, subnet)}, or \`pulumi up\``);
+            const mirror = address === undefined ? "" : ` (the nodes' mirror is ${address})`;
+            const next = subnet === undefined
+                ? "`pulumi up`"
+                : `npx tsx cli/main.ts ${registryCacheArgsText(network.name, subnet)}, or \`pulumi up\``;
+            warn(`the registry cache ${r.container} is not attached to ${network.name}${mirror}: ` +
+                `the nodes pull ${r.registry} images from the registry itself`, next);
         }
     }
 }
