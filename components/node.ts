@@ -1,5 +1,6 @@
 // TalosNode: one Talos machine as a Docker container with its named volumes, made as Talos' Docker
-// provisioner makes it (talos@v1.8.3:pkg/provision/providers/docker/node.go). The machine config
+// provisioner makes it (talos@v1.8.3:pkg/provision/providers/docker/node.go; the volume set is the
+// one of the node's Talos minor, decided in the plan: talos/versions.ts nodeVolumePaths). The machine config
 // rides in the environment (USERDATA), so the node boots configured: no maintenance mode. Later
 // changes of the config reach it through the Talos API, never through the container.
 import * as docker from "@pulumi/docker";

@@ -153,6 +153,11 @@ export function defaultKubernetesVersion(talosVersion: string | undefined): stri
     return versionContract(talosVersion)?.kubernetes.default ?? DEFAULTS.kubernetesVersion;
 }
 
+/** The stack sets talosVersion and leaves kubernetesVersion to follow it. */
+function kubernetesFollowsTalos(raw: RawConfig): boolean {
+    return raw.kubernetesVersion === undefined && raw.talosVersion !== undefined;
+}
+
 function withoutEmptyDefaults(raw: RawConfig): RawConfig {
     const result = { ...raw };
     for (const key of EMPTY_MEANS_UNSET) if (result[key] === "") delete result[key];
@@ -235,7 +240,7 @@ function parse(given: RawConfig, others: Readonly<Record<string, string>>, optio
     if (p.errors.length > 0) throw new ConfigError(p.errors, p.notes, p.warnings);
     const spec: ClusterSpec = {
         clusterName, talosVersion, kubernetesVersion,
-        ...(raw.kubernetesVersion === undefined && raw.talosVersion !== undefined ? { kubernetesFollowsTalos: true } : {}),
+        ...(kubernetesFollowsTalos(raw) ? { kubernetesFollowsTalos: true } : {}),
         image, network, controlPlanes, workers, ports,
         configPatches: {
             all: parsedPatches(patchLists.all),

@@ -2,15 +2,12 @@
 // (kind's "plan, then create"). Pure; the components only consume the plan.
 import { APID_PORT } from "../talos/api/talosconfig";
 import type { MachineRole } from "../talos/machineconfig";
+import { nodeVolumePaths } from "../talos/versions";
 import type { ClusterSpec } from "./config";
 import { nodeLabels } from "./dockerlabels";
 import { dialAddress } from "./hostaddress";
 import { hostAddress, parseCidr, type Cidr } from "./ipv4";
 
-/** The container paths Talos keeps on volumes (talos@v1.8.3:pkg/provision/providers/docker/node.go). */
-export const NODE_VOLUME_PATHS = [
-    "/var", "/system/state", "/etc/cni", "/etc/kubernetes", "/usr/libexec/kubernetes", "/opt",
-] as const;
 
 /**
  * In-container ports of the Kubernetes API (talos@v1.8.3:pkg/machinery/constants `DefaultControlPlanePort`),
@@ -107,6 +104,11 @@ export function controlPlaneEndpoint(subnet: string): string {
 
 export function planCluster(spec: ClusterSpec): ClusterPlan {
     const cidr = nodeSubnet(spec.network.subnet);
+    // The paths Talos' own provisioner puts on volumes at this minor (the version contract).
+    const volumePaths = nodeVolumePaths(spec.talosVersion);
+    if (volumePaths === undefined) {
+        throw new Error(`talosVersion ${spec.talosVersion} is not supported (the stack config refuses it)`);
+    }
     const roles: [MachineRole, number, { cpus: number; memoryMiB: number }][] = [
         ["controlplane", spec.controlPlanes.count, spec.controlPlanes],
         ["worker", spec.workers.count, spec.workers],
@@ -123,7 +125,7 @@ export function planCluster(spec: ClusterSpec): ClusterPlan {
                 cpus: size.cpus,
                 memoryMiB: size.memoryMiB,
                 ports: [],
-                volumes: NODE_VOLUME_PATHS.map((containerPath) => ({
+                volumes: volumePaths.map((containerPath) => ({
                     name: volumeName(name, containerPath),
                     containerPath,
                 })),

@@ -22,15 +22,25 @@ export type KubernetesComponent = "kube-apiserver" | "kube-controller-manager" |
  * (talos@v1.14.1:pkg/machinery/config/generate/stdpatches/stdpatches.go `WithKube…Image`, which
  * upgrade-k8s uses and which picks the document when the config has one, guess.go).
  */
-export const KUBERNETES_IMAGE_FIELDS: readonly { component: KubernetesComponent; path: readonly string[]; kind: string }[] = [
+export interface ImageField {
+    component: KubernetesComponent;
+    /** up to v1.13: in the v1alpha1 document */
+    path: readonly string[];
+    /** from v1.14: the document whose `image` it is */
+    kind: string;
+}
+
+export const KUBERNETES_IMAGE_FIELDS: readonly ImageField[] = [
     { component: "kube-apiserver", path: ["cluster", "apiServer", "image"], kind: "KubeAPIServerConfig" },
-    { component: "kube-controller-manager", path: ["cluster", "controllerManager", "image"], kind: "KubeControllerManagerConfig" },
+    {
+        component: "kube-controller-manager",
+        path: ["cluster", "controllerManager", "image"],
+        kind: "KubeControllerManagerConfig",
+    },
     { component: "kube-scheduler", path: ["cluster", "scheduler", "image"], kind: "KubeSchedulerConfig" },
     { component: "kube-proxy", path: ["cluster", "proxy", "image"], kind: "KubeProxyConfig" },
     { component: "kubelet", path: ["machine", "kubelet", "image"], kind: "KubeletConfig" },
 ];
-
-type ImageField = (typeof KUBERNETES_IMAGE_FIELDS)[number];
 
 /** One step: the config to send, which sets `component`'s image to `image`. */
 export interface KubernetesStep {
@@ -57,7 +67,8 @@ export function kubernetesUpgradeSteps(current: string, next: string): Kubernete
         if (typeof image !== "string" || image === imageIn(before, field)) continue;
         const inDocument = before.some((d) => d.kind === field.kind);
         config = editTalosYamlDocuments(config, (documents) => {
-            const doc = documents.find((d) => isMap(d.contents) && (inDocument ? d.get("kind") === field.kind : !d.has("kind")));
+            const isTarget = (d: Document.Parsed) => (inDocument ? d.get("kind") === field.kind : !d.has("kind"));
+            const doc = documents.find((d) => isMap(d.contents) && isTarget(d));
             if (doc !== undefined) setPath(doc, inDocument ? ["image"] : field.path, image);
         });
         steps.push({ component: field.component, image, config });

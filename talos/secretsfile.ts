@@ -63,8 +63,11 @@ export function parseSecretsYaml(text: string): SecretsBundle {
 
     const cluster = r.top("cluster");
     const id = r.string(cluster, "cluster", "id");
-    if (id !== undefined && decodeUrlBase64(id) === undefined) {
-        problems.push("cluster.id: not URL-safe base64 with padding");
+    // talosctl gen secrets writes URL-safe base64 up to v1.13 and standard base64 from v1.14
+    // (talos@v1.14.1:pkg/machinery/config/types/cluster/discovery_identity.go ClusterIDEncoding);
+    // Talos never decodes the ID, and a file of either kind is one talosctl wrote.
+    if (id !== undefined && decodeUrlBase64(id) === undefined && decodeStdBase64(id) === undefined) {
+        problems.push("cluster.id: not base64 with padding (URL-safe, or standard as talosctl writes it from v1.14)");
     }
     const clusterSecret = r.string(cluster, "cluster", "secret");
     if (clusterSecret !== undefined && decodeStdBase64(clusterSecret) === undefined) {

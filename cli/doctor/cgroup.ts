@@ -23,7 +23,7 @@ import { ourKey } from "../../model/configproblems";
 import { rolePatches } from "../../model/machineinput";
 import { MACHINE_ROLES } from "../../talos/machineconfig";
 import type { ConfigPatch } from "../../talos/patches";
-import { parseKubernetesVersion } from "../../talos/versions";
+import { parseKubernetesVersion, versionContract } from "../../talos/versions";
 import type { EngineInfo } from "../docker/api";
 import type { Check } from "./checks";
 
@@ -44,6 +44,20 @@ export function kubeletOnCgroupV1(kubernetesVersion: string): KubeletOnCgroupV1 
 export const ALLOW_CGROUP_V1_PATCH = "machine: {kubelet: {extraConfig: {failCgroupV1: false}}}";
 
 /**
+ * The same from Talos v1.14, whose kubelet settings are the KubeletConfig document's (`config` is
+ * merged into the KubeletConfiguration as `machine.kubelet.extraConfig` was, and failCgroupV1 is
+ * still not protected: talos@v1.14.1:pkg/machinery/kubelet/kubelet.go); a `machine.kubelet`
+ * patch there is refused next to that document.
+ */
+export const ALLOW_CGROUP_V1_DOCUMENT_PATCH = "{apiVersion: v1alpha1, kind: KubeletConfig, config: {failCgroupV1: false}}";
+
+/** The patch for this Talos release's config. */
+export function allowCgroupV1Patch(talosVersion: string): string {
+    const contract = versionContract(talosVersion);
+    return contract?.config.kubernetes === "kubeDocuments" ? ALLOW_CGROUP_V1_DOCUMENT_PATCH : ALLOW_CGROUP_V1_PATCH;
+}
+
+/**
  * `failCgroupV1` as these patches leave it, applied in order: true or false where a patch sets
  * it, undefined where none does (the kubelet's default then) or the last one removes it.
  */
@@ -53,9 +67,12 @@ export function failCgroupV1Setting(patches: readonly ConfigPatch[]): boolean | 
         switch (patch.kind) {
             case "strategic":
                 for (const doc of patch.documents) {
-                    // Only the v1alpha1 document (no apiVersion/kind) has `machine`.
-                    if (!isRecord(doc) || doc.kind !== undefined) continue;
-                    const value = dig(doc, ["machine", "kubelet", "extraConfig", "failCgroupV1"]);
+                    // The v1alpha1 document (no apiVersion/kind) has `machine`; v1.14's KubeletConfig `config`.
+                    if (!isRecord(doc) || (doc.kind !== undefined && doc.kind !== "KubeletConfig")) continue;
+                    const path = doc.kind === "KubeletConfig"
+                        ? ["config", "failCgroupV1"]
+                        : ["machine", "kubelet", "extraConfig", "failCgroupV1"];
+                    const value = dig(doc, path);
                     if (typeof value === "boolean") setting = value;
                 }
                 break;
@@ -120,7 +137,7 @@ export function cgroupCheck(info: EngineInfo, spec?: ClusterSpec): Check {
                 + `from ${refusedFrom}), so no node becomes Ready; Talos itself runs`,
             fix: `${HOST_FIX}; or set ${ourKey("kubernetesVersion")} to a 1.${CGROUP_V1.refusedFrom - 1} release `
                 + "or older (if talosVersion supports it); or let the kubelet run on cgroup v1 anyway, deprecated: "
-                + `add \`${ALLOW_CGROUP_V1_PATCH}\` to ${ourKey("configPatches.all")}`,
+                + `add \`${allowCgroupV1Patch(spec.talosVersion)}\` to ${ourKey("configPatches.all")}`,
         };
     }
     switch (rule) {

@@ -47,20 +47,56 @@ const ADMISSION = "admission control plugin config is already set in v1alpha1 co
 
 /** In the order machinery validates each document's fields. */
 const RULES: readonly Rule[] = [
-    { kind: "KubeletConfig", field: "machine.kubelet", message: "kubelet config is already set in v1alpha1 config (.machine.kubelet)" },
+    {
+        kind: "KubeletConfig",
+        field: "machine.kubelet",
+        message: "kubelet config is already set in v1alpha1 config (.machine.kubelet)",
+    },
     {
         kind: "KubeCredentialProviderConfig",
         field: "machine.kubelet",
         message: "cannot use KubeCredentialProviderConfig with legacy kubelet configuration (.machine.kubelet)",
     },
-    { kind: "KubeNodeConfig", field: "cluster.allowSchedulingOnControlPlanes", message: ".cluster.allowSchedulingOnControlPlanes is already set in v1alpha1 config" },
-    { kind: "KubeNodeConfig", field: "cluster.allowSchedulingOnMasters", message: ".cluster.allowSchedulingOnMasters is already set in v1alpha1 config" },
-    { kind: "KubeNodeConfig", field: "machine.kubelet.skipNodeRegistration", message: ".machine.kubelet.skipNodeRegistration is already set in v1alpha1 config" },
-    { kind: "KubeNodeConfig", field: "machine.kubelet.registerWithFQDN", message: ".machine.kubelet.registerWithFQDN is already set in v1alpha1 config" },
-    { kind: "KubeNodeConfig", field: "machine.kubelet.nodeIP", message: ".machine.kubelet.nodeIP is already set in v1alpha1 config" },
-    { kind: "KubeNodeConfig", field: "machine.nodeLabels", message: ".machine.nodeLabels is already set in v1alpha1 config" },
-    { kind: "KubeNodeConfig", field: "machine.nodeAnnotations", message: ".machine.nodeAnnotations is already set in v1alpha1 config" },
-    { kind: "KubeNodeConfig", field: "machine.nodeTaints", message: ".machine.nodeTaints is already set in v1alpha1 config" },
+    {
+        kind: "KubeNodeConfig",
+        field: "cluster.allowSchedulingOnControlPlanes",
+        message: ".cluster.allowSchedulingOnControlPlanes is already set in v1alpha1 config",
+    },
+    {
+        kind: "KubeNodeConfig",
+        field: "cluster.allowSchedulingOnMasters",
+        message: ".cluster.allowSchedulingOnMasters is already set in v1alpha1 config",
+    },
+    {
+        kind: "KubeNodeConfig",
+        field: "machine.kubelet.skipNodeRegistration",
+        message: ".machine.kubelet.skipNodeRegistration is already set in v1alpha1 config",
+    },
+    {
+        kind: "KubeNodeConfig",
+        field: "machine.kubelet.registerWithFQDN",
+        message: ".machine.kubelet.registerWithFQDN is already set in v1alpha1 config",
+    },
+    {
+        kind: "KubeNodeConfig",
+        field: "machine.kubelet.nodeIP",
+        message: ".machine.kubelet.nodeIP is already set in v1alpha1 config",
+    },
+    {
+        kind: "KubeNodeConfig",
+        field: "machine.nodeLabels",
+        message: ".machine.nodeLabels is already set in v1alpha1 config",
+    },
+    {
+        kind: "KubeNodeConfig",
+        field: "machine.nodeAnnotations",
+        message: ".machine.nodeAnnotations is already set in v1alpha1 config",
+    },
+    {
+        kind: "KubeNodeConfig",
+        field: "machine.nodeTaints",
+        message: ".machine.nodeTaints is already set in v1alpha1 config",
+    },
     {
         kind: "KubeClusterConfig",
         field: "cluster.clusterName",
@@ -92,21 +128,40 @@ const RULES: readonly Rule[] = [
         message: "cluster proxy config in v1alpha1 config (.machine.cluster.proxy) can't be used with " +
             "KubeProxyConfig document, please remove it to avoid conflicts",
     },
-    { kind: "KubeCoreDNSConfig", field: "cluster.coreDNS", message: "CoreDNS config is already set in v1alpha1 config (.cluster.coreDNS)" },
-    { kind: "KubeAPIServerCAConfig", field: "cluster.ca", message: "kube-apiserver CA is already set in v1alpha1 config (.cluster.ca)" },
+    {
+        kind: "KubeCoreDNSConfig",
+        field: "cluster.coreDNS",
+        message: "CoreDNS config is already set in v1alpha1 config (.cluster.coreDNS)",
+    },
+    {
+        kind: "KubeAPIServerCAConfig",
+        field: "cluster.ca",
+        message: "kube-apiserver CA is already set in v1alpha1 config (.cluster.ca)",
+    },
     {
         kind: "KubeAggregatorCAConfig",
         field: "cluster.aggregatorCA",
         message: "kube-apiserver aggregator CA is already set in v1alpha1 config (.cluster.aggregatorCA), " +
             "please remove it and use the new KubeAggregatorCAConfig document instead",
     },
-    { kind: "KubeServiceAccountConfig", field: "cluster.serviceAccount", message: "service account is already set in v1alpha1 config (.cluster.serviceAccount)" },
-    { kind: "KubeAPIServerConfig", field: "cluster.apiServer", message: "kube-apiserver config is already set in v1alpha1 config (.cluster.apiServer)" },
+    {
+        kind: "KubeServiceAccountConfig",
+        field: "cluster.serviceAccount",
+        message: "service account is already set in v1alpha1 config (.cluster.serviceAccount)",
+    },
+    {
+        kind: "KubeAPIServerConfig",
+        field: "cluster.apiServer",
+        message: "kube-apiserver config is already set in v1alpha1 config (.cluster.apiServer)",
+    },
     {
         kind: "KubeAPIServerConfig",
         field: "cluster.controlPlane.localAPIServerPort",
         message: "kube-apiserver API port is already set in v1alpha1 config (.cluster.controlPlane.localAPIServerPort)",
-        isSet: (v) => present(at(v, "cluster.controlPlane.localAPIServerPort")) && at(v, "cluster.controlPlane.localAPIServerPort") !== 0,
+        isSet: (v) => {
+            const port = at(v, "cluster.controlPlane.localAPIServerPort");
+            return present(port) && port !== 0;
+        },
     },
     {
         kind: "KubeAdmissionControlConfig",
@@ -130,7 +185,8 @@ const RULES: readonly Rule[] = [
         kind: "KubeEtcdEncryptionConfig",
         field: "cluster.secretboxEncryptionSecret",
         message: "etcd encryption config is already set in v1alpha1 config",
-        isSet: (v) => nonEmpty(at(v, "cluster.secretboxEncryptionSecret")) || nonEmpty(at(v, "cluster.aescbcEncryptionSecret")),
+        isSet: (v) =>
+            nonEmpty(at(v, "cluster.secretboxEncryptionSecret")) || nonEmpty(at(v, "cluster.aescbcEncryptionSecret")),
     },
     {
         kind: "KubeControllerManagerConfig",
@@ -140,9 +196,14 @@ const RULES: readonly Rule[] = [
     {
         kind: "KubeControllerManagerConfig",
         field: "machine.controlPlane.controllerManager",
-        message: "kube-controller-manager config is already set in v1alpha1 config (.machine.controlplane.controllerManager)",
+        message: "kube-controller-manager config is already set in v1alpha1 config " +
+            "(.machine.controlplane.controllerManager)",
     },
-    { kind: "KubeSchedulerConfig", field: "cluster.scheduler", message: "kube-scheduler config is already set in v1alpha1 config (.cluster.scheduler)" },
+    {
+        kind: "KubeSchedulerConfig",
+        field: "cluster.scheduler",
+        message: "kube-scheduler config is already set in v1alpha1 config (.cluster.scheduler)",
+    },
     {
         kind: "KubeSchedulerConfig",
         field: "machine.controlPlane.scheduler",
@@ -187,7 +248,11 @@ const RULES: readonly Rule[] = [
         field: "machine.network.searchDomains",
         message: ".machine.network.searchDomains is already set in v1alpha1 config",
     },
-    { kind: "ResolverConfig", field: "machine.network.nameservers", message: ".machine.network.nameservers is already set in v1alpha1 config" },
+    {
+        kind: "ResolverConfig",
+        field: "machine.network.nameservers",
+        message: ".machine.network.nameservers is already set in v1alpha1 config",
+    },
     {
         kind: "ResolverConfig",
         field: "machine.network.disableSearchDomain",

@@ -61,7 +61,7 @@ function v1alpha1HostDnsProblems(documents: readonly unknown[]): ContainerModePr
  * `machine.features.hostDNS` of the v1alpha1 document, else none.
  */
 function hostDnsDocumentProblems(documents: readonly unknown[]): ContainerModeProblem[] {
-    const resolver = documents.find((d): d is Record<string, unknown> => isPlainObject(d) && d.kind === "ResolverConfig");
+    const resolver = documents.find((d) => isPlainObject(d) && d.kind === "ResolverConfig");
     const fromDocument = at(resolver, ["hostDNS"]);
     const legacy = at(v1alpha1Document(documents), ["machine", "features", "hostDNS"]);
     const useDocument = at(fromDocument, ["enabled"]) === true;

@@ -15,24 +15,31 @@ type Doc = Record<string, unknown>;
 
 export function extraDocuments(input: GenerateInput): Doc[] {
     const { config } = input.contract;
+    const resolver = { apiVersion: "v1alpha1", kind: "ResolverConfig", hostDNS: hostDns() };
+    const securityProfile = { apiVersion: "v1alpha1", kind: "SecurityProfileConfig", workloadIsolation: true };
     return [
         ...discoveryDocuments(input),
-        ...(hostDnsInV1alpha1(config.hostDNS) ? [] : [{ apiVersion: "v1alpha1", kind: "ResolverConfig", hostDNS: hostDns() }]),
+        ...(hostDnsInV1alpha1(config.hostDNS) ? [] : [resolver]),
         ...(config.filesystemTrim ? blockDocuments() : []),
-        ...(config.workloadIsolation ? [{ apiVersion: "v1alpha1", kind: "SecurityProfileConfig", workloadIsolation: true }] : []),
+        ...(config.workloadIsolation ? [securityProfile] : []),
         ...registryMirrorDocuments(input),
         ...hostnameDocuments(input),
         ...(kubernetesInV1alpha1(config.kubernetes) ? [] : kubernetesDocuments(input)),
     ];
 }
 
-/** Discovery is on (generate.NewInput's default, and talosctl asks for it): the service "default", then the identity. */
+/**
+ * Discovery is on (generate.NewInput's default, and talosctl asks for it): the service "default",
+ * then the identity.
+ */
 function discoveryDocuments(input: GenerateInput): Doc[] {
     if (discoveryInV1alpha1(input.contract.config.discovery)) return []; // cluster.discovery, see cluster.ts
-    const { cluster } = input.secrets;
+    const { id, secret } = input.secrets.cluster;
     return [
-        { apiVersion: "v1alpha1", kind: "DiscoveryServiceConfig", name: "default", endpoint: DISCOVERY_SERVICE_ENDPOINT },
-        { apiVersion: "v1alpha1", kind: "DiscoveryIdentityConfig", clusterID: cluster.id, clusterSecret: cluster.secret },
+        {
+            apiVersion: "v1alpha1", kind: "DiscoveryServiceConfig", name: "default", endpoint: DISCOVERY_SERVICE_ENDPOINT,
+        },
+        { apiVersion: "v1alpha1", kind: "DiscoveryIdentityConfig", clusterID: id, clusterSecret: secret },
     ];
 }
 

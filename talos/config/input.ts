@@ -48,7 +48,7 @@ export function encodeKey(keyPem: string): string {
     return base64Pem(toTalosEd25519Pem(keyPem));
 }
 
-/** A certificate and key as the v1.14 documents hold them (meta.CertificateAndKey): PEM text, Ed25519 keys relabelled. */
+/** A certificate and key as the v1.14 documents hold them (meta.CertificateAndKey): PEM text, keys relabelled. */
 export function pemCertAndKey(pair: CertAndKey): { cert: string; key: string } {
     return { cert: pair.crt, key: toTalosEd25519Pem(pair.key) };
 }

@@ -89,7 +89,10 @@ function controlPlaneDocuments(input: GenerateInput): Doc[] {
         ...DEFAULT_AUTHORIZERS.map((a) => doc("KubeAuthorizerConfig", { name: a.name, type: a.type })),
         doc("KubeEtcdEncryptionConfig", { config: etcdEncryption(secrets.secrets.secretboxEncryptionSecret) }),
         doc("KubeServiceAccountConfig", {
-            issuer: { privateKey: toTalosEd25519Pem(secrets.certs.k8sServiceAccount.key), issuerURL: input.controlPlaneEndpoint },
+            issuer: {
+                privateKey: toTalosEd25519Pem(secrets.certs.k8sServiceAccount.key),
+                issuerURL: input.controlPlaneEndpoint,
+            },
         }),
         doc("KubeAPIServerConfig", apiServerFields(input)),
         doc("KubeControllerManagerConfig", { image: kubernetesImage(CONTROLLER_MANAGER_IMAGE, k8s) }),
@@ -114,7 +117,6 @@ function apiServerFields(input: GenerateInput): Doc {
  * Keys sorted, as Talos encodes the map.
  */
 function etcdEncryption(secretboxSecret: string): Doc {
-    return {
-        resources: [{ providers: [{ secretbox: { keys: [{ name: "key2", secret: secretboxSecret }] } }], resources: ["secrets"] }],
-    };
+    const secretbox = { keys: [{ name: "key2", secret: secretboxSecret }] };
+    return { resources: [{ providers: [{ secretbox }], resources: ["secrets"] }] };
 }

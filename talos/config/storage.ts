@@ -49,10 +49,12 @@ export function normalizeStoragePath(path: string): string | undefined {
  * generator writes a KubeletConfig document, which has no mounts (talos@v1.14.1:
  * pkg/machinery/config/types/k8s/kubelet.go `ExtraMounts` returns nil) and which machinery refuses
  * next to a `machine.kubelet` ("kubelet config is already set in v1alpha1 config"). The
- * provisioner's hostPath volumes still work: the kubelet's own root is writable for its
- * DirectoryOrCreate check, and containerd, in the node's mount namespace, makes the directory
- * under /var; Talos' own v1.14 integration test runs local-path-provisioner on
- * /var/local-path-provisioner with the default config (internal/integration/k8s/tink.go).
+ * provisioner's hostPath volumes are expected to work without it: containerd, in the node's
+ * mount namespace, creates a missing hostPath source under /var, and the kubelet (its own root
+ * not read-only: internal/app/machined/pkg/system/services/kubelet.go at v1.14.0-rc.1) passes its
+ * DirectoryOrCreate check; Talos' v1.14 integration tests deploy local-path-provisioner on
+ * /var/local-path-provisioner (internal/integration/k8s/tink.go). Not yet seen on a running v1.14
+ * node here: the build machine cannot pull the Talos image.
  */
 export function storagePatches(style: KubernetesConfigStyle, path: string): ConfigPatch[] {
     return kubernetesInV1alpha1(style) ? [storagePatch(path)] : [];

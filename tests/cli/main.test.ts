@@ -64,6 +64,7 @@ describe("main", () => {
             "  v1.11  Kubernetes 1.29 – 1.34 (tested with v1.11.6)",
             "  v1.12  Kubernetes 1.30 – 1.35 (tested with v1.12.11)",
             "  v1.13  Kubernetes 1.31 – 1.36 (tested with v1.13.9)",
+            "  v1.14  Kubernetes 1.32 – 1.37 (tested with v1.14.1)",
         ]);
         expect(run.out).toHaveLength(2 + TALOS_MINORS.length);
         expect((await runCli(["version"], {})).out).toEqual(run.out);

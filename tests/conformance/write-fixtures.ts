@@ -2,9 +2,10 @@
 // renders (secrets.yaml, controlplane.yaml, worker.yaml, talosconfig, kubeconfig), the inputs it
 // was given (options.json, for the Go side to give Talos' generator the same), each case of
 // patch-cases.yaml applied by ours (patches.json), what the preview shows of each config
-// (*.view.json), our version-change verdicts (upgrades.json) and our immediate-apply verdicts on
-// changes of the control plane config (applymode.json, from applymode-cases.ts) and each case of
-// mirror-cases.yaml rendered by ours (mirrors.json). The Go suite then
+// (*.view.json), our version-change verdicts (upgrades.json), our Kubernetes upgrade steps
+// (k8ssteps.json), our immediate-apply verdicts on changes of the control plane config
+// (applymode.json, from applymode-cases.ts) and each case of mirror-cases.yaml rendered by ours
+// (mirrors.json). The Go suite then
 // checks them with Talos' own machinery. Run by run.sh: `npx tsx tests/conformance/write-fixtures.ts [OUT_DIR] [MINOR...]`.
 
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -13,7 +14,10 @@ import { join, resolve } from "node:path";
 import { parse } from "yaml";
 
 import { renderKubeconfig, renderTalosconfig } from "../../talos/clientconfig";
-import { DEFAULT_STORAGE_PATH, machineConfigDocuments, renderMachineConfig, type MachineConfigInput, type MachineRole } from "../../talos/machineconfig";
+import { kubernetesUpgradeSteps } from "../../talos/k8supgrade";
+import {
+    DEFAULT_STORAGE_PATH, MACHINE_ROLES, machineConfigDocuments, renderMachineConfig, type MachineConfigInput, type MachineRole,
+} from "../../talos/machineconfig";
 import { configView } from "../../talos/configview";
 import { talosChangeProblem } from "../../talos/upgrades";
 import { parsePatch } from "../../talos/patches";
@@ -169,6 +173,14 @@ async function main(): Promise<void> {
         // Our immediate-apply verdicts on changes of the control plane config (applymode-cases.ts).
         const documents = machineConfigDocuments({ ...base, role: "controlplane" }) as Record<string, unknown>[];
         files["applymode.json"] = JSON.stringify(immediateFixture(minor, documents), null, 2) + "\n";
+
+        // Our steps of a Kubernetes patch upgrade on each role's config (talos/k8supgrade.ts), for
+        // machinery's stdpatches to redo where it has them (v1.14).
+        const nextKubernetes = contract.kubernetes.default.replace(/\.(\d+)$/, (_, patch: string) => `.${Number(patch) + 1}`);
+        files["k8ssteps.json"] = JSON.stringify(MACHINE_ROLES.map((role) => {
+            const next = renderMachineConfig({ ...base, role, kubernetesVersion: nextKubernetes });
+            return { role, from: configs[role], steps: kubernetesUpgradeSteps(configs[role], next) };
+        }), null, 2) + "\n";
 
         // Our version-change rule for every pair of releases we know, for machinery to judge.
         const releases = TALOS_MINORS.flatMap((m) => [contractFor(m).referenceVersion, contractFor(m).latestRelease]);

@@ -37,7 +37,7 @@ function expectRefused(p: Program): void {
 
 describe("changes the running cluster cannot take", () => {
     it("a Talos upgrade that skips two minors", async () => {
-        const p = await loadProgram({ talosVersion: "v1.11.6" }, { previousOutputs: { versions: running } });
+        const p = await loadProgram({ talosVersion: "v1.11.6", kubernetesVersion: "1.31.1" }, { previousOutputs: { versions: running } });
         expectRefused(p);
         expect(message(p).slice(1)).toEqual([
             '  - talos-docker:talosVersion = "v1.11.6": the nodes run Talos v1.8.3, and Talos v1.11 upgrades only from v1.9 or ' +

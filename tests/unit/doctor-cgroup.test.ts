@@ -5,7 +5,9 @@
 import { describe, expect, it } from "vitest";
 
 import { parseClusterSpec } from "../../model/config";
-import { ALLOW_CGROUP_V1_PATCH, cgroupCheck, failCgroupV1Setting, kubeletOnCgroupV1 } from "../../cli/doctor/cgroup";
+import {
+    ALLOW_CGROUP_V1_DOCUMENT_PATCH, ALLOW_CGROUP_V1_PATCH, cgroupCheck, failCgroupV1Setting, kubeletOnCgroupV1,
+} from "../../cli/doctor/cgroup";
 import type { EngineInfo } from "../../cli/docker/api";
 import { parsePatch } from "../../talos/patches";
 
@@ -81,6 +83,15 @@ describe("cgroupCheck", () => {
         expect(cgroupCheck(engine("1"), spec("v1.13.9", "1.36.3", { controlPlane: [ALLOW_CGROUP_V1_PATCH] })).status).toBe("fail");
         // Without workers, the control planes' patch is all it takes.
         expect(cgroupCheck(engine("1"), { ...spec("v1.13.9", "1.36.3", { controlPlane: [ALLOW_CGROUP_V1_PATCH] }), workers: { count: 0, cpus: 1, memoryMiB: 1024 } }).status).toBe("warn");
+    });
+
+    it("Talos v1.14: the fix patches the KubeletConfig document, which the stack config takes and which turns it into a warning", () => {
+        const failing = cgroupCheck(engine("1"), spec("v1.14.1", "1.37.0"));
+        expect(failing.status).toBe("fail");
+        expect(failing.fix).toContain("add `{apiVersion: v1alpha1, kind: KubeletConfig, config: {failCgroupV1: false}}` to talos-docker:configPatches.all");
+        expect(cgroupCheck(engine("1"), spec("v1.14.1", "1.37.0", { all: [ALLOW_CGROUP_V1_DOCUMENT_PATCH] })).status).toBe("warn");
+        // The v1alpha1 form is refused next to v1.14's KubeletConfig document.
+        expect(() => spec("v1.14.1", "1.37.0", { all: [ALLOW_CGROUP_V1_PATCH] })).toThrow("kubelet config is already set in v1alpha1 config");
     });
 
     it("failCgroupV1: true in a patch fails on cgroup v1 whatever the version", () => {

@@ -45,6 +45,20 @@ describe("planCluster: the reference cluster", () => {
         ]);
     });
 
+    // talos@v1.14.1:pkg/machinery/constants/constants.go Overlays keeps /opt only (v1.13.9: /etc/cni,
+    // /etc/kubernetes, /usr/libexec/kubernetes, /opt), after EphemeralMountPoint and StateMountPoint.
+    it.each([["v1.13.9", "1.36.3"], ["v1.12.11", "1.35.4"]])("Talos %s: the same six volumes", (talosVersion, kubernetesVersion) => {
+        expect(planCluster(spec({ talosVersion, kubernetesVersion })).nodes[1].volumes).toEqual(plan.nodes[1].volumes);
+    });
+
+    it.each(["v1.14.0", "v1.14.1"])("Talos %s: /var, /system/state and /opt only, as its provisioner mounts them", (talosVersion) => {
+        expect(planCluster(spec({ talosVersion })).nodes[1].volumes).toEqual([
+            { name: "talos-worker-01-var", containerPath: "/var" },
+            { name: "talos-worker-01-system-state", containerPath: "/system/state" },
+            { name: "talos-worker-01-opt", containerPath: "/opt" },
+        ]);
+    });
+
     it("labels nodes as Talos' provisioner does", () => {
         expect(plan.nodes[0].labels).toEqual({ "talos.owned": "true", "talos.cluster.name": "talos", "talos.type": "controlplane" });
         expect(plan.nodes[2].labels["talos.type"]).toBe("worker");

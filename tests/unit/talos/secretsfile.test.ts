@@ -132,10 +132,18 @@ describe("parseSecretsYaml errors", () => {
         ]);
     });
 
+    it("takes the standard-base64 cluster.id of talosctl v1.14's gen secrets as it is", () => {
+        // 32 bytes whose standard base64 has both "+" and "/": not URL-safe base64.
+        const id = Buffer.from(Array.from({ length: 32 }, (_, i) => (i % 2 === 0 ? 0xfb : 0xff))).toString("base64");
+        expect(id).toMatch(/[+/]/);
+        const parsed = parseSecretsYaml(edited((f) => { f.cluster.id = id; }));
+        expect(parsed.cluster.id).toBe(id);
+    });
+
     it("reports bad values by path, all at once, and never echoes a value", () => {
         const pkcs8Ed25519 = generateKeyPairSync("ed25519").privateKey.export({ format: "pem", type: "pkcs8" }).toString();
         const badValues = {
-            id: "not/url+safe==",
+            id: "not/base64%==",
             token: "ABCDEF.0123456789abcdef",
             shortSecretbox: randomBytes(16).toString("base64"),
             notBase64: "%%%not-base64%%%",
@@ -159,7 +167,7 @@ describe("parseSecretsYaml errors", () => {
             message = (e as Error).message;
         }
         expect(problemsOf(file)).toEqual([
-            "cluster.id: not URL-safe base64 with padding",
+            "cluster.id: not base64 with padding (URL-safe, or standard as talosctl writes it from v1.14)",
             "cluster.secret: expected a string",
             "secrets.bootstraptoken: not a token of the form [0-9a-z]{6}.[0-9a-z]{16}",
             "secrets.secretboxencryptionsecret: not 32 bytes in standard base64",
