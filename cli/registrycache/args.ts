@@ -14,7 +14,8 @@ export function detachArgs(network: string): string[] {
     return [REGISTRY_CACHE_COMMAND, "detach", "--network", network];
 }
 
-/** attachArgs as one line, for advice. */
+/** attachArgs as the npm script takes them (`npm run registry-cache -- attach …`), for advice. */
 export function registryCacheArgsText(network: string, subnet: string): string {
-    return attachArgs(network, subnet).join(" ");
+    const [command, ...rest] = attachArgs(network, subnet);
+    return [command, "--", ...rest].join(" ");
 }

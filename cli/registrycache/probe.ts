@@ -111,4 +111,4 @@ export function checkRegistryApi(host: string, port: number, timeoutMs: number):
 }
 
 /** The next step for a cache that is not running and answering. */
-export const CACHE_UP = "`npx tsx cli/main.ts registry-cache up` (or `pulumi up` of a stack with registryCache.enabled)";
+export const CACHE_UP = "`npm run registry-cache -- up` (or `pulumi up` of a stack with registryCache.enabled)";

@@ -55,7 +55,7 @@ export async function cacheSection(
             const mirror = address === undefined ? "" : ` (the nodes' mirror is ${address})`;
             const next = subnet === undefined
                 ? "`pulumi up`"
-                : `npx tsx cli/main.ts ${registryCacheArgsText(network.name, subnet)}, or \`pulumi up\``;
+                : `npm run ${registryCacheArgsText(network.name, subnet)}, or \`pulumi up\``;
             warn(`the registry cache ${r.container} is not attached to ${network.name}${mirror}: ` +
                 `the nodes pull ${r.registry} images from the registry itself`, next);
         }

@@ -72,12 +72,12 @@ describe("status", () => {
             { section: "registryCache", severity: "warning", what: "the registry cache talos-registry-cache-registry.k8s.io does not answer on 127.0.0.1:5001: connection refused",
                 next: "docker logs talos-registry-cache-registry.k8s.io" },
             { section: "registryCache", severity: "warning", what: "the registry cache talos-registry-cache-quay.io is exited",
-                next: "docker start talos-registry-cache-quay.io, or `npx tsx cli/main.ts registry-cache up` (or `pulumi up` of a stack with registryCache.enabled)" },
+                next: "docker start talos-registry-cache-quay.io, or `npm run registry-cache -- up` (or `pulumi up` of a stack with registryCache.enabled)" },
             { section: "registryCache", severity: "warning", what: "the registry cache of gcr.io has no container (its volume talos-registry-cache-gcr.io is kept)",
-                next: "`npx tsx cli/main.ts registry-cache up` (or `pulumi up` of a stack with registryCache.enabled)" },
+                next: "`npm run registry-cache -- up` (or `pulumi up` of a stack with registryCache.enabled)" },
             { section: "registryCache", severity: "warning",
                 what: "the registry cache talos-registry-cache-ghcr.io is not attached to talos-net (the nodes' mirror is 172.30.0.250): the nodes pull ghcr.io images from the registry itself",
-                next: "npx tsx cli/main.ts registry-cache attach --network talos-net --subnet 172.30.0.0/24, or `pulumi up`" },
+                next: "npm run registry-cache -- attach --network talos-net --subnet 172.30.0.0/24, or `pulumi up`" },
         ]);
         expect(report.findings.some((f) => f.section === "registryCache" && f.severity === "problem")).toBe(false);
     });
