@@ -10,7 +10,8 @@
 // nodes at a bridge's gateway (talos@v1.8.3:website/content/v1.8/talos-guides/configuration/
 // pull-through-cache.md): that opens the caches to the network the host is on, and a port bound to
 // one cluster's gateway alone would keep the shared cache from starting once that cluster's bridge
-// is gone. The caches publish their ports on 127.0.0.1 only, for the host's own checks.
+// is gone (Docker then refuses the start: "listen tcp4 <gateway>:5000: bind: cannot assign
+// requested address"). The caches publish their ports on 127.0.0.1 only, for the host's own checks.
 
 import type { ClusterSpec } from "./config";
 import { nextFreePort } from "./configfixes";
