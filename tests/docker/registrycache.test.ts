@@ -46,13 +46,26 @@ describe("registry caches against a real Docker Engine", () => {
             .filter((p): p is number => p !== undefined);
         if (busy.length > 0) process.stderr.write(`[registry cache docker tests skipped] 127.0.0.1 ports ${busy.join(", ")} are in use\n`);
         image = await standInRegistryImage(engine);
+        // The caches' own network, as registry-cache makes it (and adopts it, by its label), but on a
+        // subnet of its own: Docker's default pool would give each test file's engine the same
+        // 172.x block, and the engines' bridges would then route each other's published ports.
+        await engine.docker("network", "create", "--subnet", "10.252.9.0/24", "--label", `${REGISTRY_CACHE_LABEL}=network`, REGISTRY_CACHE_NETWORK);
         for (const c of [A, B]) {
             await engine.docker("network", "create", "--subnet", c.subnet, "--label", "talos.owned=true", "--label", `talos.cluster.name=${c.cluster}`, c.network);
         }
         await runNodeContainer(engine, { name: "rca-cp-01", cluster: A.cluster, role: "controlplane", network: A.network, ip: "10.252.1.2" });
     }, 120_000);
 
-    afterAll(() => rmSync(dir, { recursive: true, force: true }));
+    afterAll(async () => {
+        rmSync(dir, { recursive: true, force: true });
+        if (docker.skipped) return;
+        // Before the engine stops: a network left behind keeps its Linux bridge and route on the host
+        // after dockerd is gone, and the next run's network of the same subnet would not be reached.
+        const left = (await engine.docker("ps", "-aq", "--filter", `label=${REGISTRY_CACHE_LABEL}`)).split("\n").filter((l) => l !== "");
+        if (left.length > 0) await engine.docker("rm", "-f", ...left);
+        await engine.docker("rm", "-f", "rca-cp-01").catch(() => "");
+        for (const network of [A.network, B.network, REGISTRY_CACHE_NETWORK]) await engine.docker("network", "rm", network).catch(() => "");
+    });
 
     const env = () => ({ DOCKER_HOST: engine.host, PATH: "/nonexistent" });
     const cli = (args: string[]) => runCli([...args, ...(args[1] === "attach" || args[1] === "up" ? ["--image", image] : [])], env());
