@@ -44,11 +44,16 @@ export interface CacheProbeDeps {
     checkRegistry?: RegistryProbe;
 }
 
-/** Every cache's state, in cachePlans' order; rejects only when Docker cannot list at all. */
+/**
+ * Every cache's state, in cachePlans' order; rejects only when Docker cannot list at all. The
+ * whole probe ends by `timeoutMs`: its steps (list, inspect, then the API and the size) share it.
+ */
 export async function probeCaches(deps: CacheProbeDeps, timeoutMs: number): Promise<CacheState[]> {
+    const deadline = Date.now() + timeoutMs;
+    const left = () => Math.max(1, deadline - Date.now());
     const [containers, volumes] = await Promise.all([
-        deps.docker.listContainers([REGISTRY_CACHE_FILTER], timeoutMs),
-        deps.docker.listVolumes([REGISTRY_CACHE_FILTER], timeoutMs),
+        deps.docker.listContainers([REGISTRY_CACHE_FILTER], left()),
+        deps.docker.listVolumes([REGISTRY_CACHE_FILTER], left()),
     ]);
     const checkRegistry = deps.checkRegistry ?? checkRegistryApi;
     return Promise.all(cachePlans().map(async (plan): Promise<CacheState> => {
@@ -59,10 +64,10 @@ export async function probeCaches(deps: CacheProbeDeps, timeoutMs: number): Prom
             networks: {},
         };
         const listed = containers.find((c) => c.name === plan.container);
-        if (listed === undefined) return withForeign(state, plan, deps.docker, timeoutMs);
-        const details = await settle(deps.docker.inspectContainer(plan.container, timeoutMs));
+        if (listed === undefined) return withForeign(state, plan, deps.docker, left());
+        const details = await settle(deps.docker.inspectContainer(plan.container, left()));
         if (!details.ok) return { ...state, state: listed.state, error: details.error.message };
-        return running(state, details.value, deps.docker, checkRegistry, timeoutMs);
+        return running(state, details.value, deps.docker, checkRegistry, left());
     }));
 }
 

@@ -14,17 +14,21 @@ export interface CacheSectionDeps {
     checkRegistry?: RegistryProbe;
 }
 
-/** Fills report.registryCache; `network` is the cluster's Docker network, once the network section found it. */
-export async function cacheSection(
-    report: StatusReport, deps: CacheSectionDeps, t: number, find: (f: Finding) => void,
-): Promise<void> {
-    let rows: CacheState[];
+/** The caches' state, probed beside the other sections (the network's is not needed yet). */
+export async function probeCacheSection(report: StatusReport, deps: CacheSectionDeps, t: number): Promise<CacheState[]> {
     try {
-        rows = await probeCaches(deps, t);
+        return await probeCaches(deps, t);
     } catch (err) {
         report.registryCache.error = err instanceof Error ? err.message : String(err);
-        return;
+        return [];
     }
+}
+
+/**
+ * Fills report.registryCache from the probe, once the network section found the cluster's
+ * network: whether the cluster uses the caches is whether they are on it.
+ */
+export function cacheSection(report: StatusReport, rows: CacheState[], find: (f: Finding) => void): void {
     const network = report.network.row;
     const used = network !== undefined && rows.some((r) => network.name in r.networks);
     report.registryCache.used = used;

@@ -20,8 +20,8 @@ import { settle, type Settled } from "../settle";
 import { serviceUp, type ContainerRow, type Finding, type KubernetesSection, type PortRow, type StatusReport, type TalosRow, type UsageRow } from "./report";
 import { expectedNodes, type ExpectedNodes } from "./expected";
 import { checkTcp, type PortCheck } from "./tcp";
-import { cacheSection } from "./caches";
-import type { RegistryProbe } from "../registrycache/probe";
+import { cacheSection, probeCacheSection } from "./caches";
+import type { CacheState, RegistryProbe } from "../registrycache/probe";
 
 export interface StatusDeps {
     docker: DockerApi;
@@ -98,13 +98,18 @@ export async function collectStatus(target: ClusterTarget, deps: StatusDeps, opt
         const nodes = mergeNodes(target.nodes, summaries, details);
         containerSection(report, nodes, find);
         const running = details.filter((d): d is ContainerDetails => "running" in d && d.running);
+        let caches: CacheState[] = [];
         await run<void>([
-            // The caches after the network: whether the cluster uses them is whether they are on it.
-            () => networkSection(report, running, deps.docker, t, find).then(() => cacheSection(report, deps, t, find)),
+            () => networkSection(report, running, deps.docker, t, find),
+            async () => {
+                caches = await probeCacheSection(report, deps, t);
+            },
             () => talosSection(report, nodes, deps.talos, t, run, find),
             () => resourceSection(report, running, deps.docker, t, run, find),
             () => portSection(report, running, deps.checkPort ?? checkTcp, t, run, find),
         ]);
+        // After the network section: whether the cluster uses the caches is whether they are on it.
+        cacheSection(report, caches, find);
         await restartSection(report, nodes, deps.docker, t, run, find);
         return nodes;
     };
