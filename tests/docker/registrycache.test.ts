@@ -5,7 +5,7 @@
 // and what rm keeps. The caches' host ports are fixed (5000–5004 on 127.0.0.1): the file skips
 // when another process holds one.
 
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -20,8 +20,27 @@ import { cacheAddresses, cachePlans, REGISTRY_CACHE_LABEL, REGISTRY_CACHE_NETWOR
 import { runCli } from "../cli/support/harness";
 import { runNodeContainer, standInRegistryImage, useTestEngine, type TestEngine } from "../support/docker-engine";
 
-const A = { cluster: "rca", network: "rca-net", subnet: "10.252.1.0/24" };
-const B = { cluster: "rcb", network: "rcb-net", subnet: "10.252.2.0/24" };
+/**
+ * /24s of 10.252.0.0/16 that no interface of the host has: a bridge left by an engine that stopped
+ * with its networks (a test run that was killed) keeps its route, and a network of the same subnet
+ * would then not be reached from the host.
+ */
+function freeSubnets(count: number): string[] {
+    // The host's routes (/proc/net/route: destinations in little-endian hex), which list a bridge
+    // that is down too; os.networkInterfaces() leaves those out.
+    const routes = existsSync("/proc/net/route") ? readFileSync("/proc/net/route", "utf8").split("\n").slice(1) : [];
+    const used = new Set(routes.map((line) => line.split(/\s+/)[1]).filter((hex) => hex !== undefined && hex.length === 8)
+        .map((hex) => [6, 4, 2, 0].map((i) => parseInt(hex.slice(i, i + 2), 16)).join(".")));
+    const free: string[] = [];
+    for (let n = 1; n < 255 && free.length < count; n++) {
+        if (!used.has(`10.252.${n}.0`)) free.push(`10.252.${n}.0/24`);
+    }
+    return free;
+}
+
+const [SUBNET_A, SUBNET_B, SUBNET_CACHES] = freeSubnets(3);
+const A = { cluster: "rca", network: "rca-net", subnet: SUBNET_A };
+const B = { cluster: "rcb", network: "rcb-net", subnet: SUBNET_B };
 
 function portFree(port: number): Promise<boolean> {
     return new Promise((resolve) => {
@@ -49,11 +68,11 @@ describe("registry caches against a real Docker Engine", () => {
         // The caches' own network, as registry-cache makes it (and adopts it, by its label), but on a
         // subnet of its own: Docker's default pool would give each test file's engine the same
         // 172.x block, and the engines' bridges would then route each other's published ports.
-        await engine.docker("network", "create", "--subnet", "10.252.9.0/24", "--label", `${REGISTRY_CACHE_LABEL}=network`, REGISTRY_CACHE_NETWORK);
+        await engine.docker("network", "create", "--subnet", SUBNET_CACHES, "--label", `${REGISTRY_CACHE_LABEL}=network`, REGISTRY_CACHE_NETWORK);
         for (const c of [A, B]) {
             await engine.docker("network", "create", "--subnet", c.subnet, "--label", "talos.owned=true", "--label", `talos.cluster.name=${c.cluster}`, c.network);
         }
-        await runNodeContainer(engine, { name: "rca-cp-01", cluster: A.cluster, role: "controlplane", network: A.network, ip: "10.252.1.2" });
+        await runNodeContainer(engine, { name: "rca-cp-01", cluster: A.cluster, role: "controlplane", network: A.network, ip: SUBNET_A.replace(/0\/24$/, "2") });
     }, 120_000);
 
     afterAll(async () => {
