@@ -9,6 +9,7 @@ import { destroyCommand } from "./destroy/command";
 import { doctorCommand } from "./doctor/command";
 import { logsCommand } from "./logs/command";
 import { manifestsCommand } from "./manifests/command";
+import { registryCacheCommand } from "./registrycache/command";
 import { removeNodeCommand } from "./removenode/command";
 import { statusCommand } from "./status/command";
 import { versionCommand } from "./version/command";
@@ -23,6 +24,7 @@ export const COMMANDS: readonly Command[] = [
     statusCommand,
     logsCommand,
     doctorCommand,
+    registryCacheCommand,
     kubeconfigCommand,
     talosconfigCommand,
     destroyCommand,

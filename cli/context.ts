@@ -6,6 +6,7 @@ import { performance } from "node:perf_hooks";
 
 import type { TalosApi, TalosContext } from "../talos/api";
 import type { DockerApi } from "./docker/api";
+import type { DockerWriter } from "./docker/writer";
 import type { KubeApi } from "./kube/api";
 
 /** Time as the commands see it. `now` is monotonic milliseconds. */
@@ -41,6 +42,8 @@ export interface ClientFactories {
     kube(kubeconfig: string): Promise<KubeApi>;
     /** the Docker Engine of $DOCKER_HOST (or the default socket) */
     docker(env: Readonly<Record<string, string | undefined>>): DockerApi;
+    /** the same engine with the calls that change it, for `registry-cache` alone */
+    dockerWriter(env: Readonly<Record<string, string | undefined>>): DockerWriter;
 }
 
 /** The real process: stdout, stderr, the file system, wall time. */

@@ -17,6 +17,7 @@ import {
     TALOSCONFIG_ENV, waitArgs,
 } from "../cli/invocation";
 import type { NodePlan } from "../model/plan";
+import { attachArgs, detachArgs } from "../cli/registrycache/args";
 import type { ClusterComponents } from "../talos/config/components";
 import type { MachineRole } from "../talos/machineconfig";
 
@@ -190,4 +191,38 @@ export function manifestsCommand(
         environment: { [KUBECONFIG_ENV]: pulumi.secret(args.kubeconfig) },
         logging: "stdoutAndStderr",
     }, opts);
+}
+
+export interface RegistryCacheArgs {
+    /** The cluster's Docker network, which the caches join. */
+    network: pulumi.Input<string>;
+    /** Its subnet: the caches take addresses near its top (model/registries.ts cacheAddresses). */
+    subnet: string;
+    /** Changes when the network is replaced, so the caches join the new one. */
+    networkId: pulumi.Input<string>;
+}
+
+/**
+ * The cluster's use of the pull-through caches, which no stack owns: created, it makes or starts
+ * the caches and attaches them to the cluster network (`registry-cache attach`); deleted (by
+ * `pulumi destroy`, or when registryCache is turned off), it only detaches them, so their
+ * containers and volumes stay for every other cluster and the next one. Docker resources would
+ * not do: a second stack declaring the same container names would fail to create them, and
+ * retainOnDelete would leave them owned by whichever stack came first.
+ */
+export function registryCacheCommand(
+    name: string,
+    args: RegistryCacheArgs,
+    opts: pulumi.CustomResourceOptions,
+): command.local.Command {
+    return new command.local.Command(name, {
+        create: pulumi.output(args.network).apply((network) => cliCommandLine(attachArgs(network, args.subnet))),
+        delete: pulumi.output(args.network).apply((network) => cliCommandLine(detachArgs(network))),
+        logging: "stdoutAndStderr",
+        triggers: [args.networkId],
+    }, {
+        ...opts,
+        // The old resource's detach would undo the new one's attach of the same network.
+        deleteBeforeReplace: true,
+    });
 }

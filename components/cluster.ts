@@ -16,7 +16,7 @@ import { renderKubeconfig, renderTalosconfig } from "../talos/clientconfig";
 import { configView } from "../talos/configview";
 import { MachineRole, renderMachineConfig } from "../talos/machineconfig";
 import { renderSecretsYaml } from "../talos/secretsfile";
-import { bootstrapCommand, manifestsCommand, nodeConfigCommand, readyCommand } from "./clicommands";
+import { bootstrapCommand, manifestsCommand, nodeConfigCommand, readyCommand, registryCacheCommand } from "./clicommands";
 import { TalosNetwork } from "./network";
 import { TalosNode } from "./node";
 import { MachineSecrets } from "./secrets";
@@ -83,11 +83,21 @@ export class TalosCluster extends pulumi.ComponentResource {
             worker: pulumi.secret(configs.worker.apply(toBase64)),
         };
 
+        // The caches join the network before the nodes boot, so their first pulls go through them.
+        const registryCache = spec.registryCache.enabled
+            ? [registryCacheCommand(`${name}-registry-cache`, {
+                network: network.networkName,
+                subnet: spec.network.subnet,
+                networkId: network.networkId,
+            }, { parent: this, dependsOn: [network] })]
+            : [];
+
         const nodes = plan.nodes.map((node) => new TalosNode(nodeName(name, node.role, node.index), {
             node,
             image: spec.image,
             networkName: network.networkName,
             userData: userData[node.role],
+            after: registryCache,
         }, parent));
         // planCluster lists the first control plane first.
         const bootstrapNode = nodes[0];

@@ -18,6 +18,8 @@ export interface TalosNodeArgs {
     networkName: pulumi.Input<string>;
     /** The machine config as base64 of its YAML: a secret, and so is the container's environment. */
     userData: pulumi.Input<string>;
+    /** What the container must wait for besides its volumes (the registry caches on its network); none by default. */
+    after?: pulumi.Resource[];
 }
 
 export class TalosNode extends pulumi.ComponentResource {
@@ -96,6 +98,7 @@ export class TalosNode extends pulumi.ComponentResource {
             destroyGraceSeconds: 30,
         }, {
             parent: this,
+            dependsOn: args.after ?? [],
             additionalSecretOutputs: ["envs"],
             // USERDATA is the first boot's config only: Talos then loads its config from STATE on
             // every boot, so a config change is applied through the Talos API (the node's config

@@ -26,9 +26,10 @@ import { checkOtherNamespaces, configValue, splitNamespaces } from "./configname
 import { checkClusterNetworks } from "./confignetworks";
 import { checkPatchesApply, parsedPatches, parsePatchLists } from "./configpatches";
 import {
-    FIRST_NODE_OFFSET, nodeAddress, nodeName, nodeSlots, nodeSuffix, subnetLayoutFits, type NodeCounts,
+    FIRST_NODE_OFFSET, MAX_CONTROL_PLANES, nodeAddress, nodeName, nodeSlots, nodeSuffix, subnetLayoutFits, type NodeCounts,
 } from "./plan";
 import type { MachineConfigSpec } from "./machineinput";
+import { checkCacheAddresses, checkCachePorts, parseRegistryMirrors, type RegistryMirrors } from "./registries";
 
 export {
     CONFIG_NAMESPACE, ConfigError, describeProblem, formatProblems, formatWarning, type ConfigProblem,
@@ -59,6 +60,10 @@ export interface ClusterSpec {
     ports: { bindAddress: string; kubernetesApi: number; talosApi: number; http: number; https: number };
     configPatches: { all: ConfigPatch[]; controlPlane: ConfigPatch[]; worker: ConfigPatch[] };
     storage: { enabled: boolean; path: string; isDefault: boolean; reclaimPolicy: ReclaimPolicy };
+    /** registry host → mirror URLs, as the stack sets them (model/registries.ts nodeMirrors adds the cache's). */
+    registryMirrors: RegistryMirrors;
+    /** The pull-through caches shared by every cluster on the machine (model/registries.ts). */
+    registryCache: { enabled: boolean };
     /**
      * How long bootstrap, the readiness wait, and a config apply (to one node; the Kubernetes
      * manifests) may take, as durations ("10m").
@@ -90,10 +95,12 @@ export const DEFAULTS = {
     ports: { bindAddress: "127.0.0.1", kubernetesApi: 6444, talosApi: 50000, http: 80, https: 443 },
     configPatches: { all: [], controlPlane: [], worker: [] },
     storage: { enabled: true, path: DEFAULT_STORAGE_PATH, isDefault: true, reclaimPolicy: "Delete" },
+    registryMirrors: {},
+    registryCache: { enabled: false },
     timeouts: { bootstrap: "10m", ready: "15m", apply: "10m" },
 } as const;
 
-const CONTROL_PLANE_COUNT = { min: 1, max: 7 } as const;
+const CONTROL_PLANE_COUNT = { min: 1, max: MAX_CONTROL_PLANES } as const;
 const WORKER_COUNT = { min: 0, max: 250 } as const;
 
 /** Bounds of what we accept; the Talos minimums come from Talos' system requirements. */
@@ -109,7 +116,7 @@ export const LIMITS = {
 /** The keys the program reads; anything else in the namespace is a typo. */
 export const CONFIG_KEYS = [
     "clusterName", "talosVersion", "kubernetesVersion", "image", "network", "controlPlanes",
-    "workers", "ports", "configPatches", "storage", "timeouts", "secretsFile",
+    "workers", "ports", "configPatches", "storage", "registryMirrors", "registryCache", "timeouts", "secretsFile",
 ] as const;
 
 export type ConfigKey = (typeof CONFIG_KEYS)[number];
@@ -121,6 +128,7 @@ const OBJECT_KEYS = {
     ports: ["bindAddress", "kubernetesApi", "talosApi", "http", "https"],
     configPatches: ["all", "controlPlane", "worker"],
     storage: ["enabled", "path", "isDefault", "reclaimPolicy"],
+    registryCache: ["enabled"],
     timeouts: ["bootstrap", "ready", "apply"],
 } as const;
 
@@ -217,12 +225,21 @@ function parse(given: RawConfig, others: Readonly<Record<string, string>>, optio
     const ports = parsePorts(p, objects.ports);
     const patchLists = parsePatchLists(p, objects.configPatches);
     const storage = parseStorage(p, objects.storage);
+    const registryMirrors = parseRegistryMirrors(p, raw.registryMirrors);
+    const registryCache = {
+        enabled: bool(p, "registryCache.enabled", objects.registryCache.enabled, DEFAULTS.registryCache.enabled),
+    };
+    if (registryCache.enabled) {
+        checkCacheAddresses(p, { subnet: network.subnet, gateway, workers: workers.count });
+        checkCachePorts(p, ports, PORT_KEYS);
+    }
     const timeouts = parseTimeouts(p, objects.timeouts);
     const importedSecrets = raw.secretsFile === undefined ? undefined : readSecretsFile(p, raw.secretsFile, options.io);
 
     // The patches are tried on the best spec there is: the defaults stand in for keys that are
     // wrong, so a patch's own problems are reported beside theirs, and theirs are not repeated.
-    const target = patchTarget({ clusterName, talosVersion, kubernetesVersion, network, ports, storage, workers }, contract);
+    const target = patchTarget(
+        { clusterName, talosVersion, kubernetesVersion, network, ports, storage, workers, registryMirrors, registryCache }, contract);
     checkPatchesApply(p, target, patchLists);
     checkClusterNetworks(p, target, patchLists, network.subnet);
     if (p.errors.length > 0) throw new ConfigError(p.errors, p.notes, p.warnings);
@@ -235,7 +252,7 @@ function parse(given: RawConfig, others: Readonly<Record<string, string>>, optio
             controlPlane: parsedPatches(patchLists.controlPlane),
             worker: parsedPatches(patchLists.worker),
         },
-        storage, timeouts,
+        storage, registryMirrors, registryCache, timeouts,
         ...(importedSecrets ? { importedSecrets } : {}),
     };
     return { spec, warnings: p.warnings };

@@ -9,6 +9,7 @@ import type { ClusterSpec } from "./config";
 import { dialAddress } from "./hostaddress";
 import { controlPlaneEndpoint } from "./plan";
 import { controlPlanesSchedulable, SCHEDULE_ON_CONTROL_PLANES_PATCH } from "./scheduling";
+import { nodeMirrors, type RegistrySpec } from "./registries";
 
 /**
  * The parts of a ClusterSpec a machine config is made from. The patches are given apart: the
@@ -23,6 +24,10 @@ export interface MachineConfigSpec {
     storage: Pick<ClusterSpec["storage"], "enabled" | "path">;
     /** Whether there are workers decides whether the control planes take workloads (./scheduling.ts). */
     workers: Pick<ClusterSpec["workers"], "count">;
+    /** The stack's mirrors; none when absent. */
+    registryMirrors?: RegistrySpec["registryMirrors"];
+    /** The pull-through cache; off when absent. */
+    registryCache?: RegistrySpec["registryCache"];
 }
 
 /** The input without the secrets, which join it only where they are known (inside an Output). */
@@ -56,6 +61,7 @@ export function machineConfigInput(
         additionalSANs: extraSANs(spec.ports.bindAddress),
         storagePath: spec.storage.enabled ? spec.storage.path : undefined,
         patches: [...ours, ...patches],
+        registryMirrors: nodeMirrors(spec),
     };
 }
 

@@ -133,6 +133,18 @@ export function nodeOffset(size: number, role: MachineRole, index: number): numb
     }
 }
 
+/** The most control planes a cluster has (the stack config's limit on controlPlanes.count). */
+export const MAX_CONTROL_PLANES = 7;
+
+/**
+ * The lowest offset the further control planes may ever take in a subnet of `size` addresses
+ * (the last one's, cp-07 at .249 of a /24): whatever sits at the top of the subnet beside the
+ * nodes (the registry caches) goes below it, so no count moves it either.
+ */
+export function controlPlaneBlockStart(size: number): number {
+    return nodeOffset(size, "controlplane", MAX_CONTROL_PLANES);
+}
+
 /** A node's address in the subnet (nodeOffset). */
 export function nodeAddress(cidr: Cidr, role: MachineRole, index: number): string {
     return hostAddress(cidr, nodeOffset(cidr.size, role, index));

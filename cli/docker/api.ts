@@ -64,6 +64,11 @@ export interface NetworkDetails {
     containers?: string[];
 }
 
+export interface VolumeSummary {
+    name: string;
+    labels: Record<string, string>;
+}
+
 export interface EngineInfo {
     serverVersion: string;
     /** "1" or "2" */
@@ -99,14 +104,18 @@ export interface DockerApi {
     checkPullable(name: string, timeoutMs: number): Promise<void>;
     /** writes the container's log as it comes; resolves at its end (with `follow`, when the container stops or `signal` aborts) */
     logs(nameOrId: string, opts: LogOptions, write: (stream: "stdout" | "stderr", chunk: Buffer) => void, signal?: AbortSignal): Promise<void>;
+    /** the volumes carrying every one of `labels` ("key" or "key=value") */
+    listVolumes(labels: string[], timeoutMs: number): Promise<VolumeSummary[]>;
+    /** bytes under `path` in a running container (`du -sk` run in it) */
+    diskUsage(container: string, path: string, timeoutMs: number): Promise<number>;
     close(): void;
 }
 
 /** A failed Docker call; `message` is safe to print and says what to do. */
 export class DockerError extends Error {
     constructor(
-        /** engine: the engine cannot be reached; config: DOCKER_HOST & co. are unusable; notfound: 404; timeout; other */
-        readonly kind: "engine" | "config" | "notfound" | "timeout" | "other",
+        /** engine: the engine cannot be reached; config: DOCKER_HOST & co. are unusable; notfound: 404; conflict: 409 (a name in use); timeout; other */
+        readonly kind: "engine" | "config" | "notfound" | "conflict" | "timeout" | "other",
         message: string,
     ) {
         super(message);

@@ -22,6 +22,7 @@ import {
     type EngineInfo,
     type LogOptions,
     type NetworkDetails,
+    type VolumeSummary,
 } from "./api";
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -40,7 +41,8 @@ export function dockerFromEnv(env: Env): DockerApi {
     }
 }
 
-function connectionOptions(host: string, env: Env): Docker.DockerOptions {
+/** Where $DOCKER_HOST and its TLS variables say the engine is, as dockerode takes it. */
+export function connectionOptions(host: string, env: Env): Docker.DockerOptions {
     if (host.startsWith("unix://")) return { socketPath: host.slice("unix://".length) };
     const url = /^tcp:\/\/([^:/]+):(\d+)\/?$/.exec(host);
     if (url === null) {
@@ -53,8 +55,9 @@ function connectionOptions(host: string, env: Env): Docker.DockerOptions {
     return { protocol: "https", host: url[1], port: Number(url[2]), ca: read("ca.pem"), cert: read("cert.pem"), key: read("key.pem") };
 }
 
-class DockerodeApi implements DockerApi {
-    private readonly docker: Docker;
+/** Exported for the registry cache's writer (../docker/writer.ts), which adds the calls that change things. */
+export class DockerodeApi implements DockerApi {
+    protected readonly docker: Docker;
     /** Every request's connection, so `close()` can end the ones a deadline left behind. */
     private readonly agent: http.Agent;
 
@@ -188,6 +191,36 @@ class DockerodeApi implements DockerApi {
         });
     }
 
+    listVolumes(labels: string[], timeoutMs: number): Promise<VolumeSummary[]> {
+        return this.call("docker volume ls", timeoutMs, async () => {
+            const list = await this.docker.listVolumes({ filters: JSON.stringify({ label: labels }) });
+            return (list.Volumes ?? []).map((v) => ({ name: v.Name, labels: v.Labels ?? {} }));
+        });
+    }
+
+    async diskUsage(container: string, path: string, timeoutMs: number): Promise<number> {
+        return this.call(`du ${path} in ${container}`, timeoutMs, async () => {
+            // `du -sk` in the container itself: the one volume is measured, where `docker system df`
+            // would measure every volume of the engine (each node's /var too) before answering.
+            const exec = await this.docker.getContainer(container).exec({ Cmd: ["du", "-sk", path], AttachStdout: true, AttachStderr: true });
+            const stream = await exec.start({ hijack: true, stdin: false });
+            const out: Buffer[] = [];
+            const err: Buffer[] = [];
+            await new Promise<void>((resolve, reject) => {
+                const stdout = new PassThrough().on("data", (c: Buffer) => out.push(c));
+                const stderr = new PassThrough().on("data", (c: Buffer) => err.push(c));
+                this.docker.modem.demuxStream(stream, stdout, stderr);
+                stream.on("end", resolve);
+                stream.on("close", resolve);
+                stream.on("error", reject);
+            });
+            const text = Buffer.concat(out).toString();
+            const kib = /^([0-9]+)\s/.exec(text);
+            if (kib === null) throw new Error(`du printed no size${err.length > 0 ? `: ${Buffer.concat(err).toString().trim()}` : ""}`);
+            return Number(kib[1]) * 1024;
+        });
+    }
+
     close(): void {
         // A call whose deadline passed has given up on its request, not ended it: against an
         // engine that accepts and never answers, its socket would stay open, and the process
@@ -195,7 +228,7 @@ class DockerodeApi implements DockerApi {
         this.agent.destroy();
     }
 
-    private async call<T>(what: string, timeoutMs: number, fn: () => Promise<T>): Promise<T> {
+    protected async call<T>(what: string, timeoutMs: number, fn: () => Promise<T>): Promise<T> {
         if (this.unusable !== undefined) throw this.unusable;
         let timer: NodeJS.Timeout | undefined;
         const deadline = new Promise<never>((_, reject) => {
@@ -220,6 +253,7 @@ function mapError(err: unknown, what: string, host: string): DockerError {
     }
     if (e.statusCode === 404) return new DockerError("notfound", `${what}: not found`);
     const detail = e.json?.message ?? e.message ?? String(err);
+    if (e.statusCode === 409) return new DockerError("conflict", `${what}: ${detail.trim()}`);
     return new DockerError("other", `${what}: ${detail.trim()}`);
 }
 

@@ -10,6 +10,8 @@ import { DockerError, type ContainerSummary, type DockerApi, type EngineInfo, ty
 import { settle } from "../settle";
 import { cgroupCheck } from "./cgroup";
 import { movePort, portHolder, type PortAdviceContext, type PortState } from "./ports";
+import { registryCacheChecks } from "./registrycache";
+import type { RegistryProbe } from "../registrycache/probe";
 
 export interface Check {
     name: string;
@@ -26,6 +28,8 @@ export interface DoctorDeps extends PortAdviceContext {
     which(command: string): string | undefined;
     /** the networks of the host's own interfaces, kept out of a proposed subnet */
     hostSubnets?(): Cidr[];
+    /** the registry caches' API probe (registrycache/probe.ts checkRegistryApi when absent) */
+    checkRegistry?: RegistryProbe;
 }
 
 const MiB = 2 ** 20;
@@ -61,6 +65,10 @@ export async function runChecks(spec: ClusterSpec | undefined, deps: DoctorDeps,
             info.then((r) => (r.ok ? imageCheck(spec.image, deps.docker, left, timeoutMs) : needsDocker("image"))),
             networks.then((n) => (n.ok ? subnetCheck(spec, n.value, deps.hostSubnets?.() ?? []) : needsDocker("subnet"))),
             containers.then((c) => portChecks(spec, c.ok ? c.value : undefined, deps, left)),
+            info.then((r) => {
+                if (r.ok) return registryCacheChecks(spec, deps, left);
+                return spec.registryCache.enabled ? [needsDocker("registry caches")] : [];
+            }),
         );
     }
     checks.push(Promise.resolve(TOOLS.map((t) => toolCheck(t, deps.which(t.command)))));

@@ -23,7 +23,7 @@ const CHECK_TIMEOUT = "5s";
 
 export const doctorCommand: Command = {
     name: NAME,
-    summary: "can this machine run the stack? Docker, cgroup v2, image, ports, subnet, memory, CPUs, tools",
+    summary: "can this machine run the stack? Docker, cgroup v2, image, ports, subnet, memory, CPUs, registry caches, tools",
     usage: `Usage: doctor [flags]
 
 Checks what \`pulumi up\` needs, for the stack's own config (Pulumi.<stack>.yaml, read as the
@@ -32,8 +32,10 @@ the kubelet of the stack's Kubernetes version starts on the engine's cgroup vers
 does not need cgroup v2 in a container; the kubelet refuses cgroup v1 by default from Kubernetes
 1.${CGROUP_V1.refusedFrom}); the Talos image is present or its registry has it; the host ports are free (or
 held by this cluster; a port another cluster's node holds is named with that cluster); the subnet
-overlaps no Docker network; the engine has the memory and CPUs the nodes ask for; pulumi, kubectl
-and talosctl are on PATH (warnings only). Each problem comes with how to fix it.
+overlaps no Docker network; the engine has the memory and CPUs the nodes ask for; with
+registryCache.enabled, each registry cache runs and answers on 127.0.0.1 (with how much it holds),
+or \`pulumi up\` can make it (its port is free, registry:2 at hand); pulumi, kubectl and talosctl are
+on PATH (warnings only). Each problem comes with how to fix it.
 
 Flags:
   --stack NAME          the stack whose config to check (default: the one Pulumi has selected, else

@@ -23,6 +23,8 @@ import { settle, type Settled } from "../settle";
 import { type ContainerRow, type Finding, type KubernetesSection, type PortRow, type StatusReport, type TalosRow, type UsageRow } from "./report";
 import { expectedNodes, type ExpectedNodes } from "./expected";
 import { checkTcp, type PortCheck } from "./tcp";
+import { cacheSection, probeCacheSection } from "./caches";
+import type { CacheState, RegistryProbe } from "../registrycache/probe";
 
 export interface StatusDeps {
     docker: DockerApi;
@@ -31,6 +33,8 @@ export interface StatusDeps {
     /** absent without a kubeconfig */
     kube?: KubeApi;
     checkPort?: (host: string, port: number, timeoutMs: number) => Promise<PortCheck>;
+    /** the registry caches' API probe (registrycache/probe.ts checkRegistryApi when absent) */
+    checkRegistry?: RegistryProbe;
     clock: Clock;
 }
 
@@ -70,6 +74,7 @@ export async function collectStatus(target: ClusterTarget, deps: StatusDeps, opt
         kubernetes: { problems: [] },
         resources: { rows: [] },
         ports: { rows: [] },
+        registryCache: { rows: [], used: false },
         findings: [],
         notes: [...target.notes],
     };
@@ -96,12 +101,18 @@ export async function collectStatus(target: ClusterTarget, deps: StatusDeps, opt
         const nodes = mergeNodes(target.nodes, summaries, details);
         containerSection(report, nodes, find);
         const running = details.filter((d): d is ContainerDetails => "running" in d && d.running);
+        let caches: CacheState[] = [];
         await run<void>([
             () => networkSection(report, running, deps.docker, t, find),
+            async () => {
+                caches = await probeCacheSection(report, deps, t);
+            },
             () => talosSection(report, nodes, deps.talos, t, run, find),
             () => resourceSection(report, running, deps.docker, t, run, find),
             () => portSection(report, running, deps.checkPort ?? checkTcp, t, run, find),
         ]);
+        // After the network section: whether the cluster uses the caches is whether they are on it.
+        cacheSection(report, caches, find);
         await restartSection(report, nodes, deps.docker, t, run, find);
         return nodes;
     };

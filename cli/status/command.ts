@@ -25,8 +25,10 @@ export const statusCommand: Command = {
 Checks the cluster in seven sections: the node containers (state, IP, health, uptime), the Docker
 network, the Talos API of every node (version and services, through the first control plane),
 Kubernetes (API, nodes Ready, kube-system pods), resource usage per container, the published
-ports (reachable from the host?), and a summary with the next step for each problem. All probes run at once, each with its own
-deadline, so even a dead cluster reports in about --timeout.
+ports (reachable from the host?), and a summary with the next step for each problem; when this
+machine has registry caches (registryCache), a section for them too: each one's state, whether its
+registry API answers on 127.0.0.1, what it holds, and whether it is on this cluster's network. All
+probes run at once, each with its own deadline, so even a dead cluster reports in about --timeout.
 
 The client configs come from \`pulumi stack output\` (or --talosconfig/--kubeconfig files); the
 containers from Docker, by their ${LABELS.cluster} label. Nodes and per-node pods are judged

@@ -1,6 +1,7 @@
 // The status report as a person reads it: the seven sections as aligned tables, then the summary
 // with one next step per problem. (--json prints the StatusReport itself.)
 
+import { REGISTRY_CACHE_BIND_ADDRESS } from "../../model/registries";
 import { EXPECTED_FROM } from "./expected";
 import { serviceUp } from "../readiness/services";
 import type { StatusReport } from "./report";
@@ -83,6 +84,8 @@ export function renderStatus(r: StatusReport): string[] {
         ));
     }
 
+    out.push(...cacheLines(r.registryCache));
+
     const problems = r.findings.filter((f) => f.severity === "problem");
     const warnings = r.findings.filter((f) => f.severity === "warning");
     const unchecked = [r.talos.skipped ? "Talos API" : "", r.kubernetes.skipped ? "Kubernetes" : ""].filter((s) => s !== "");
@@ -97,6 +100,25 @@ export function renderStatus(r: StatusReport): string[] {
     }
     if (r.healthy && warnings.length === 0) out.push(unchecked.length ? "  everything checked answers" : "  everything answers");
     return out;
+}
+
+/** The registry caches, when this machine has any (a section of its own only then). */
+function cacheLines(caches: StatusReport["registryCache"]): string[] {
+    if (caches.error !== undefined) return ["", "Registry caches", `  not checked: ${caches.error}`];
+    if (caches.rows.length === 0) return [];
+    const title = `Registry caches (${caches.used ? "used by this cluster" : "not attached to this cluster's network"})`;
+    return ["", title, ...table(
+        ["REGISTRY", "CONTAINER", "STATE", "HOST", "API", "CACHED", "NETWORKS"],
+        caches.rows.map((c) => [
+            c.registry,
+            c.container,
+            c.foreign === true ? `${c.state} (not the cache)` : c.state,
+            `${REGISTRY_CACHE_BIND_ADDRESS}:${c.hostPort}`,
+            c.api === undefined ? "-" : c.api.reachable ? "answers" : `no: ${c.api.detail}`,
+            c.diskBytes !== undefined ? bytes(c.diskBytes) : c.volumePresent ? "(volume kept)" : "-",
+            Object.entries(c.networks).map(([n, ip]) => `${n}=${ip}`).join(", ") || "-",
+        ]),
+    )];
 }
 
 /** "9 running, healthy" or the ones that are not. */

@@ -2,9 +2,10 @@
 // form), and the findings, each with the next step to take.
 
 import type { ServiceView } from "../readiness/services";
+import type { CacheState } from "../registrycache/probe";
 import type { ExpectedFrom } from "./expected";
 
-export type SectionId = "containers" | "network" | "talos" | "kubernetes" | "resources" | "ports";
+export type SectionId = "containers" | "network" | "talos" | "kubernetes" | "resources" | "ports" | "registryCache";
 
 export interface Finding {
     section: SectionId;
@@ -108,6 +109,11 @@ export interface StatusReport {
     kubernetes: KubernetesSection;
     resources: { rows: UsageRow[] };
     ports: { rows: PortRow[] };
+    /**
+     * The shared pull-through caches on this machine (none when there are none), and whether this
+     * cluster's network has them attached.
+     */
+    registryCache: { rows: CacheState[]; used: boolean; error?: string };
     findings: Finding[];
     notes: string[];
 }

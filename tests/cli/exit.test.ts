@@ -194,6 +194,12 @@ const CASES: Record<string, Case> = {
         message: () => /^\[doctor\] error: \d+ checks? failed$/m,
         check: (run) => expect(run.stdout).toContain(`the Docker Engine at tcp://127.0.0.1:${silent.port} did not answer within 1 s`),
     },
+    "registry-cache attach, the engine silent (as a stack's registry-cache resource runs it)": {
+        args: () => ["registry-cache", "attach", "--network", "talos-net", "--subnet", "172.30.0.0/24", "--timeout", "1s"],
+        deadlineMs: 1_000,
+        code: ExitCode.TIMEOUT,
+        message: () => new RegExp(`^\\[registry-cache\\] error: registry-cache attach: not done within 1s: docker network ls: the Docker Engine at tcp://${at()} did not answer`, "m"),
+    },
     "kubeconfig, from the stack (its server silent)": {
         args: (out) => ["kubeconfig", "--stack", "dev", "--file", join(out, "config")],
         deadlineMs: 0,

@@ -19,6 +19,7 @@ import type { TalosApi, VersionMessage } from "../../talos/api";
 import { TalosApiError } from "../../talos/api/errors";
 import { renderKubeconfig, renderTalosconfig } from "../../talos/clientconfig";
 import { FakeDocker, fakeNode } from "../support/fake-docker";
+import { FakeDockerWriter } from "../support/fake-docker-writer";
 import { makeNode, makePod } from "../support/fake-kube";
 import { FakeClock } from "./support/fakeclock";
 import { runCli, type CliRun } from "./support/harness";
@@ -239,6 +240,20 @@ const SCENARIOS: Record<string, Partial<Record<ExitCode, Scenario>>> = {
             const docker = new FakeDocker();
             docker.down = true;
             return runCli(["doctor", "--project-dir", await projectWithFreePorts()], { PATH: "/nonexistent" }, { clients: { docker: () => docker } });
+        },
+    },
+    "registry-cache": {
+        [ExitCode.OK]: () => runCli(["registry-cache", "up"], {}, { clients: { dockerWriter: () => new FakeDockerWriter() } }),
+        [ExitCode.FAILED]: () => {
+            const docker = new FakeDockerWriter();
+            docker.down = true;
+            return runCli(["registry-cache", "up"], {}, { clients: { dockerWriter: () => docker } });
+        },
+        [ExitCode.USAGE]: () => runCli(["registry-cache", "attach"], {}),
+        [ExitCode.TIMEOUT]: () => {
+            const docker = new FakeDockerWriter();
+            docker.listNetworks = () => Promise.reject(new DockerError("timeout", "docker network ls: the Docker Engine did not answer in 1000 ms"));
+            return runCli(["registry-cache", "up", "--timeout", "1s"], {}, { clients: { dockerWriter: () => docker } });
         },
     },
     kubeconfig: {

@@ -89,6 +89,10 @@ PY
         "json.dumps([dict(c, result=None, error='ours said no') if c['name'] == 'smp-map-merge' else c for c in json.loads(s)])"
     mutate patch-accepted patches.json TestPatches/reject-unknown-field \
         "json.dumps([dict(c, result=open(base + '/controlplane.yaml').read(), error=None) if c['name'] == 'reject-unknown-field' else c for c in json.loads(s)])"
+    mutate mirror-endpoint mirrors.json TestRegistryMirrorsMatchTalosGenerator/cache/worker \
+        "json.dumps([dict(c, worker=c['worker'].replace('http://172.30.0.250:5000', 'http://172.30.0.250:5001')) for c in json.loads(s)])"
+    mutate mirror-dropped mirrors.json TestRegistryMirrorsMatchTalosGenerator/one/controlplane \
+        "json.dumps([dict(c, controlplane=c['controlplane'].replace('172.30.0.1:5000', '172.30.0.9:5000')) for c in json.loads(s)])"
     mutate wrong-minor options.json TestSecretsBundle \
         "s.replace('\"minor\": \"$m\"', '\"minor\": \"v1.7\"')"
 done

@@ -112,6 +112,31 @@ func TestWriteSelfFixtures(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	mirrorCases := readMirrorCaseDefinitions(t)
+	for i, c := range mirrorCases {
+		caseOpts := opts
+		caseOpts.RegistryMirrors = c.Mirrors
+		caseInput := talosInput(t, caseOpts, bundle)
+
+		for _, role := range roles {
+			cfg, err := caseInput.Config(role.typ)
+			if err != nil {
+				t.Fatal(err)
+			}
+
+			text := string(encode(t, applyPatchTexts(t, cfg, storagePatch(opts.StoragePath))))
+			if role.name == "controlplane" {
+				mirrorCases[i].Controlplane = text
+			} else {
+				mirrorCases[i].Worker = text
+			}
+		}
+	}
+
+	if files["mirrors.json"], err = json.MarshalIndent(mirrorCases, "", "  "); err != nil {
+		t.Fatal(err)
+	}
+
 	if files["options.json"], err = json.MarshalIndent(opts, "", "  "); err != nil {
 		t.Fatal(err)
 	}

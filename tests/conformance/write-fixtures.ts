@@ -3,8 +3,9 @@
 // was given (options.json, for the Go side to give Talos' generator the same), each case of
 // patch-cases.yaml applied by ours (patches.json), what the preview shows of each config
 // (*.view.json), our version-change verdicts (upgrades.json), our Kubernetes upgrade steps
-// (k8ssteps.json) and our immediate-apply verdicts on
-// changes of the control plane config (applymode.json, from applymode-cases.ts). The Go suite then
+// (k8ssteps.json), our immediate-apply verdicts on changes of the control plane config
+// (applymode.json, from applymode-cases.ts) and each case of mirror-cases.yaml rendered by ours
+// (mirrors.json). The Go suite then
 // checks them with Talos' own machinery. Run by run.sh: `npx tsx tests/conformance/write-fixtures.ts [OUT_DIR] [MINOR...]`.
 
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -55,6 +56,29 @@ function readPatchCases(): PatchCaseDefinition[] {
     for (const c of cases) {
         if (typeof c.name !== "string" || (c.role !== "controlplane" && c.role !== "worker") || !Array.isArray(c.patches)) {
             throw new Error(`patch-cases.yaml: malformed case ${JSON.stringify(c)}`);
+        }
+    }
+    return cases;
+}
+
+/** One case of mirror-cases.yaml. */
+interface MirrorCaseDefinition {
+    name: string;
+    description: string;
+    mirrors: Record<string, string[]>;
+}
+
+/** One entry of mirrors.json (the Go side's MirrorCase). */
+interface MirrorCaseFixture extends MirrorCaseDefinition {
+    controlplane: string;
+    worker: string;
+}
+
+function readMirrorCases(): MirrorCaseDefinition[] {
+    const cases = parse(readFileSync(join(HERE, "mirror-cases.yaml"), "utf8")) as MirrorCaseDefinition[];
+    for (const c of cases) {
+        if (typeof c.name !== "string" || c.mirrors === null || typeof c.mirrors !== "object") {
+            throw new Error(`mirror-cases.yaml: malformed case ${JSON.stringify(c)}`);
         }
     }
     return cases;
@@ -137,6 +161,14 @@ async function main(): Promise<void> {
             }
         });
         files["patches.json"] = JSON.stringify(patches, null, 2) + "\n";
+
+        // Each mirror case through the production path, with the base's storage mount.
+        const mirrors: MirrorCaseFixture[] = readMirrorCases().map((c) => ({
+            ...c,
+            controlplane: renderMachineConfig({ ...base, role: "controlplane", registryMirrors: c.mirrors }),
+            worker: renderMachineConfig({ ...base, role: "worker", registryMirrors: c.mirrors }),
+        }));
+        files["mirrors.json"] = JSON.stringify(mirrors, null, 2) + "\n";
 
         // Our immediate-apply verdicts on changes of the control plane config (applymode-cases.ts).
         const documents = machineConfigDocuments({ ...base, role: "controlplane" }) as Record<string, unknown>[];

@@ -17,7 +17,7 @@ import { afterAll, beforeAll, beforeEach } from "vitest";
 const run = promisify(execFile);
 
 /** The busybox applets the test containers use. */
-const APPLETS = ["sh", "httpd", "sleep", "echo", "cat", "nc", "true", "false"];
+const APPLETS = ["sh", "httpd", "sleep", "echo", "cat", "nc", "true", "false", "mkdir", "du"];
 
 export const TEST_IMAGE = "talos-docker-test/busybox:1";
 
@@ -116,6 +116,26 @@ async function importBusybox(dir: string, host: string): Promise<void> {
         tar.stdout?.pipe(imp.stdin!);
         imp.on("exit", (code) => (code === 0 ? resolve() : reject(new Error(`docker import failed: ${err}`))));
     });
+}
+
+/** The stand-in for registry:2 that standInRegistryImage makes. */
+export const STAND_IN_REGISTRY_IMAGE = "talos-docker-test/registry:2";
+
+/**
+ * An image that stands in for registry:2 (which cannot be pulled here), from the busybox image:
+ * it answers `GET /v2/` with 200 on port 5000, as the distribution API does, and writes a blob
+ * into /var/lib/registry, where registry:2 keeps its data, so the cache's volume holds something.
+ */
+export async function standInRegistryImage(engine: TestEngine): Promise<string> {
+    const script = "mkdir -p /www/v2 /var/lib/registry/docker && echo '{}' > /www/v2/index.html && " +
+        "echo \"stand-in of $REGISTRY_PROXY_REMOTEURL\" > /var/lib/registry/docker/blob && exec httpd -f -p 5000 -h /www";
+    const builder = (await engine.docker("create", TEST_IMAGE)).trim();
+    try {
+        await engine.docker("commit", "--change", `CMD ["sh", "-c", ${JSON.stringify(script)}]`, builder, STAND_IN_REGISTRY_IMAGE);
+    } finally {
+        await engine.docker("rm", builder);
+    }
+    return STAND_IN_REGISTRY_IMAGE;
 }
 
 /** A container labelled like a node of ours (model/plan.ts clusterLabels, talos.type). */

@@ -2,7 +2,7 @@
 // call answered after `latencyMs` (stats after `statsLatencyMs`, as the engine's collector makes
 // `docker stats` slow), and a count of calls in flight, so tests can see probes overlap.
 
-import type { ContainerDetails, ContainerUsage, DockerApi, EngineInfo, LogOptions, NetworkDetails } from "../../cli/docker/api";
+import type { ContainerDetails, ContainerUsage, DockerApi, EngineInfo, LogOptions, NetworkDetails, VolumeSummary } from "../../cli/docker/api";
 import { DockerError } from "../../cli/docker/api";
 
 export interface FakeContainer extends ContainerDetails {
@@ -13,6 +13,9 @@ export class FakeDocker implements DockerApi {
     readonly host = "unix:///fake/docker.sock";
     containers: FakeContainer[] = [];
     networks: NetworkDetails[] = [];
+    volumes: VolumeSummary[] = [];
+    /** container name → bytes its `du` reports */
+    usageBytes: Record<string, number> = {};
     info_: EngineInfo = { serverVersion: "28.2.2", cgroupVersion: "2", cpus: 8, memoryBytes: 32 * 2 ** 30, operatingSystem: "fake" };
     latencyMs = 0;
     statsLatencyMs = 0;
@@ -34,10 +37,7 @@ export class FakeDocker implements DockerApi {
     listContainers(labels: string[], timeoutMs?: number) {
         return this.answer(this.latencyMs, () =>
             this.containers
-                .filter((c) => labels.every((l) => {
-                    const [k, v] = l.split("=", 2);
-                    return c.labels[k] === v;
-                }))
+                .filter((c) => hasLabels(c.labels, labels))
                 .map((c) => ({ id: c.id, name: c.name, state: c.status, labels: c.labels, ports: c.ports.map((p) => ({ hostIp: p.hostIp, hostPort: p.hostPort, containerPort: p.containerPort })) })),
         `docker ps`, timeoutMs);
     }
@@ -72,7 +72,7 @@ export class FakeDocker implements DockerApi {
         });
     }
 
-    hasImage(): Promise<boolean> {
+    hasImage(_name?: string): Promise<boolean> {
         return this.answer(this.latencyMs, () => true);
     }
 
@@ -82,6 +82,18 @@ export class FakeDocker implements DockerApi {
 
     logs(_nameOrId: string, _opts: LogOptions, _write: (stream: "stdout" | "stderr", chunk: Buffer) => void): Promise<void> {
         return Promise.resolve();
+    }
+
+    listVolumes(labels: string[]): Promise<VolumeSummary[]> {
+        return this.answer(this.latencyMs, () => this.volumes.filter((v) => hasLabels(v.labels, labels)));
+    }
+
+    diskUsage(container: string, path: string): Promise<number> {
+        return this.answer(this.latencyMs, () => {
+            const c = this.container(container);
+            if (!c.running) throw new DockerError("other", `du ${path} in ${container}: container ${c.id} is not running`);
+            return this.usageBytes[c.name] ?? 0;
+        });
     }
 
     close(): void {}
@@ -113,6 +125,14 @@ export class FakeDocker implements DockerApi {
 /** The container as `docker stop` leaves it: exited (here with 137, a SIGKILL's code). */
 export function stopped(container: FakeContainer): FakeContainer {
     return { ...container, status: "exited", running: false, exitCode: 137 };
+}
+
+/** Docker's label filter: `key` for any value, `key=value` for that value. */
+function hasLabels(have: Record<string, string>, wanted: string[]): boolean {
+    return wanted.every((l) => {
+        const [k, v] = l.split("=", 2);
+        return v === undefined ? k in have : have[k] === v;
+    });
 }
 
 /** A running node container as our program would make it. */

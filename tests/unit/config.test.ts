@@ -62,7 +62,7 @@ describe("defaults", () => {
 
         it("declares every key the program reads, each described", () => {
             expect(Object.keys(declared).sort()).toEqual(
-                ["clusterName", "talosVersion", "kubernetesVersion", "image", "network", "controlPlanes", "workers", "ports", "configPatches", "storage", "timeouts", "secretsFile"].sort(),
+                ["clusterName", "talosVersion", "kubernetesVersion", "image", "network", "controlPlanes", "workers", "ports", "configPatches", "storage", "registryMirrors", "registryCache", "timeouts", "secretsFile"].sort(),
             );
             for (const entry of Object.values(declared)) expect(entry.description).toBeTruthy();
         });
@@ -78,7 +78,7 @@ describe("defaults", () => {
         });
 
         it("has the program's object defaults (the gateway is left to follow the subnet)", () => {
-            const objects = ["network", "controlPlanes", "workers", "ports", "configPatches", "storage", "timeouts"] as const;
+            const objects = ["network", "controlPlanes", "workers", "ports", "configPatches", "storage", "registryMirrors", "registryCache", "timeouts"] as const;
             for (const key of objects) expect(declared[key].default, key).toEqual(DEFAULTS[key]);
             expect(declared.network.default).not.toHaveProperty("gateway");
         });
@@ -282,7 +282,7 @@ describe("validation names the key, the value and what is allowed", () => {
             'talos-docker:network.subnett = "10.0.0.0/24": unknown key; network has name, subnet, gateway, mtu; did you mean talos-docker:network.subnet?',
             "pulumi config rm --path 'talos-docker:network.subnett' && pulumi config set --path 'talos-docker:network.subnet' 10.0.0.0/24"],
         ["unknown key", { worker: { count: 3 } },
-            "talos-docker:worker = {\"count\":3}: unknown key; the keys are clusterName, talosVersion, kubernetesVersion, image, network, controlPlanes, workers, ports, configPatches, storage, timeouts, secretsFile; did you mean talos-docker:workers?",
+            "talos-docker:worker = {\"count\":3}: unknown key; the keys are clusterName, talosVersion, kubernetesVersion, image, network, controlPlanes, workers, ports, configPatches, storage, registryMirrors, registryCache, timeouts, secretsFile; did you mean talos-docker:workers?",
             "pulumi config rm talos-docker:worker && pulumi config set --path 'talos-docker:workers.count' 3"],
         ["object key given a scalar", { network: "talos-net" },
             'talos-docker:network = "talos-net": must be an object with the keys name, subnet, gateway, mtu',
@@ -413,7 +413,7 @@ describe("validation names the key, the value and what is allowed", () => {
 });
 
 describe("each problem's fix fits it", () => {
-    const keys = "clusterName, talosVersion, kubernetesVersion, image, network, controlPlanes, workers, ports, configPatches, storage, timeouts, secretsFile";
+    const keys = "clusterName, talosVersion, kubernetesVersion, image, network, controlPlanes, workers, ports, configPatches, storage, registryMirrors, registryCache, timeouts, secretsFile";
 
     it("a misspelt key is moved to the key it meant", () => {
         expect(found({ clustername: "lab" })).toEqual([{
@@ -690,7 +690,7 @@ describe("keys in other namespaces", () => {
     it("a nested key set without --path is a top-level key with a dot: removed as such, set as a path", () => {
         expect(judged({ "talos-docker:network.subnet": "10.9.0.0/24" }).problems).toEqual([{
             text: 'talos-docker:network.subnet = "10.9.0.0/24": unknown key; the keys are clusterName, talosVersion, kubernetesVersion, image, network, ' +
-                "controlPlanes, workers, ports, configPatches, storage, timeouts, secretsFile; did you mean the path talos-docker:network.subnet (set with --path)?",
+                "controlPlanes, workers, ports, configPatches, storage, registryMirrors, registryCache, timeouts, secretsFile; did you mean the path talos-docker:network.subnet (set with --path)?",
             fix: "pulumi config rm talos-docker:network.subnet && pulumi config set --path 'talos-docker:network.subnet' 10.9.0.0/24",
         }]);
     });
