@@ -65,7 +65,17 @@ export async function startTestEngine(): Promise<TestEngine | { skip: string }> 
         log = (log + d.toString()).slice(-4000);
     });
     const docker = async (...args: string[]) => (await run("docker", ["-H", host, ...args], { maxBuffer: 16 << 20 })).stdout;
+    // What a test left goes first: the bridge of a network dockerd still has when it stops stays on
+    // the host. Bounded: an engine that does not answer is stopped all the same.
+    const removeLeftovers = async () => {
+        const ids = (await docker("ps", "-aq")).trim();
+        if (ids !== "") await docker("rm", "-f", ...ids.split("\n"));
+        await docker("network", "prune", "-f");
+    };
     const stop = async () => {
+        if (child.exitCode === null && existsSync(socket)) {
+            await Promise.race([removeLeftovers().catch(() => undefined), new Promise((resolve) => setTimeout(resolve, 15_000))]);
+        }
         if (child.exitCode === null && child.pid !== undefined) {
             const exited = new Promise((resolve) => child.once("exit", resolve));
             process.kill(child.pid, "SIGTERM");
