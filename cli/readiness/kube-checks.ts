@@ -19,19 +19,8 @@ import { isLeaving, knownControlPlanes, type ExpectedCluster } from "./expected"
 import type { KubeObservation } from "./kuberead";
 import { counts, podAdvice, podReady, podWhy, skippedBecause } from "./pods";
 import { PROFILE_KEYS, type ClusterProfile } from "./profile";
-import { clip, ok, pending, skipped, waiting, type CheckId, type CheckResult, type Problem } from "./result";
+import { clip, KUBE_CHECK_IDS, ok, pending, skipped, waiting, type CheckResult, type Problem } from "./result";
 
-export const KUBE_CHECK_IDS = [
-    "api-ready",
-    "nodes-reported",
-    "static-pods",
-    "control-plane-ready",
-    "nodes-ready",
-    "kube-proxy",
-    "coredns",
-    "cni",
-    "nodes-schedulable",
-] as const satisfies readonly CheckId[];
 
 export type KubeCheckId = (typeof KUBE_CHECK_IDS)[number];
 

@@ -1,14 +1,18 @@
 // What a readiness check says: it holds, it is waited for (with each problem and the logs to read
 // for it), it could not be judged yet, or it does not apply to this cluster (and why).
 
-/** The checks, in the order Talos runs them (talos@v1.8.3:pkg/cluster/check/default.go). */
-export const CHECK_IDS = [
+/** The Talos-side checks, in the order Talos runs them (talos@v1.8.3:pkg/cluster/check/default.go). */
+export const TALOS_CHECK_IDS = [
     "etcd-healthy",
     "etcd-consistent",
     "etcd-control-planes",
     "apid-ready",
     "kubelet-healthy",
     "nodes-booted",
+] as const;
+
+/** The Kubernetes-side checks, which Talos runs after them. */
+export const KUBE_CHECK_IDS = [
     "api-ready",
     "nodes-reported",
     "static-pods",
@@ -19,6 +23,9 @@ export const CHECK_IDS = [
     "cni",
     "nodes-schedulable",
 ] as const;
+
+/** Every check, in Talos' order. */
+export const CHECK_IDS = [...TALOS_CHECK_IDS, ...KUBE_CHECK_IDS] as const;
 
 export type CheckId = (typeof CHECK_IDS)[number];
 

@@ -11,18 +11,10 @@
 import { RUNNING_STAGE, type MachineStatus } from "../../talos/api/runtime";
 import { ETCD_SERVICE, KUBELET_SERVICE } from "./components";
 import { ipOrPlaceholder, type ExpectedNode } from "./expected";
-import { clip, ok, pending, skipped, waiting, type CheckId, type CheckResult, type Problem } from "./result";
+import { clip, ok, pending, skipped, TALOS_CHECK_IDS, waiting, type CheckResult, type Problem } from "./result";
 import { serviceNotHealthy } from "./services";
 import type { EtcdMemberView, Read, TalosNodeReads, TalosObservation } from "./talosread";
 
-export const TALOS_CHECK_IDS = [
-    "etcd-healthy",
-    "etcd-consistent",
-    "etcd-control-planes",
-    "apid-ready",
-    "kubelet-healthy",
-    "nodes-booted",
-] as const satisfies readonly CheckId[];
 
 export type TalosCheckId = (typeof TALOS_CHECK_IDS)[number];
 
