@@ -11,7 +11,7 @@ import { renderMachineConfig, type MachineRole } from "../../talos/machineconfig
 import type { ConfigPatch } from "../../talos/patches";
 import { FakeKube, makeNode, makeStaticPod, type FakeNodeSpec } from "../support/fake-kube";
 import { FakeTalos, type FakeNode } from "../support/fake-talos";
-import { makeSecretsBundle } from "../support/pki";
+import { bundleStrings, makeSecretsBundle } from "../support/pki";
 import { FakeClock } from "./support/fakeclock";
 import { kubeconfigFor, makeTestPki, runCli, talosconfigFor, type CliRun, type TestPki } from "./support/harness";
 
@@ -26,14 +26,7 @@ const kubes: FakeKube[] = [];
 beforeAll(async () => {
     pki = await makeTestPki();
     apid = await FakeTalos.start({ osCa: pki.bundle.certs.os, self: CP.ip });
-    // Every value of the bundle, as it is and as a config carries it (base64).
-    const values: string[] = [];
-    const collect = (v: unknown) => {
-        if (typeof v === "string" && v.length >= 8) values.push(v, Buffer.from(v).toString("base64"));
-        else if (typeof v === "object" && v !== null) Object.values(v).forEach(collect);
-    };
-    collect(pki.bundle);
-    secrets = values;
+    secrets = bundleStrings(pki.bundle);
 });
 
 afterAll(async () => {

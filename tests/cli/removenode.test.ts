@@ -14,6 +14,7 @@ import { FakeKube, makeNode, type FakeNodeSpec } from "../support/fake-kube";
 import { FakeTalos, type FakeEtcdMember, type FakeNode } from "../support/fake-talos";
 import { FakeClock } from "./support/fakeclock";
 import { kubeconfigFor, makeTestPki, runCli, talosconfigFor, type CliRun, type TestPki } from "./support/harness";
+import { bundleStrings } from "../support/pki";
 
 const CP1: FakeNodeSpec = { name: "talos-cp-01", ip: "172.30.0.2" };
 const CP2: FakeNodeSpec = { name: "talos-cp-02", ip: "172.30.1.2" };
@@ -42,13 +43,7 @@ const ROLES: [FakeNodeSpec, "controlplane" | "worker"][] = [[CP1, "controlplane"
 beforeAll(async () => {
     pki = await makeTestPki();
     apid = await FakeTalos.start({ osCa: pki.bundle.certs.os, self: CP1.ip });
-    const values: string[] = [];
-    const collect = (v: unknown) => {
-        if (typeof v === "string" && v.length >= 8) values.push(v, Buffer.from(v).toString("base64"));
-        else if (typeof v === "object" && v !== null) Object.values(v).forEach(collect);
-    };
-    collect(pki.bundle);
-    secrets = values;
+    secrets = bundleStrings(pki.bundle);
 });
 afterAll(async () => apid.close());
 

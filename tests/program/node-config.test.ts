@@ -6,6 +6,7 @@ import { createHash } from "node:crypto";
 import { beforeAll, describe, expect, it } from "vitest";
 import { stackFile } from "../support/stack";
 import type { SecretsBundle } from "../../talos/secretsbundle";
+import { secretForms } from "../support/pki";
 import { configView } from "../../talos/configview";
 import { loadProgram, Program, promiseOf, Recorded, urnRef } from "./harness";
 
@@ -122,17 +123,6 @@ describe("what the next run checks against", () => {
         expect(ref.inputs.name).toBe("dev");
     });
 });
-
-/** Every secret of the bundle in every form a resource could carry it: as is, base64, and each line of a PEM body. */
-function secretForms(bundle: SecretsBundle): string[] {
-    const values = [
-        bundle.cluster.id, bundle.cluster.secret, bundle.secrets.bootstrapToken, bundle.secrets.secretboxEncryptionSecret,
-        bundle.trustdInfo.token, bundle.certs.etcd.key, bundle.certs.k8s.key, bundle.certs.k8sAggregator.key,
-        bundle.certs.k8sServiceAccount.key, bundle.certs.os.key,
-    ];
-    const lines = values.flatMap((v) => v.split("\n").filter((l) => l.length >= 16 && !l.startsWith("-----")));
-    return [...values, ...values.map((v) => Buffer.from(v).toString("base64")), ...lines];
-}
 
 describe("no secret in clear", () => {
     it("no input of any resource, nor output of any component, holds a value of the bundle unless it is secret", () => {

@@ -316,3 +316,26 @@ function serialNumber(): string {
 function hoursLater(d: Date, hours: number): Date {
     return new Date(d.getTime() + hours * 3_600_000);
 }
+
+/** Every secret of the bundle in every form a config, a resource or a PEM carries it: as is, base64, and each line of a PEM body. */
+export function secretForms(bundle: SecretsBundle): string[] {
+    const values = [
+        bundle.cluster.id, bundle.cluster.secret, bundle.secrets.bootstrapToken, bundle.secrets.secretboxEncryptionSecret,
+        bundle.trustdInfo.token, bundle.certs.etcd.key, bundle.certs.k8s.key, bundle.certs.k8sAggregator.key,
+        bundle.certs.k8sServiceAccount.key, bundle.certs.os.key,
+    ];
+    // The PEM bodies' lines too: a key would leak by any one of them.
+    const lines = values.flatMap((v) => v.split("\n").filter((l) => l.length >= 16 && !l.startsWith("-----")));
+    return [...values, ...values.map((v) => Buffer.from(v).toString("base64")), ...lines];
+}
+
+/** Every string of the bundle (8 characters or more), as it is and as a config carries it (base64): what no CLI output may hold. */
+export function bundleStrings(bundle: SecretsBundle): string[] {
+    const values: string[] = [];
+    const collect = (v: unknown) => {
+        if (typeof v === "string" && v.length >= 8) values.push(v, Buffer.from(v).toString("base64"));
+        else if (typeof v === "object" && v !== null) Object.values(v).forEach(collect);
+    };
+    collect(bundle);
+    return values;
+}

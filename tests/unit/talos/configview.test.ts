@@ -5,7 +5,7 @@ import { renderMachineConfig, type MachineConfigInput, type MachineRole } from "
 import { parsePatch } from "../../../talos/patches";
 import type { SecretsBundle } from "../../../talos/secretsbundle";
 import { contractFor, TALOS_MINORS, type TalosMinor } from "../../../talos/versions";
-import { makeSecretsBundle } from "../../support/pki";
+import { makeSecretsBundle, secretForms } from "../../support/pki";
 
 let secrets: SecretsBundle;
 let other: SecretsBundle;
@@ -22,25 +22,13 @@ function input(minor: TalosMinor, role: MachineRole, extra: Partial<MachineConfi
     };
 }
 
-/** Every secret of the bundle in every form a config or a PEM carries it. */
-function forms(bundle: SecretsBundle): string[] {
-    const values = [
-        bundle.cluster.id, bundle.cluster.secret, bundle.secrets.bootstrapToken, bundle.secrets.secretboxEncryptionSecret,
-        bundle.trustdInfo.token, bundle.certs.etcd.key, bundle.certs.k8s.key, bundle.certs.k8sAggregator.key,
-        bundle.certs.k8sServiceAccount.key, bundle.certs.os.key,
-    ];
-    // The PEM bodies' lines too: a key would leak by any one of them.
-    const lines = values.flatMap((v) => v.split("\n").filter((l) => l.length >= 16 && !l.startsWith("-----")));
-    return [...values, ...values.map((v) => Buffer.from(v).toString("base64")), ...lines];
-}
-
 describe("configView", () => {
     it.each(TALOS_MINORS.flatMap((m) => [[m, "controlplane"], [m, "worker"]] as const))(
         "v%s %s: no secret of the bundle in any form, and every field is listed", (minor, role) => {
             const yaml = renderMachineConfig(input(minor, role));
             const view = configView(yaml, secrets);
             const text = JSON.stringify(view);
-            for (const secret of forms(secrets)) expect(text.includes(secret)).toBe(false);
+            for (const secret of secretForms(secrets)) expect(text.includes(secret)).toBe(false);
             expect(view["machine.token"]).toMatch(/^\(secret [0-9a-f]{12}\)$/);
             expect(view["machine.ca.crt"]).toMatch(/^\(certificate [0-9a-f]{12}\)$/);
             expect(view["machine.type"]).toBe(role);
@@ -73,7 +61,7 @@ describe("configView", () => {
         const mine = configView(renderMachineConfig(input("1.8", "controlplane")), secrets);
         const theirs = configView(renderMachineConfig(input("1.8", "controlplane", { secrets: other })), other);
         expect(theirs["cluster.secret"]).not.toBe(mine["cluster.secret"]);
-        for (const secret of forms(other)) expect(JSON.stringify(theirs).includes(secret)).toBe(false);
+        for (const secret of secretForms(other)) expect(JSON.stringify(theirs).includes(secret)).toBe(false);
     });
 
     it("credentials a patch adds are hidden; a password is not guessable from its fingerprint without the bundle", () => {
