@@ -26,7 +26,7 @@ import { checkOtherNamespaces, configValue, splitNamespaces } from "./configname
 import { checkClusterNetworks } from "./confignetworks";
 import { checkPatchesApply, parsedPatches, parsePatchLists } from "./configpatches";
 import {
-    FIRST_NODE_OFFSET, MAX_CONTROL_PLANES, nodeAddress, nodeName, nodeSlots, nodeSuffix, subnetLayoutFits, type NodeCounts,
+    DNS_LABEL, FIRST_NODE_OFFSET, MAX_CONTROL_PLANES, nodeAddress, nodeName, nodeSlots, nodeSuffix, subnetLayoutFits, type NodeCounts,
 } from "./plan";
 import type { MachineConfigSpec } from "./machineinput";
 import { checkCacheAddresses, checkCachePorts, parseRegistryMirrors, type RegistryMirrors } from "./registries";
@@ -178,7 +178,6 @@ export interface ParsedConfig {
     warnings: ConfigProblem[];
 }
 
-const DNS_LABEL = /^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/;
 const DOCKER_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
 const KUBERNETES_VERSION = /^v?([0-9]+)\.([0-9]+)\.([0-9]+)$/;
 

@@ -70,6 +70,9 @@ export function nodeName(clusterName: string, role: MachineRole, index: number):
     return nodeNameIn(clusterName, nodeSuffix(role, index));
 }
 
+/** A DNS label (RFC 1123): what a cluster name must be, since its node names (hostnames) start with it. */
+export const DNS_LABEL = /^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/;
+
 /**
  * The role and index of `name` when it is one of `clusterName`'s node names (nodeName's inverse),
  * else undefined.

@@ -1,6 +1,7 @@
 // `wait`'s flags → the cluster it expects and what the cluster's config deploys. Every bad flag
 // is a usage error naming the flag, the value and what is allowed, all at once.
 
+import { DNS_LABEL } from "../../model/plan";
 import { CNI_NAMES } from "../../talos/config/components";
 import { CliError, ExitCode } from "../exitcodes";
 import { countFlag, listFlag } from "../flags";
@@ -61,7 +62,7 @@ export function waitTarget(command: string, flags: WaitFlags): WaitTarget {
     if (count !== undefined && roled > 0 && count !== roled) {
         problems.push(`--nodes ${count} does not match the ${roled} nodes --control-planes and --workers list`);
     }
-    if (flags.cluster !== undefined && !CLUSTER_NAME.test(flags.cluster)) {
+    if (flags.cluster !== undefined && !DNS_LABEL.test(flags.cluster)) {
         problems.push(`--cluster "${flags.cluster}" is not a cluster name (a DNS label, as clusterName is)`);
     }
     if (problems.length > 0) throw new CliError(ExitCode.USAGE, `${command}: ${problems.join("; ")}`);
@@ -69,9 +70,6 @@ export function waitTarget(command: string, flags: WaitFlags): WaitTarget {
     if (flags.cluster !== undefined) expected.clusterName = flags.cluster;
     return { expected, profile };
 }
-
-/** A DNS label (RFC 1123), which clusterName is. */
-const CLUSTER_NAME = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 
 function roleNodes(refs: NodeRef[], role: NodeRole): ExpectedNode[] {
     return refs.map((r) => (r.ip === undefined ? { name: r.container, role } : { name: r.container, ip: r.ip, role }));

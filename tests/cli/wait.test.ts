@@ -172,11 +172,13 @@ describe("wait input", () => {
     });
 
     it("names every bad flag at once, with what is allowed", async () => {
-        const run = await runCli(["wait", "--nodes", "2", "--control-planes", "cp=10.0.0.2", "--cni", "cilium", "--kube-proxy", "yes"], env("apiVersion: v1"));
+        const run = await runCli(
+            ["wait", "--nodes", "2", "--control-planes", "cp=10.0.0.2", "--cni", "cilium", "--kube-proxy", "yes", "--cluster", "My_Lab"], env("apiVersion: v1"));
         expect(run.code).toBe(ExitCode.USAGE);
         expect(run.err).toEqual([
             "[wait] error: wait: --cni \"cilium\" is not one of flannel, custom, none; --kube-proxy \"yes\" is not on or off; " +
-                "--nodes 2 does not match the 1 nodes --control-planes and --workers list",
+                "--nodes 2 does not match the 1 nodes --control-planes and --workers list; " +
+                "--cluster \"My_Lab\" is not a cluster name (a DNS label, as clusterName is)",
         ]);
     });
 
